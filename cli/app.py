@@ -1,0 +1,30 @@
+"""The root Typer app; each area of the CLI lives in its own module and is registered here."""
+
+from __future__ import annotations
+
+import typer
+
+from cli import db
+from cli.context import console, get_context
+
+app = typer.Typer(
+    name="ignite-sync",
+    help="Sync the Ignite program's data into a nonprofit CRM, take intake leads, and export outcomes.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(db.app, name="db")
+
+
+@app.callback()
+def _root(ctx: typer.Context) -> None:
+    """Settings come from IGNITE_* variables (and .env); a bad one is reported before anything runs."""
+    get_context(ctx)
+
+
+@app.command()
+def version() -> None:
+    """Print the installed version."""
+    from importlib.metadata import version as dist_version
+
+    console.print(dist_version("ignite-sync"))

@@ -1,0 +1,120 @@
+"""Closed vocabularies shared by the models, and the base class every model uses."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+
+class IgniteModel(BaseModel):
+    """Frozen, strict about unknown fields: a typo in an import column is an error, not silently dropped."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+
+class OrganizationKind(StrEnum):
+    FQHC = "fqhc"
+    ACADEMIC_MEDICAL_CENTER = "academic_medical_center"
+    COMMUNITY_HOSPITAL = "community_hospital"
+    HEALTH_SYSTEM = "health_system"
+    OTHER = "other"
+
+
+class CohortStatus(StrEnum):
+    PLANNED = "planned"
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    CANCELED = "canceled"
+
+
+class Delivery(StrEnum):
+    IN_PERSON = "in_person"
+    VIRTUAL = "virtual"
+    HYBRID = "hybrid"
+
+
+class Role(StrEnum):
+    CLINICIAN = "clinician"
+    ADMINISTRATOR = "administrator"
+    OTHER = "other"
+
+
+class EnrollmentStatus(StrEnum):
+    INVITED = "invited"
+    ENROLLED = "enrolled"
+    COMPLETED = "completed"
+    WITHDRAWN = "withdrawn"
+
+
+class AttendanceStatus(StrEnum):
+    PRESENT = "present"
+    EXCUSED = "excused"
+    ABSENT = "absent"
+
+
+class Phase(StrEnum):
+    PRE = "pre"
+    POST = "post"
+    FOLLOW_UP = "follow_up"
+
+
+class UsState(StrEnum):
+    """USPS codes for the states, DC and the inhabited territories (FQHCs operate in all of them)."""
+
+    AL = "AL"
+    AK = "AK"
+    AZ = "AZ"
+    AR = "AR"
+    CA = "CA"
+    CO = "CO"
+    CT = "CT"
+    DE = "DE"
+    DC = "DC"
+    FL = "FL"
+    GA = "GA"
+    HI = "HI"
+    ID = "ID"
+    IL = "IL"
+    IN = "IN"
+    IA = "IA"
+    KS = "KS"
+    KY = "KY"
+    LA = "LA"
+    ME = "ME"
+    MD = "MD"
+    MA = "MA"
+    MI = "MI"
+    MN = "MN"
+    MS = "MS"
+    MO = "MO"
+    MT = "MT"
+    NE = "NE"
+    NV = "NV"
+    NH = "NH"
+    NJ = "NJ"
+    NM = "NM"
+    NY = "NY"
+    NC = "NC"
+    ND = "ND"
+    OH = "OH"
+    OK = "OK"
+    OR = "OR"
+    PA = "PA"
+    RI = "RI"
+    SC = "SC"
+    SD = "SD"
+    TN = "TN"
+    TX = "TX"
+    UT = "UT"
+    VT = "VT"
+    VA = "VA"
+    WA = "WA"
+    WV = "WV"
+    WI = "WI"
+    WY = "WY"
+    AS = "AS"
+    GU = "GU"
+    MP = "MP"
+    PR = "PR"
+    VI = "VI"

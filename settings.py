@@ -1,0 +1,72 @@
+"""Service settings: every `IGNITE_*` variable, validated once at start-up.
+
+Built once in `service.py` and passed down as plain values; no room below reads the environment itself.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{Path.cwd() / 'ignite-sync.db'}"
+
+
+def default_local_crm_url() -> str:
+    return f"sqlite:///{Path.cwd() / 'ignite-crm.db'}"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="IGNITE_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    database_url: str = Field(
+        default_factory=default_database_url,
+        description="Service database (SQLAlchemy URL). SQLite file by default; postgresql+psycopg://… at scale.",
+    )
+    crm: Literal["local", "salesforce"] = Field(
+        default="local", description="Which CRM to sync to: the embedded local CRM or a Salesforce org."
+    )
+    local_crm_url: str = Field(
+        default_factory=default_local_crm_url, description="Where the embedded local CRM keeps its data."
+    )
+    profile: Literal["npsp_pmm", "nonprofit_cloud", "salesforce_core"] = Field(
+        default="npsp_pmm", description="Mapping profile: which CRM data model the org uses."
+    )
+    crm_min_respondents: int = Field(
+        default=5, ge=1, description="Cohort outcome aggregates from fewer respondents are written blank."
+    )
+    crm_individual_responses: bool = Field(
+        default=False, description="Send individual survey answers to the CRM (sensitive; off by default)."
+    )
+    sf_username: str | None = Field(default=None, description="Salesforce username (password flow).")
+    sf_password: SecretStr | None = Field(default=None, description="Salesforce password.")
+    sf_security_token: SecretStr | None = Field(default=None, description="Salesforce security token.")
+    sf_domain: str = Field(default="login", description="login, test, or a My Domain host prefix.")
+    sf_api_version: str = Field(default="62.0", description="Salesforce REST API version.")
+    sf_ca_bundle: Path | None = Field(default=None, description="CA bundle to trust (the sandbox's CA).")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", description="Log level.")
+
+
+class SettingsError(Exception):
+    """Raised with one readable line per bad variable, so the CLI can print them without a traceback."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors(include_url=False):
+            name = "IGNITE_" + "_".join(str(p) for p in err["loc"]).upper()
+            lines.append(f"{name}: {err['msg']}")
+        raise SettingsError(lines) from None

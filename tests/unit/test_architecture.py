@@ -1,0 +1,57 @@
+"""The house plan's import rules, enforced: arrows point down the list of rooms, never up."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+# room -> rooms it may import (besides itself).  Top-level service.py, settings.py and cli/ may import anything.
+ALLOWED = {
+    "models": set(),
+    "mappings": {"models"},
+    "connector": set(),
+    "store": {"models"},
+    "ingest": {"models", "store"},
+    "demo": {"models"},
+    "sync": {"models", "mappings", "connector", "store"},
+    "exports": {"models", "store", "connector", "mappings"},
+    "webhooks": {"models", "mappings", "connector", "store", "sync", "ingest", "exports"},
+}
+PROJECT = set(ALLOWED) | {"service", "settings", "cli"}
+IO_LIBRARIES = {"sqlalchemy", "fastapi", "simple_salesforce", "requests", "httpx", "alembic", "uvicorn"}
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text("utf-8"))
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def room_files(room: str) -> list[Path]:
+    return sorted((ROOT / room).rglob("*.py"))
+
+
+@pytest.mark.parametrize("room", sorted(ALLOWED))
+def test_rooms_import_only_rooms_below_them(room: str) -> None:
+    bad = []
+    for path in room_files(room):
+        for module in imported_modules(path) & PROJECT - {room} - ALLOWED[room]:
+            bad.append(f"{path.relative_to(ROOT)} imports {module}")
+    assert not bad, "upward or sideways imports:\n" + "\n".join(bad)
+
+
+def test_models_import_no_io_library() -> None:
+    bad = [
+        f"{path.relative_to(ROOT)} imports {module}"
+        for path in room_files("models")
+        for module in imported_modules(path) & IO_LIBRARIES
+    ]
+    assert not bad, "\n".join(bad)
