@@ -21,9 +21,7 @@ def default_local_crm_url() -> str:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="IGNITE_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
-    )
+    model_config = SettingsConfigDict(env_prefix="IGNITE_", env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     database_url: str = Field(
         default_factory=default_database_url,

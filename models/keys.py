@@ -53,9 +53,7 @@ def _key_checker(prefix: str) -> AfterValidator:
         if len(value) > KEY_MAX_LENGTH:
             raise ValueError(f"key must be at most {KEY_MAX_LENGTH} characters")
         if not pattern.match(value):
-            raise ValueError(
-                f"key must look like '{prefix}:<slug>' (lower-case letters, digits, '-', '_', '.')"
-            )
+            raise ValueError(f"key must look like '{prefix}:<slug>' (lower-case letters, digits, '-', '_', '.')")
         return value
 
     return AfterValidator(check)

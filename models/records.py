@@ -58,7 +58,4 @@ class SurveyResponse(IgniteModel):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def key(self) -> str:
-        return (
-            f"response:{slug_of(self.cohort)}:{slug_of(self.measure)}:{self.phase.value}:"
-            f"{slug_of(self.participant)}"
-        )
+        return f"response:{slug_of(self.cohort)}:{slug_of(self.measure)}:{self.phase.value}:{slug_of(self.participant)}"

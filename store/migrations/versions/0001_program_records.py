@@ -12,7 +12,6 @@ from alembic import op
 
 import store.types
 
-
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -192,9 +191,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("key", name=op.f("pk_survey_responses")),
     )
     with op.batch_alter_table("survey_responses", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_survey_responses_cohort_measure_phase", ["cohort", "measure", "phase"], unique=False
-        )
+        batch_op.create_index("ix_survey_responses_cohort_measure_phase", ["cohort", "measure", "phase"], unique=False)
 
     # ### end Alembic commands ###
 
