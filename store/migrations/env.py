@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import store.jobs_tables  # noqa: F401  (registers the job queue, ledger and run-history tables)
 from store.tables import metadata
 
 engine = context.config.attributes["engine"]
