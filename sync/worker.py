@@ -35,11 +35,11 @@ from sync.retry import RetryPolicy
 log = logging.getLogger("ignite_sync.worker")
 
 
-class Interrupted(Exception):  # noqa: N818 - it is a stop request, not an error
+class Interrupted(Exception):
     """Raised by a handler that stopped early because the worker is shutting down or lost its lease."""
 
 
-class Retry(Exception):  # noqa: N818 - an outcome, like Interrupted
+class Retry(Exception):
     """Raised by a handler for an outcome worth retrying later (e.g. rows hit transient errors)."""
 
     def __init__(self, message: str, retry_after: float | None = None) -> None:
@@ -192,7 +192,8 @@ class Worker:
             self._record(job, "released", lambda repo: repo.release(job))
             return
         except FatalCrmError as exc:
-            self._record(job, "dead", lambda repo: repo.fail(job, _describe(exc), None))
+            reason = _describe(exc)
+            self._record(job, "dead", lambda repo: repo.fail(job, reason, None))
             return
         except (TransientCrmError, Retry) as exc:
             hint = getattr(exc, "retry_after", None)
