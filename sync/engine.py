@@ -213,7 +213,8 @@ class SyncEngine:
             for planned in selected:
                 report.objects[planned.step.name] = planned.step.object_name
                 report.steps[planned.step.name] = self._run_step(planned, full, dry_run, progress, would_exist)
-            report.status = "partial" if any(c.rejected or c.blocked or c.invalid for c in report.steps.values()) else "succeeded"
+            problems = any(c.rejected or c.blocked or c.invalid for c in report.steps.values())
+            report.status = "partial" if problems else "succeeded"
             if report.pending_retry:
                 report.status = "retry"
         except Interrupted as exc:
@@ -346,17 +347,17 @@ class SyncEngine:
                         "blocked",
                         crm_id=d.crm_id,
                         error_code="BLOCKED_BY_PARENT",
-                        error_message=f"not sent: its parent {d.blocked_by.key} ({d.blocked_by.step}) is not in the CRM",
+                        error_message=f"not sent: parent {d.blocked_by.key} ({d.blocked_by.step}) is not in the CRM",
                         blocked_by=d.blocked_by.key,
                     )
                 )
             elif d.action is Action.INVALID:
                 bump("invalid")
-                entries.append(
-                    self._entry(
-                        step, d, "invalid", crm_id=d.crm_id, error_code="INVALID_VALUE", error_message=d.candidate.problem
-                    )
+                problem = d.candidate.problem
+                entry = self._entry(
+                    step, d, "invalid", crm_id=d.crm_id, error_code="INVALID_VALUE", error_message=problem
                 )
+                entries.append(entry)
 
         to_send = plan.to_send
         adopt: dict[str, str] = {}
@@ -437,10 +438,8 @@ class SyncEngine:
         self, step: StepDef, d: Decision, result: RowResult, adopt: Mapping[str, str]
     ) -> tuple[str, LedgerEntry] | None:
         if result.success:
-            if d.candidate.key in adopt:
-                name = "matched"
-            else:
-                name = "created" if result.created else "updated"
+            adopted = d.candidate.key in adopt
+            name = "matched" if adopted else "created" if result.created else "updated"
             entry = self._entry(step, d, "synced", crm_id=result.id or d.crm_id, keep_error=False)
             entry.payload_hash = d.payload_hash
             entry.attempts = 0
@@ -529,4 +528,3 @@ class SyncEngine:
                         continue
                     filled[key] = frozenset(f for f in fields if row.get(f) not in (None, ""))
         return filled
-
