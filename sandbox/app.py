@@ -447,6 +447,7 @@ def create_sandbox_app(crm: CrmConnector, config: SandboxConfig | None = None, f
         run: Callable[[CrmConnector, list[dict[str, Any]]], list[RowResult]],
         *,
         upsert: bool,
+        upsert_key: tuple[str, str] | None = None,
     ) -> JSONResponse:
         if len(records) > 200:
             return sf_error(400, "EXCEEDED_ID_LIMIT", "record limit reached. cannot submit more than 200 records")
@@ -462,10 +463,11 @@ def create_sandbox_app(crm: CrmConnector, config: SandboxConfig | None = None, f
             todo = []
         with state.locked() as crm:
             if todo:
-                with _atomic(crm, all_or_none) as atomic:
-                    done = run(crm, [records[i] for i in todo])
-                    if all_or_none and not all(r.success for r in done):
-                        atomic.rollback()
+                rows = [records[i] for i in todo]
+                undo = _Undo(crm, rows, upsert_key) if all_or_none else None
+                done = run(crm, rows)
+                if undo is not None and not all(r.success for r in done):
+                    undo.apply(done)
                 for i, result in zip(todo, done, strict=True):
                     results[i] = result
         failed = any(r is not None and not r.success for r in results)
@@ -494,9 +496,12 @@ def create_sandbox_app(crm: CrmConnector, config: SandboxConfig | None = None, f
 
         def run(crm: CrmConnector, rows: list[dict[str, Any]]) -> list[RowResult]:
             def update(t: str, part: list[dict[str, Any]]) -> list[RowResult]:
-                return crm.update(
-                    t, [{**{k: v for k, v in r.items() if k != "id"}, "Id": r.get("id", r.get("Id"))} for r in part]
-                )
+                records = []
+                for r in part:
+                    record = {k: v for k, v in r.items() if k not in ("id", "Id")}
+                    record_id = r.get("id", r.get("Id"))
+                    records.append(record if record_id is None else {**record, "Id": record_id})
+                return crm.update(t, records)
 
             return _by_type(rows, update)
 
@@ -508,9 +513,10 @@ def create_sandbox_app(crm: CrmConnector, config: SandboxConfig | None = None, f
         rows = [_strip_attributes(r)[1] for r in records]
 
         def run(crm: CrmConnector, part: list[dict[str, Any]]) -> list[RowResult]:
-            return crm.upsert(object_name, field_name, part)
+            return crm.upsert(object_name, field_name, [_strip_attributes(r)[1] for r in part])
 
-        return collection(request, rows, all_or_none, run, upsert=True)
+        rows = [{"attributes": {"type": object_name}, **r} for r in rows]
+        return collection(request, rows, all_or_none, run, upsert=True, upsert_key=(object_name, field_name))
 
     @api.delete(data + "/composite/sobjects")
     def collections_delete(version: str, request: Request, ids: str = "", allOrNone: str = "false") -> JSONResponse:
@@ -525,7 +531,7 @@ def create_sandbox_app(crm: CrmConnector, config: SandboxConfig | None = None, f
             for r in part:
                 object_name = _object_of_id(crm, r["id"])
                 if object_name is None:
-                    results.append(RowResult(False, error_code="INVALID_ID_FIELD", message=f"invalid id {r['id']}"))
+                    results.append(RowResult(False, error_code="MALFORMED_ID", message=f"malformed id {r['id']}"))
                 else:
                     results.extend(crm.delete(object_name, [r["id"]]))
             return results
@@ -619,26 +625,57 @@ def create_sandbox_app(crm: CrmConnector, config: SandboxConfig | None = None, f
 # -- helpers -----------------------------------------------------------------------------------------------
 
 
-class _Atomic:
-    def __init__(self) -> None:
-        self.rolled_back = False
+class _Undo:
+    """allOrNone=true over a CRM without cross-call transactions: snapshot what the rows will touch, and if any
+    row fails, delete what was created and put back what was updated, so the call leaves no trace."""
 
-    def rollback(self) -> None:
-        self.rolled_back = True
+    def __init__(self, crm: CrmConnector, rows: list[dict[str, Any]], upsert_key: tuple[str, str] | None) -> None:
+        self.crm = crm
+        self.before: dict[str, tuple[str, dict[str, Any]]] = {}
+        for row in rows:
+            object_name, record = _strip_attributes(row)
+            if not object_name:
+                continue
+            fields = _plain_fields(crm, object_name, record)
+            record_id = record.get("Id") or record.get("id")
+            if record_id is None and upsert_key is not None and record.get(upsert_key[1]) is not None:
+                from simple_salesforce.format import format_soql
+
+                soql = format_soql(f"SELECT Id FROM {object_name} WHERE {upsert_key[1]} = {{}}", record[upsert_key[1]])
+                found = [r["Id"] for page in crm.query(soql) for r in page.records]
+                record_id = found[0] if len(found) == 1 else None
+            if record_id is not None and fields:
+                with contextlib.suppress(CrmError):
+                    snapshot = crm.get(object_name, str(record_id), fields)
+                    if snapshot is not None:
+                        self.before[str(snapshot.get("Id", record_id))] = (object_name, snapshot)
+        self.types = [_strip_attributes(r)[0] or "" for r in rows]
+
+    def apply(self, done: list[RowResult]) -> None:
+        for object_name, result in zip(self.types, done, strict=True):
+            if not result.success or result.id is None:
+                continue
+            if result.created:
+                self.crm.delete(object_name, [result.id])
+            else:
+                kept = self.before.get(result.id)
+                if kept is not None:
+                    self.crm.update(kept[0], [{**kept[1], "Id": result.id}])
 
 
-@contextlib.contextmanager
-def _atomic(crm: CrmConnector, all_or_none: bool) -> Iterator[_Atomic]:
-    """allOrNone: run the rows inside the CRM's own transaction and roll it back if any row failed."""
-    atomic = _Atomic()
-    transaction = getattr(crm, "transaction", None)
-    if not all_or_none or transaction is None:
-        yield atomic
-        return
-    with transaction() as tx:
-        yield atomic
-        if atomic.rolled_back:
-            tx.rollback()
+def _plain_fields(crm: CrmConnector, object_name: str, record: Mapping[str, Any]) -> list[str]:
+    """The stored fields a write of `record` changes (a relationship reference changes its lookup field)."""
+    describe = crm.describe(object_name)
+    by_relationship = {
+        f.get("relationshipName"): f["name"] for f in describe.get("fields", []) if f.get("relationshipName")
+    }
+    writable = {f["name"] for f in describe.get("fields", []) if f.get("updateable")}
+    names = []
+    for key in record:
+        name = by_relationship.get(key, key)
+        if name in writable:
+            names.append(name)
+    return names
 
 
 def _by_type(
@@ -665,10 +702,13 @@ def _by_type(
 
 
 def _object_of_id(crm: CrmConnector, record_id: str) -> str | None:
-    finder = getattr(crm, "object_of_id", None)
-    if finder is not None:
-        found = finder(record_id)
-        return str(found) if found else None
+    """Which object an Id belongs to, by its three-character key prefix (the CRM's describes carry them)."""
+    names = getattr(crm, "object_names", None)
+    if names is None:
+        return None
+    for name in names():
+        if crm.describe(name).get("keyPrefix") == record_id[:3]:
+            return str(name)
     return None
 
 

@@ -175,7 +175,7 @@ def bulk_upsert(conn: SalesforceConnector, object_name: str, key: str, records: 
         if value is None or value == "":
             results[i] = RowResult(
                 False,
-                error_code="REQUIRED_FIELD_MISSING",
+                error_code="MISSING_ARGUMENT",
                 message=f"{object_name} row {i}: the external ID {key} is empty, so the row cannot be upserted",
                 fields=(key,),
             )

@@ -28,7 +28,7 @@ from urllib.parse import quote
 from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceResourceNotFound
 from simple_salesforce.format import format_soql
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential, wait_random
 
 from connector.base import (
     ApiUsage,
@@ -55,7 +55,6 @@ LIMIT_PAUSED = "API_LIMIT_PAUSED"
 # Row-level codes worth re-sending at once, just for the rows that got them.
 ROW_RETRY_CODES = frozenset({"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "UNPROCESSED"})
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$")
-_ID = re.compile(r"^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$")
 
 
 @dataclass(frozen=True)
@@ -117,10 +116,14 @@ def strip_attributes(record: Mapping[str, Any]) -> CrmRecord:
     return out
 
 
-def row_result(item: Mapping[str, Any], *, upsert: bool) -> RowResult:
-    """One Collections SaveResult/UpsertResult → RowResult, keeping duplicate-rule matches for adoption."""
+def row_result(item: Mapping[str, Any], *, created: bool | None) -> RowResult:
+    """One Collections SaveResult/UpsertResult → RowResult, keeping duplicate-rule matches for adoption.
+
+    `created` is what a success means for this operation (create: True, update/delete: False); None means
+    the result says it (upsert)."""
     if item.get("success"):
-        return RowResult(success=True, id=item.get("id"), created=bool(item.get("created", not upsert)))
+        made = bool(item.get("created")) if created is None else created
+        return RowResult(success=True, id=item.get("id"), created=made)
     errors = item.get("errors") or [{}]
     error = errors[0]
     matched: list[str] = []
@@ -237,7 +240,8 @@ class SalesforceConnector:
 
         retrying = Retrying(
             stop=stop_after_attempt(self.policy.max_attempts),
-            wait=wait_exponential_jitter(initial=self.policy.backoff_initial, max=self.policy.backoff_max),
+            wait=wait_exponential(multiplier=self.policy.backoff_initial, max=self.policy.backoff_max)
+            + wait_random(0, self.policy.backoff_initial),
             retry=retry_if_exception(lambda exc: self._should_retry(exc, idempotent=idempotent)),
             sleep=self.sleep,
             reraise=True,
@@ -255,8 +259,8 @@ class SalesforceConnector:
 
     def get(self, object_name: str, record_id: str, fields: Sequence[str] | None = None) -> CrmRecord | None:
         name = check_name(object_name, "object name")
-        if not _ID.match(record_id):
-            raise ValueError(f"{name}: not a Salesforce Id: {record_id!r}")
+        if not re.fullmatch(r"[A-Za-z0-9]+", record_id):
+            raise ValueError(f"get {name}: not a Salesforce Id: {record_id!r}")
         params = {"fields": ",".join(check_name(f, "field name") for f in fields)} if fields else None
 
         def fetch(sf: Salesforce) -> Any:
@@ -353,7 +357,7 @@ class SalesforceConnector:
             ),
             shape=lambda r: {"attributes": {"type": name}, **r},
             what=f"create {name}",
-            upsert=False,
+            created=True,
             # A create repeated after a timeout that the server had already applied makes a duplicate.
             idempotent=False,
         )
@@ -363,12 +367,12 @@ class SalesforceConnector:
         if not records:
             return []
         self._check_pause()
+        # A row without an Id is sent as it is: the org rejects it (MISSING_ARGUMENT) as a row, not the batch.
         rows: list[CrmRecord] = []
-        for i, r in enumerate(records):
-            record_id = r.get("Id") or r.get("id")
-            if not record_id:
-                raise ValueError(f"update {name}: record {i} has no Id")
-            rows.append({k: json_value(v) for k, v in r.items() if k not in ("Id", "id")} | {"id": record_id})
+        for r in records:
+            record_id = r.get("Id", r.get("id"))
+            row = {k: json_value(v) for k, v in r.items() if k not in ("Id", "id")}
+            rows.append(row if record_id is None else row | {"id": record_id})
         return self._collections(
             rows,
             send=lambda sf, body: sf.restful(
@@ -376,7 +380,7 @@ class SalesforceConnector:
             ),
             shape=lambda r: {"attributes": {"type": name}, **r},
             what=f"update {name}",
-            upsert=False,
+            created=False,
             idempotent=True,
         )
 
@@ -385,21 +389,32 @@ class SalesforceConnector:
         if not ids:
             return []
         self._check_pause()
-        for record_id in ids:
-            if not _ID.match(record_id):
-                raise ValueError(f"delete {name}: not a Salesforce Id: {record_id!r}")
-        return self._collections(
-            [{"id": i} for i in ids],
-            send=lambda sf, body: sf.restful(
-                "composite/sobjects",
-                method="DELETE",
-                params={"ids": ",".join(r["id"] for r in body), "allOrNone": "false"},
-            ),
-            shape=lambda r: r,
-            what=f"delete {name}",
-            upsert=False,
-            idempotent=True,
+        # Ids travel comma-separated in the URL: anything but letters and digits cannot be an Id, so it is
+        # rejected here as a row, like the org would, instead of corrupting the list.
+        results: list[RowResult | None] = [
+            None
+            if re.fullmatch(r"[A-Za-z0-9]+", i)
+            else RowResult(False, error_code="MALFORMED_ID", message=f"malformed id {i!r}")
+            for i in ids
+        ]
+        send = [i for i, r in zip(ids, results, strict=True) if r is None]
+        sent = iter(
+            self._collections(
+                [{"id": i} for i in send],
+                send=lambda sf, body: sf.restful(
+                    "composite/sobjects",
+                    method="DELETE",
+                    params={"ids": ",".join(r["id"] for r in body), "allOrNone": "false"},
+                ),
+                shape=lambda r: r,
+                what=f"delete {name}",
+                created=False,
+                idempotent=True,
+            )
+            if send
+            else []
         )
+        return [r if r is not None else next(sent) for r in results]
 
     def _collections(
         self,
@@ -408,7 +423,7 @@ class SalesforceConnector:
         send: Callable[[Salesforce, list[CrmRecord]], Any],
         shape: Callable[[CrmRecord], CrmRecord],
         what: str,
-        upsert: bool,
+        created: bool | None,
         idempotent: bool,
     ) -> list[RowResult]:
         """Send rows 200 at a time; then re-send only the rows that hit a lock, a few rounds, with backoff."""
@@ -429,7 +444,7 @@ class SalesforceConnector:
                 if not isinstance(answer, list) or len(answer) != len(chunk):
                     raise FatalCrmError(f"{what}: expected {len(chunk)} results, got {answer!r:.200}")
                 for index, item in zip(chunk, answer, strict=True):
-                    results[index] = row_result(item, upsert=upsert)
+                    results[index] = row_result(item, created=created)
             pending = [i for i in pending if (results[i] or RowResult(True)).error_code in ROW_RETRY_CODES]
             if not pending:
                 break
@@ -458,7 +473,7 @@ class SalesforceConnector:
             ),
             shape=lambda r: {"attributes": {"type": name}, **r},
             what=f"upsert {name} by {key}",
-            upsert=True,
+            created=None,
             idempotent=True,
         )
 

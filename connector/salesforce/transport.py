@@ -35,15 +35,22 @@ def call_kind(url: str) -> str:
 class SalesforceAdapter(HTTPAdapter):
     """Counts every attempt, applies the default timeout, and records API usage from each response."""
 
-    def __init__(self, *, timeout: float, counter: CallCounter, tracker: LimitTracker) -> None:
+    def __init__(
+        self, *, timeout: float, counter: CallCounter, tracker: LimitTracker, ca_bundle: Path | None = None
+    ) -> None:
         super().__init__()
         self.timeout = timeout
+        self.ca_bundle = ca_bundle
         self.counter = counter
         self.tracker = tracker
 
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.timeout
+        if self.ca_bundle is not None:
+            # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override `session.verify`; the CA the operator
+            # named in IGNITE_SF_CA_BUNDLE must win, so it is applied here, after that merge.
+            kwargs["verify"] = str(self.ca_bundle)
         self.counter.add(call_kind(request.url or ""))
         response = super().send(request, *args, **kwargs)
         self.tracker.observe(response.headers.get(LIMIT_HEADER))
@@ -53,10 +60,10 @@ class SalesforceAdapter(HTTPAdapter):
 def make_http_session(
     *, timeout: float, counter: CallCounter, tracker: LimitTracker, ca_bundle: Path | None = None
 ) -> requests.Session:
+    if ca_bundle is not None and not Path(ca_bundle).is_file():
+        raise ValueError(f"IGNITE_SF_CA_BUNDLE: no CA bundle file at {ca_bundle}")
     session = requests.Session()
-    session.mount("https://", SalesforceAdapter(timeout=timeout, counter=counter, tracker=tracker))
+    session.mount("https://", SalesforceAdapter(timeout=timeout, counter=counter, tracker=tracker, ca_bundle=ca_bundle))
     if ca_bundle is not None:
-        if not Path(ca_bundle).is_file():
-            raise ValueError(f"IGNITE_SF_CA_BUNDLE: no CA bundle file at {ca_bundle}")
         session.verify = str(ca_bundle)
     return session
