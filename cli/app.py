@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from cli import db
+from cli import sync as sync_cli
 from cli.context import console, get_context
 from cli.demo import demo_command
 from cli.imports import import_command
@@ -18,6 +19,7 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 app.command("import")(import_command)
 app.command("demo")(demo_command)
+sync_cli.register(app)
 
 
 @app.callback()
