@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
+from syncdata import KEY, PROFILE, crm_rows, describes, keys_of, local_crm, program, seed, update_records
 
 from models import Cohort, Participant
 from sync.runner import enqueue_sync, replay, run_sync, run_worker, sync_status
-from syncdata import KEY, PROFILE, crm_rows, describes, keys_of, local_crm, program, seed, update_records
 
 
 @pytest.fixture
@@ -136,7 +136,7 @@ def test_rejected_rows_do_not_block_others_and_go_through_after_the_fix_and_repl
     no_title = data["participants"][0].model_copy(update={"job_title": None})
     data["participants"][0] = no_title
     seed(engine, data)
-    crm, url = local_crm(tmp_path, strict)
+    crm, _ = local_crm(tmp_path, strict)
 
     report = run_sync(engine, crm=crm, profile=PROFILE)
     objects = report.by_object()
