@@ -163,6 +163,9 @@ def worker_command(
     reconcile_hours: Annotated[
         float, typer.Option("--reconcile-hours", min=0, help="Reconcile period (0: never).")
     ] = 24.0,
+    chunk_size: Annotated[
+        int, typer.Option("--chunk-size", min=1, help="Rows planned and committed together (smaller: finer restarts).")
+    ] = 2000,
 ) -> None:
     """Run jobs from the queue: syncs, reconciles, housekeeping.  SIGTERM finishes the current batch."""
     import threading
@@ -189,6 +192,7 @@ def worker_command(
         reconcile_every=timedelta(hours=reconcile_hours) if reconcile_hours and not once else None,
         housekeeping_every=None if once else timedelta(hours=1),
         stop=stop,
+        chunk_size=chunk_size,
     )
     console.print(
         f"worker stopped: {stats.succeeded} succeeded, {stats.retried} to retry, {stats.dead} dead, "

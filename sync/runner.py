@@ -9,7 +9,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -39,28 +39,31 @@ CrmFactory = Callable[[], CrmConnector]
 
 
 def open_local_crm(url: str, profile: str) -> LocalCrm:
-    """The embedded CRM at `url`, created from the profile's describe snapshots if it does not exist yet.
-
-    A real org has a RecordType row behind every record type its describes list; the snapshots carry only
-    the describe side, so the local CRM gets the rows here (once), and the engine finds them by name.
-    """
+    """The embedded CRM at `url`, created from the profile's describe snapshots if it does not exist yet."""
     describes = load_describes(profile)
     crm = LocalCrm.create(url, describes)
-    if "RecordType" in describes:
-        existing = {
-            (str(r["SobjectType"]), str(r["DeveloperName"]))
-            for r in crm.query_all("SELECT SobjectType, DeveloperName FROM RecordType")
-        }
-        wanted = [
-            {"SobjectType": name, "DeveloperName": info["developerName"], "Name": info["name"], "IsActive": True}
-            for name, describe in sorted(describes.items())
-            for info in describe.get("recordTypeInfos") or []
-            if not info.get("master") and (name, info["developerName"]) not in existing
-        ]
-        if wanted:
-            crm.create("RecordType", wanted)
-        crm.counter.calls.clear()  # setting up the double is not sync traffic
+    ensure_record_types(crm, describes)
     return crm
+
+
+def ensure_record_types(crm: LocalCrm, describes: Mapping[str, Mapping[str, Any]]) -> None:
+    """A real org has a RecordType row behind every record type its describes list; the describe snapshots
+    carry only the describe side, so a local CRM gets the rows here (once), and the engine finds them by name."""
+    if "RecordType" not in describes:
+        return
+    existing = {
+        (str(r["SobjectType"]), str(r["DeveloperName"]))
+        for r in crm.query_all("SELECT SobjectType, DeveloperName FROM RecordType")
+    }
+    wanted = [
+        {"SobjectType": name, "DeveloperName": info["developerName"], "Name": info["name"], "IsActive": True}
+        for name, describe in sorted(describes.items())
+        for info in describe.get("recordTypeInfos") or []
+        if not info.get("master") and (name, info["developerName"]) not in existing
+    ]
+    if wanted:
+        crm.create("RecordType", wanted)
+    crm.counter.calls.clear()  # setting up the double is not sync traffic
 
 
 def _engine(database: str | Engine) -> Engine:
@@ -135,6 +138,8 @@ def run_sync(
     progress: ProgressCallback | None = None,
     max_rounds: int = 5,
     retry: RetryPolicy | None = None,
+    chunk_size: int = 2000,
+    batch_size: int = 200,
 ) -> SyncReport:
     """Plan and run a sync to completion in this process; returns per-step/object counts and API calls.
 
@@ -148,7 +153,13 @@ def run_sync(
         if local_crm_url is None:
             raise ValueError("run_sync needs a CRM connector or the local CRM's URL")
         crm = open_local_crm(local_crm_url, profile)
-    options = SyncOptions(profile=profile, individual_responses=individual_responses, min_respondents=min_respondents)
+    options = SyncOptions(
+        profile=profile,
+        individual_responses=individual_responses,
+        min_respondents=min_respondents,
+        chunk_size=chunk_size,
+        batch_size=batch_size,
+    )
     sync_engine = options.engine_for(engine, crm)
     policy = retry or RetryPolicy(base_seconds=0.5, cap_seconds=10.0)
     total: SyncReport | None = None
@@ -239,6 +250,7 @@ def run_worker(
     housekeeping_every: timedelta | None = timedelta(hours=1),
     stop: threading.Event | None = None,
     retry: RetryPolicy | None = None,
+    chunk_size: int = 2000,
 ) -> WorkerStats:
     """Run workers on the service database's queue until stopped (or, with `once`, until nothing is due)."""
     engine = _engine(database)
@@ -250,7 +262,12 @@ def run_worker(
     if engine.dialect.name == "sqlite" and concurrency > 1:
         log.warning("SQLite serves one worker at a time; running 1 (use Postgres for more)")
         concurrency = 1
-    options = SyncOptions(profile=profile, individual_responses=individual_responses, min_respondents=min_respondents)
+    options = SyncOptions(
+        profile=profile,
+        individual_responses=individual_responses,
+        min_respondents=min_respondents,
+        chunk_size=chunk_size,
+    )
     handlers = make_handlers(engine, crm_factory, options)
     periodic = []
     if reconcile_every:

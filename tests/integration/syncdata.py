@@ -86,7 +86,7 @@ def program(cohorts: int = 2, per_cohort: int = 4, sessions: int = 2) -> dict[st
                 cohort=cohort.key,
                 sequence=s + 1,
                 title=f"Forum {s + 1}",
-                starts_at=datetime(2025, 3, 1 + 7 * s, 17, tzinfo=UTC),
+                starts_at=datetime(2025, 3, 1, 17, tzinfo=UTC) + timedelta(days=7 * s),
                 duration_minutes=90,
             )
             for s in range(sessions)
