@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select
+from syncdata import KEY, PROFILE, describes, local_crm, program, seed
 
 from connector.local import LocalCrm
 from store.database import make_engine, upgrade_database
@@ -27,7 +28,6 @@ from store.jobs_tables import sync_ledger, sync_runs
 from sync.jobs import SYNC
 from sync.retry import RetryPolicy
 from sync.runner import enqueue_sync, ensure_record_types, run_sync
-from syncdata import KEY, PROFILE, describes, local_crm, program, seed
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECKED = (
@@ -116,7 +116,7 @@ def test_a_worker_killed_mid_sync_is_finished_by_another_without_duplicates_or_l
 
     time.sleep(2.2)  # the lease expires
     second = worker(database_url, crm_url, "--once", "--lease-seconds", "30")
-    out, err = second.communicate(timeout=120)
+    _, err = second.communicate(timeout=120)
     assert second.returncode == 0, err
     with engine.connect() as conn:
         job = JobRepository(conn).get(job_id)
