@@ -8,10 +8,11 @@
 
 from __future__ import annotations
 
-import gc
+import json
 import os
 import random
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -166,41 +167,59 @@ def test_four_worker_processes_share_one_postgres_queue_and_run_every_job_exactl
 
 
 @pytest.mark.slow
-# Connections the faults cut ("reset", "slow" past the client's timeout) leave the sandbox's asyncio transports
-# to the garbage collector; that is the fault working, not a leak in the code under test.
-@pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
 def test_a_sync_through_the_sandbox_with_20_percent_faults_ends_exactly_right(tmp_path: Path, engine: Engine) -> None:
-    from sandbox.app import SandboxConfig
-    from sandbox.faults import FaultRule
-    from sandbox.harness import SandboxHarness
+    import httpx
+
+    from connector.salesforce import GivenSession, SalesforceConnector
+    from sandbox.harness import FAST_POLICY
 
     data = program(cohorts=3, per_cohort=8, sessions=3)
     expected = reference_state(tmp_path, data)
     seed(engine, data)
-    snapshot = describes()
-    harness = SandboxHarness(tmp_path / "sandbox", snapshot, SandboxConfig(slow_seconds=0.6))
+    server = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("sandbox_process.py")), str(tmp_path / "sandbox"), PROFILE],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     try:
-        sandbox_crm: LocalCrm = harness.state.crm
-        ensure_record_types(sandbox_crm, snapshot)
+        assert server.stdout is not None
+        info = json.loads(server.stdout.readline())
+        sandbox_crm = LocalCrm.open(info["crm_url"])
+        ensure_record_types(sandbox_crm, describes())
         kinds = ("500", "503", "reset", "slow", "lock", "lock_rows", "limit")
-        harness.faults(*(FaultRule("*", fault=k, probability=0.2 / len(kinds)) for k in kinds), seed=7)
-        connector = harness.connector(timeout=0.4)
+        plan = {"seed": 7, "rules": [{"endpoint": "*", "fault": k, "probability": 0.2 / len(kinds)} for k in kinds]}
+        admin = httpx.Client(base_url=info["url"], verify=ssl.create_default_context(cafile=info["ca_bundle"]))
+        admin.put("/_sandbox/faults", json=plan).raise_for_status()
+
+        def connector(timeout: float) -> SalesforceConnector:
+            session = GivenSession(info["session_id"], info["url"])
+            return SalesforceConnector(session, ca_bundle=Path(info["ca_bundle"]), timeout=timeout, policy=FAST_POLICY)
+
+        faulty = connector(0.4)
         report = run_sync(
             engine,
-            crm=connector,
+            crm=faulty,
             profile=PROFILE,
             max_rounds=40,
             batch_size=5,  # many small calls: many chances for a fault
             retry=RetryPolicy(base_seconds=0.01, cap_seconds=0.05, rng=random.Random(3)),
         )
-        fired = Counter(entry["fault"] for entry in harness.state.faults.log)
+        faulty.close()
+        log = admin.get("/_sandbox/state").json()["faults"]["log"]
+        fired = Counter(entry["fault"] for entry in log)
         assert sum(fired.values()) >= 10 and len(fired) >= 5, fired  # the faults really happened, of many kinds
         assert report.status == "succeeded", report.as_dict()
         state = crm_state(sandbox_crm)
         assert_no_duplicates(state)
         assert state == expected
-        harness.faults()
-        assert run_sync(engine, crm=harness.connector(), profile=PROFILE).writes == 0
+        admin.put("/_sandbox/faults", json={"seed": 0, "rules": []}).raise_for_status()
+        admin.close()
+        clean = connector(10.0)
+        assert run_sync(engine, crm=clean, profile=PROFILE).writes == 0
+        clean.close()
+        sandbox_crm.close()
     finally:
-        harness.stop()
-        gc.collect()  # finalise the cut connections here, under this test's warning filter, not in a later test
+        server.kill()
+        server.communicate(timeout=10)
