@@ -73,7 +73,7 @@ def print_report(report: CheckReport) -> None:
     if report.problems:
         table = Table(title=f"{report.profile}: problems against the {report.source}", show_lines=False)
         for column in ("step", "object", "field", "problem", "detail"):
-            table.add_column(column)
+            table.add_column(column, overflow="fold")
         for p in report.problems:
             table.add_row(p.step, p.object, p.field, p.kind, p.message)
         console.print(table)
@@ -118,5 +118,9 @@ def export(
     written = write_plugin(plugin_files(loaded), out)
     fields = sum(1 for p in written if p.name.endswith(".field-meta.xml"))
     objects = sum(1 for p in written if p.name.endswith(".object-meta.xml"))
-    console.print(f"wrote {len(written)} files to {out}: {objects} custom objects, {fields} custom fields")
-    console.print(f"deploy with: sf project deploy start --manifest {out / 'package.xml'} --target-org <alias>")
+    console.print(
+        f"wrote {len(written)} files to {out}: {objects} custom objects, {fields} custom fields", soft_wrap=True
+    )
+    console.print(
+        f"deploy with: sf project deploy start --manifest {out / 'package.xml'} --target-org <alias>", soft_wrap=True
+    )
