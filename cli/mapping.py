@@ -122,5 +122,6 @@ def export(
         f"wrote {len(written)} files to {out}: {objects} custom objects, {fields} custom fields", soft_wrap=True
     )
     console.print(
-        f"deploy with: sf project deploy start --manifest {out / 'package.xml'} --target-org <alias>", soft_wrap=True
+        f"deploy with: cd {out} && sf project deploy start --manifest package.xml --target-org <alias>",
+        soft_wrap=True,
     )

@@ -4,14 +4,15 @@
 bytes: elements are built with ElementTree in the Metadata API's (alphabetical) element order, files and
 members are sorted, and nothing depends on time or environment.  Deploy with the Salesforce CLI:
 
-    sf project deploy start --source-dir <out>/force-app --target-org <alias>
+    cd <out> && sf project deploy start --manifest package.xml --target-org <alias>
 
-(or `--manifest <out>/package.xml` from the folder).  A permission set `Ignite_Sync` grants the integration
-user access to every deployed field and object; assign it after deploying.
+(the folder is a DX project: it carries its own sfdx-project.json).  A permission set `Ignite_Sync` grants
+the integration user access to every deployed field and object; assign it after deploying.
 """
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
@@ -174,6 +175,12 @@ def plugin_files(profile: Profile, *, org_has_field: HasField | None = None) -> 
     files[f"{SOURCE_ROOT}/permissionsets/{PERMISSION_SET}.permissionset-meta.xml"] = _permission_set_xml(
         profile, sorted(permission_fields), sorted(object_members)
     )
+    project = {
+        "name": f"ignite-plugin-{profile.name}",
+        "packageDirectories": [{"default": True, "path": "force-app"}],
+        "sourceApiVersion": profile.api_version,
+    }
+    files["sfdx-project.json"] = (json.dumps(project, indent=2, sort_keys=True) + "\n").encode("utf-8")
     files["package.xml"] = _package_xml(
         profile,
         {"CustomField": field_members, "CustomObject": object_members, "PermissionSet": [PERMISSION_SET]},

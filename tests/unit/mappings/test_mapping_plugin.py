@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -17,7 +18,8 @@ M = f"{{{NS}}}"
 def test_export_parses_and_declares_every_plugin_field_and_object(name: str) -> None:
     profile = load_profile(name)
     files = plugin_files(profile)
-    parsed = {path: ET.fromstring(data) for path, data in files.items()}
+    parsed = {path: ET.fromstring(data) for path, data in files.items() if path.endswith(".xml")}
+    assert json.loads(files["sfdx-project.json"])["sourceApiVersion"] == profile.api_version
     package = parsed["package.xml"]
     members = {t.findtext(f"{M}name"): {m.text for m in t.findall(f"{M}members")} for t in package.findall(f"{M}types")}
     expected_fields = {
