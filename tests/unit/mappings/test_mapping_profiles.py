@@ -152,3 +152,21 @@ def test_every_written_object_gets_a_case_sensitive_unique_external_key_field(na
     for obj in profile.written_objects:
         key = fields[obj]["Ignite_Key__c"]
         assert (key.type, key.length, key.external_id, key.unique, key.case_sensitive) == ("Text", 80, True, True, True)
+
+
+PMM_ROLLUPS = {
+    "pmdm__AttendanceRate__c",
+    "pmdm__AttendanceSummary__c",
+    "pmdm__ConsecutiveAbsences__c",
+    "pmdm__NumAbsentServiceDeliveries__c",
+    "pmdm__NumPresentServiceDeliveries__c",
+    "pmdm__LastServiceDate__c",
+    "pmdm__ParticipantsEnrolled__c",
+    "pmdm__Account__c",
+}
+
+
+def test_npsp_pmm_never_writes_what_pmm_computes_nor_the_household_account_of_an_engagement() -> None:
+    profile = load_profile("npsp_pmm")
+    written = {name for step in profile.steps.values() for name in step.fields}
+    assert written & PMM_ROLLUPS == set()
