@@ -27,7 +27,7 @@ from typing import Any, overload
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
-from connector.base import CallCounter, CrmRecord, FatalCrmError, QueryPage, RowResult, TransientCrmError
+from connector.base import CallCounter, CrmConnector, CrmRecord, FatalCrmError, QueryPage, RowResult, TransientCrmError
 from connector.ids import BASE62, make_id, to_18
 from connector.local.query import CompiledQuery, compile_query, datetime_text, quote
 from connector.local.schema import (
@@ -1105,3 +1105,8 @@ def _build_record(compiled: CompiledQuery, row: Sequence[Any]) -> CrmRecord:
         if not missing:
             target[path[-1]] = _output(column.spec, value)
     return record
+
+
+def _is_a_crm_connector(crm: LocalCrm) -> CrmConnector:
+    """mypy proves LocalCrm satisfies the port structurally (the `create` descriptor included)."""
+    return crm
