@@ -6,6 +6,8 @@ import typer
 
 from cli import crm, db
 from cli.context import console, get_context
+from cli.demo import demo_command
+from cli.imports import import_command
 
 app = typer.Typer(
     name="ignite-sync",
@@ -15,6 +17,8 @@ app = typer.Typer(
 )
 app.add_typer(db.app, name="db")
 app.add_typer(crm.app, name="crm")
+app.command("import")(import_command)
+app.command("demo")(demo_command)
 
 
 @app.callback()

@@ -7,11 +7,12 @@ from functools import cached_property
 
 import typer
 from rich.console import Console
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from connector.base import CrmConnector, CrmError
 from settings import Settings, SettingsError, load_settings
 from store.database import make_engine, upgrade_database
+from store.repository import UpsertCounts
 
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)
@@ -36,6 +37,9 @@ class AppContext:
                 err_console.print(f"[red]CRM error[/red] {exc}", highlight=False)
                 raise typer.Exit(1) from None
         return self._connector
+
+    def after_import_batch(self, connection: Connection, counts: UpsertCounts) -> None:
+        """Runs inside each import batch's transaction; the sync engine hooks its job in here."""
 
     def migrated_engine(self) -> Engine:
         """The service database, upgraded to the newest schema first (idempotent, cheap when current)."""
