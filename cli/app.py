@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import crm, db
+from cli import crm, db, mapping
 from cli.context import console, get_context
 from cli.demo import demo_command
 from cli.imports import import_command
@@ -19,6 +19,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(crm.app, name="crm")
 app.command("import")(import_command)
 app.command("demo")(demo_command)
+mapping.register(app)
 
 
 @app.callback()
