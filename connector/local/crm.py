@@ -1028,6 +1028,14 @@ class LocalCrm:
             defaults = {f.name: _default(f) for f in columns}
             defaults.update({"IsDeleted": 0, "CreatedDate": now, "LastModifiedDate": now, "SystemModstamp": now})
             params = []
+            if spec.name == "ContentVersion" and "contentdocumentid" in spec.fields:
+                # Salesforce creates a ContentDocument for a new version that names none; the local CRM does not
+                # model ContentDocument, so it only issues the Id (ContentDocumentLink rows can then point at it).
+                new_documents = [r for r in creates if r.values.get("ContentDocumentId") is None]
+                if new_documents:
+                    doc_seq = self._allocate(conn, "ContentDocument", len(new_documents))
+                    for n, row in enumerate(new_documents):
+                        row.values["ContentDocumentId"] = make_id("069", doc_seq + n)
             for n, row in enumerate(creates):
                 row.record_id = make_id(spec.key_prefix, first + n)
                 values = {**defaults, **{k: v for k, v in row.values.items() if v is not None}}
