@@ -212,7 +212,17 @@ class LocalCrm:
         self.close()
 
     def _init_meta(self) -> None:
-        conn = self._engine.raw_connection()
+        conn: Any = None
+        try:
+            conn = self._engine.raw_connection()
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except Exception as exc:  # not a database, unreadable, locked by a foreign program…
+            if conn is not None:
+                conn.close()
+            self._engine.dispose()
+            raise FatalCrmError(
+                f"cannot open the local CRM database {self._engine.url.database}: {exc}", code="NOT_FOUND"
+            ) from exc
         try:
             conn.execute(
                 'CREATE TABLE IF NOT EXISTS "_sobject" (name TEXT PRIMARY KEY COLLATE NOCASE, '
