@@ -252,6 +252,11 @@ class LocalCrm:
     def object_names(self) -> list[str]:
         return sorted(spec.name for spec in self._specs.values())
 
+    def object_for_id(self, record_id: str) -> str | None:
+        """The object an Id belongs to, by its key prefix (Salesforce's collections delete takes bare Ids)."""
+        prefix = record_id[:3]
+        return next((spec.name for spec in self._specs.values() if spec.key_prefix == prefix), None)
+
     def ensure_schema(self, describes: Mapping[str, Mapping[str, Any]]) -> None:
         """Create or extend tables so they hold every object and field in `describes` (describe-shaped JSON).
 
