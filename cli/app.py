@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import db, mapping
+from cli import crm, db, mapping
 from cli.context import console, get_context
 from cli.demo import demo_command
 from cli.imports import import_command
@@ -16,6 +16,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(db.app, name="db")
+app.add_typer(crm.app, name="crm")
 app.command("import")(import_command)
 app.command("demo")(demo_command)
 mapping.register(app)

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from sqlalchemy import Connection, Engine
 
+from connector.base import CrmConnector, CrmError
 from settings import Settings, SettingsError, load_settings
 from store.database import make_engine, upgrade_database
 from store.repository import UpsertCounts
@@ -21,10 +22,21 @@ err_console = Console(stderr=True, soft_wrap=True)
 class AppContext:
     settings: Settings
     _upgraded: bool = field(default=False, init=False)
+    _connector: CrmConnector | None = field(default=None, init=False)
 
     @cached_property
     def engine(self) -> Engine:
         return make_engine(self.settings.database_url)
+
+    def connector(self) -> CrmConnector:
+        """The configured CRM, opened once per command; a CRM that cannot be opened ends the command cleanly."""
+        if self._connector is None:
+            try:
+                self._connector = build_connector(self.settings)
+            except (CrmError, ValueError) as exc:  # ValueError: the profile's describes do not fit this database
+                err_console.print(f"[red]CRM error[/red] {exc}", highlight=False)
+                raise typer.Exit(1) from None
+        return self._connector
 
     def after_import_batch(self, connection: Connection, counts: UpsertCounts) -> None:
         """Runs inside each import batch's transaction; the sync engine hooks its job in here."""
@@ -35,6 +47,21 @@ class AppContext:
             upgrade_database(self.engine)
             self._upgraded = True
         return self.engine
+
+
+def build_connector(settings: Settings) -> CrmConnector:
+    """The one place that chooses the CRM adapter from Settings (IGNITE_CRM)."""
+    if settings.crm == "local":
+        from connector.local import LocalCrm
+        from mappings.snapshots import load_describes
+
+        # The local CRM is whatever the profile's org would be: create it on first use, and grow its schema
+        # when the profile's snapshots gained objects or fields (existing records are kept).
+        return LocalCrm.create(settings.local_crm_url, load_describes(settings.profile))
+    raise CrmError(
+        "IGNITE_CRM=salesforce: the Salesforce adapter is not wired into the CLI yet; use IGNITE_CRM=local",
+        code="NOT_CONFIGURED",
+    )
 
 
 def build_context(**overrides: object) -> AppContext:
