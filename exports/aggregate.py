@@ -156,9 +156,7 @@ def _threshold_count(
     with_threshold = [m for m in measures if m.threshold is not None]
     if not with_threshold:
         return literal(0)
-    return func.sum(
-        case(*((and_(measure == m.key, value >= m.threshold), 1) for m in with_threshold), else_=0)
-    )
+    return func.sum(case(*((and_(measure == m.key, value >= m.threshold), 1) for m in with_threshold), else_=0))
 
 
 def paired_summaries(
@@ -173,7 +171,10 @@ def paired_summaries(
     `cohorts=None` and open dates mean "everything" (the benchmark).  Only catalogued measures are summarised.
     """
     sr = tables.survey_responses
-    conditions: list[ColumnElement[bool]] = [sr.c.phase.in_(["pre", "post"]), sr.c.measure.in_([m.key for m in catalogue.measures])]
+    conditions: list[ColumnElement[bool]] = [
+        sr.c.phase.in_(["pre", "post"]),
+        sr.c.measure.in_([m.key for m in catalogue.measures]),
+    ]
     if cohorts is not None:
         conditions.append(sr.c.cohort.in_(list(cohorts)))
     if start is not None:
@@ -206,6 +207,10 @@ def paired_summaries(
             func.count(change),
             func.sum(change),
             func.sum(change * change),
+            func.sum(case((post.is_not(None), pre))),
+            func.sum(case((post.is_not(None), pre * pre))),
+            func.sum(case((pre.is_not(None), post))),
+            func.sum(case((pre.is_not(None), post * post))),
             func.sum(case((change > NO_CHANGE, 1), else_=0)),
             func.sum(case((change < -NO_CHANGE, 1), else_=0)),
             func.sum(case((and_(change >= -NO_CHANGE, change <= NO_CHANGE), 1), else_=0)),
@@ -223,11 +228,13 @@ def paired_summaries(
             pre=Moments(int(v[0]), float(v[1]), float(v[2])),
             post=Moments(int(v[3]), float(v[4]), float(v[5])),
             change=Moments(int(v[6]), float(v[7]), float(v[8])),
-            n_increased=int(v[9]),
-            n_decreased=int(v[10]),
-            n_no_change=int(v[11]),
-            n_pre_at_threshold=int(v[12]),
-            n_post_at_threshold=int(v[13]),
+            pre_paired=Moments(int(v[6]), float(v[9]), float(v[10])),
+            post_paired=Moments(int(v[6]), float(v[11]), float(v[12])),
+            n_increased=int(v[13]),
+            n_decreased=int(v[14]),
+            n_no_change=int(v[15]),
+            n_pre_at_threshold=int(v[16]),
+            n_post_at_threshold=int(v[17]),
         )
     return out
 

@@ -32,7 +32,8 @@ def notes(report: FunderReport) -> list[tuple[str, str]]:
         (
             "Outcome statistics",
             "n pre / n post: respondents who answered before / after; n paired: respondents with both. Mean pre and "
-            "mean post are over all respondents of that phase. Mean change = mean of (post - pre) over paired "
+            "mean post are over paired respondents (so mean post - mean pre = mean change); mean pre all and mean "
+            "post all are over every respondent of that phase. Mean change = mean of (post - pre) over paired "
             "respondents, with a 95% confidence interval from Student's t distribution with n paired - 1 degrees "
             "of freedom. Effect size: Cohen's d_z = mean change / standard deviation of the change (the paired "
             "design's d; Lakens 2013). Improved / unchanged / worse: direction of each paired change, read with "

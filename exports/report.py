@@ -62,7 +62,7 @@ class FunderReport:
 COUNT_COLUMNS = ("in_progress", "completed", "withdrawn")
 ACTIVE = "active"
 # Blanking one of these costs readers every statistic computed from it, so complements are sought elsewhere first.
-OUTCOME_WEIGHTS = {"n_paired": 4, "n_pre": 2, "n_post": 2}
+OUTCOME_WEIGHTS = {"n_paired": 4}
 
 
 def _flag_column() -> Column:
@@ -98,13 +98,17 @@ OUTCOME_COLUMNS = [
     Column("n_pre", "integer", "Respondents before the cohort.", "count"),
     Column("n_post", "integer", "Respondents after the cohort.", "count"),
     Column("n_paired", "integer", "Respondents with both a pre and a post answer.", "count"),
-    Column("mean_pre", "number", "Mean of all pre answers.", "mean"),
-    Column("mean_post", "number", "Mean of all post answers.", "mean"),
+    Column("mean_pre", "number", "Mean pre answer of paired respondents.", "mean"),
+    Column(
+        "mean_post", "number", "Mean post answer of paired respondents (mean_post - mean_pre = mean_change).", "mean"
+    ),
     Column("mean_change", "number", "Mean of (post - pre) over paired respondents.", "mean"),
     Column("sd_change", "number", "Standard deviation of the paired change (n - 1).", "mean"),
     Column("ci95_low", "number", "Lower bound of the 95% confidence interval of mean_change (Student's t).", "mean"),
     Column("ci95_high", "number", "Upper bound of the 95% confidence interval of mean_change (Student's t).", "mean"),
     Column("d_z", "number", "Cohen's d_z = mean_change / sd_change (paired effect size).", "mean"),
+    Column("mean_pre_all", "number", "Mean of all pre answers (n_pre respondents).", "mean"),
+    Column("mean_post_all", "number", "Mean of all post answers (n_post respondents).", "mean"),
     Column("n_improved", "integer", "Paired respondents who changed in the better direction.", "count"),
     Column("n_unchanged", "integer", "Paired respondents with no change.", "count"),
     Column("n_worse", "integer", "Paired respondents who changed in the worse direction.", "count"),
@@ -120,8 +124,10 @@ OUTCOME_COLUMNS = [
 
 # statistic -> the counts it is computed from; it is blanked whenever one of them is.
 OUTCOME_BASES: dict[str, tuple[str, ...]] = {
-    "mean_pre": ("n_pre",),
-    "mean_post": ("n_post",),
+    "mean_pre": ("n_paired",),
+    "mean_post": ("n_paired",),
+    "mean_pre_all": ("n_pre",),
+    "mean_post_all": ("n_post",),
     "mean_change": ("n_paired",),
     "sd_change": ("n_paired",),
     "ci95_low": ("n_paired",),
@@ -263,6 +269,8 @@ def _outcomes(data: GrantData, measures: Sequence[Measure], k: int) -> tuple[lis
             values: dict[str, float | int | None] = {
                 "mean_pre": stats.mean_pre,
                 "mean_post": stats.mean_post,
+                "mean_pre_all": stats.mean_pre_all,
+                "mean_post_all": stats.mean_post_all,
                 "mean_change": stats.mean_change,
                 "sd_change": stats.sd_change,
                 "ci95_low": stats.ci_low,

@@ -6,7 +6,8 @@ models can produce the very same `PairedSummary`, and roll-ups (a grant over its
 
 Definitions (named in every export's notes):
 - n pre / n post: respondents with an answer in that phase; n paired: respondents with both.
-- mean pre / mean post: over all respondents of that phase (not only the paired ones).
+- mean pre / mean post: over paired respondents, so that mean post - mean pre = mean change; the means over
+  all respondents of a phase are given too (mean pre all / mean post all).
 - mean change: mean of (post - pre) over paired respondents; its 95% confidence interval uses Student's t with
   n_paired - 1 degrees of freedom.
 - Cohen's d_z = mean change / SD of change (Lakens 2013); the within-subject "d" that matches a paired t test.
@@ -124,6 +125,8 @@ class PairedSummary:
     pre: Moments = Moments()
     post: Moments = Moments()
     change: Moments = Moments()
+    pre_paired: Moments = Moments()
+    post_paired: Moments = Moments()
     n_increased: int = 0
     n_decreased: int = 0
     n_no_change: int = 0
@@ -135,6 +138,8 @@ class PairedSummary:
             self.pre + other.pre,
             self.post + other.post,
             self.change + other.change,
+            self.pre_paired + other.pre_paired,
+            self.post_paired + other.post_paired,
             self.n_increased + other.n_increased,
             self.n_decreased + other.n_decreased,
             self.n_no_change + other.n_no_change,
@@ -145,12 +150,15 @@ class PairedSummary:
 
 def summarise_pairs(pre: Mapping[str, float], post: Mapping[str, float], measure: Measure) -> PairedSummary:
     """Summarise one group's answers: `pre` and `post` map each respondent to their value in that phase."""
-    changes = [post[p] - pre[p] for p in sorted(pre.keys() & post.keys())]
+    paired = sorted(pre.keys() & post.keys())
+    changes = [post[p] - pre[p] for p in paired]
     with_threshold = measure.threshold is not None
     return PairedSummary(
         pre=Moments.of(pre.values()),
         post=Moments.of(post.values()),
         change=Moments.of(changes),
+        pre_paired=Moments.of(pre[p] for p in paired),
+        post_paired=Moments.of(post[p] for p in paired),
         n_increased=sum(1 for c in changes if c > NO_CHANGE),
         n_decreased=sum(1 for c in changes if c < -NO_CHANGE),
         n_no_change=sum(1 for c in changes if abs(c) <= NO_CHANGE),
@@ -168,6 +176,8 @@ class PrePostStatistics:
     n_paired: int
     mean_pre: float | None
     mean_post: float | None
+    mean_pre_all: float | None
+    mean_post_all: float | None
     mean_change: float | None
     sd_change: float | None
     ci_low: float | None
@@ -219,8 +229,10 @@ def prepost_statistics(summary: PairedSummary, measure: Measure, level: float = 
         n_pre=summary.pre.n,
         n_post=summary.post.n,
         n_paired=n_paired,
-        mean_pre=summary.pre.mean,
-        mean_post=summary.post.mean,
+        mean_pre=summary.pre_paired.mean,
+        mean_post=summary.post_paired.mean,
+        mean_pre_all=summary.pre.mean,
+        mean_post_all=summary.post.mean,
         mean_change=summary.change.mean,
         sd_change=summary.change.sd,
         ci_low=ci[0] if ci else None,
