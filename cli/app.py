@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import db
+from cli import db, export
 from cli.context import console, get_context
 
 app = typer.Typer(
@@ -14,6 +14,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(db.app, name="db")
+export.register(app)
 
 
 @app.callback()

@@ -108,7 +108,7 @@ def export_zip(report: FunderReport) -> bytes:
         paths = write_report(report, Path(tmp))
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             for path in sorted(paths, key=lambda p: p.name):
-                info = zipfile.ZipInfo(path.name, date_time=stamp)  # type: ignore[arg-type]
+                info = zipfile.ZipInfo(path.name, date_time=stamp)
                 info.compress_type = zipfile.ZIP_DEFLATED
                 archive.writestr(info, path.read_bytes())
     return buffer.getvalue()

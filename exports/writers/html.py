@@ -34,7 +34,8 @@ def svg_chart(summary: GrantSummary, width: int = 640, bar_height: int = 12) -> 
     y = 30
     for m in lines:
         parts.append(
-            f'<text x="{label_w - 8}" y="{y + bar_height + 4}" font-size="12" text-anchor="end">{escape(m.label)}</text>'
+            f'<text x="{label_w - 8}" y="{y + bar_height + 4}" font-size="12" text-anchor="end">'
+            f"{escape(m.label)}</text>"
         )
         for i, (value, colour) in enumerate(((m.mean_pre, _PRE), (m.mean_post, _POST))):
             by = y + i * bar_height
