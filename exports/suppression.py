@@ -19,7 +19,7 @@ published either, since that alone would say "this one is 1..k-1".
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -85,6 +85,7 @@ def suppress(table: CountTable) -> frozenset[Cell]:
             key=lambda ct: (table.weights[ct[0]], ct[1], values[ct[0]] == 0, values[ct[0]], repr(ct[0])),
         )[0]
 
+    structural: set[Cell] = set()
     while True:
         changed = True
         while changed:
@@ -98,17 +99,46 @@ def suppress(table: CountTable) -> frozenset[Cell]:
                 if len(unknowns) == 1 or leaky_sum:
                     suppressed.add(pick(i))
                     changed = True
-        determined = [c for c in _determined_unknowns(table, suppressed | hidden) if c in suppressed]
+        determined = [
+            c for c in _determined_unknowns(table, suppressed | hidden) if c in suppressed and c not in structural
+        ]
         if not determined:
             return frozenset(suppressed)
         cell = sorted(determined, key=repr)[0]
-        for i in by_cell.get(cell, []):
-            total, parts = table.relations[i]
-            if any(not unknown(c) for c in (total, *parts)):
-                suppressed.add(pick(i))
-                break
-        else:  # pragma: no cover - a determined cell always has a relation with a known member
-            raise RuntimeError(f"cannot protect {cell!r}")
+        relation = _nearest_relation_with_known_cell(table, by_cell, cell, unknown)
+        if relation is None:
+            # Pinned down by blanks alone: only a zero can be (the relations hold for the true values), and zeros
+            # may be shown.  Nothing published tells it, so there is nothing left to blank.
+            structural.add(cell)
+        else:
+            suppressed.add(pick(relation))
+
+
+def _nearest_relation_with_known_cell(
+    table: CountTable, by_cell: dict[Cell, list[int]], cell: Cell, unknown: Callable[[Cell], bool]
+) -> int | None:
+    """Breadth-first over relations from `cell`: the closest one that still has a published cell to blank.
+
+    A determined cell whose own relations are all blank is pinned down further away (through a roll-up, say), so
+    the blank that breaks the chain is sought along it.
+    """
+    seen_cells, seen_relations = {cell}, set()
+    frontier = [cell]
+    while frontier:
+        following = []
+        for c in frontier:
+            for i in by_cell.get(c, []):
+                if i in seen_relations:
+                    continue
+                seen_relations.add(i)
+                total, parts = table.relations[i]
+                members = (total, *parts)
+                if any(not unknown(m) for m in members):
+                    return i
+                following += [m for m in members if m not in seen_cells]
+                seen_cells.update(members)
+        frontier = following
+    return None
 
 
 def _determined_unknowns(table: CountTable, unknowns: set[Cell]) -> list[Cell]:
