@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     crm_individual_responses: bool = Field(
         default=False, description="Send individual survey answers to the CRM (sensitive; off by default)."
     )
+    export_min_cell: int = Field(
+        default=11,
+        ge=3,
+        description="Funder exports blank every count from 1 to this minus one, and statistics from fewer people.",
+    )
     sf_username: str | None = Field(default=None, description="Salesforce username (password flow).")
     sf_password: SecretStr | None = Field(default=None, description="Salesforce password.")
     sf_security_token: SecretStr | None = Field(default=None, description="Salesforce security token.")

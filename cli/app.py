@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import crm, db, mapping
+from cli import crm, db, export, mapping
 from cli.context import console, get_context
 from cli.demo import demo_command
 from cli.imports import import_command
@@ -20,6 +20,7 @@ app.add_typer(crm.app, name="crm")
 app.command("import")(import_command)
 app.command("demo")(demo_command)
 mapping.register(app)
+export.register(app)
 
 
 @app.callback()

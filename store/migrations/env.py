@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import store.exports_tables  # noqa: F401  (funder tokens, download log: complete the metadata)
 from store.tables import metadata
 
 engine = context.config.attributes["engine"]

@@ -1,0 +1,1 @@
+"""FastAPI routers: intake webhook, program-data ingest API, export downloads, health/metrics."""
