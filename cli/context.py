@@ -35,7 +35,7 @@ class AppContext:
                 self._connector = build_connector(self.settings)
             except (CrmError, ValueError) as exc:  # ValueError: the profile's describes do not fit this database
                 err_console.print(f"[red]CRM error[/red] {exc}", highlight=False)
-                raise typer.Exit(1) from None
+                raise typer.Exit(2) from None
         return self._connector
 
     def after_import_batch(self, connection: Connection, counts: UpsertCounts) -> None:

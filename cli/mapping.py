@@ -9,7 +9,6 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from cli import context as cli_context
 from cli.context import console, err_console, get_context
 from connector.base import CrmError
 from mappings.check import CheckReport, DescribeSource, check_profile, describe_source
@@ -58,15 +57,8 @@ def connector_describe(connector: Any) -> DescribeSource:
 
 
 def _live_connector(ctx: typer.Context) -> Any:
-    """The connected CRM.  `cli.context.build_connector(app_context)` provides it once a connector branch lands."""
-    factory = getattr(cli_context, "build_connector", None)
-    if factory is None:
-        err_console.print(
-            "[red]--live needs a CRM connector[/red], and this build has none yet; run without --live to check "
-            "against the profile's snapshot"
-        )
-        raise typer.Exit(2)
-    return factory(get_context(ctx))
+    """The CRM that IGNITE_CRM points at (the local CRM by default, or a Salesforce org)."""
+    return get_context(ctx).connector()
 
 
 def print_report(report: CheckReport) -> None:

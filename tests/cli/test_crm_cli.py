@@ -102,4 +102,4 @@ def test_a_local_crm_that_cannot_be_opened_exits_cleanly(env: dict[str, str], tm
     (tmp_path / "not-a-db").write_text("this is not SQLite")
     env["IGNITE_LOCAL_CRM_URL"] = f"sqlite:///{tmp_path / 'not-a-db'}"
     result = runner.invoke(app, ["crm", "query", "SELECT Id FROM Contact"], env=env)
-    assert result.exit_code == 1 and "CRM error" in result.output
+    assert result.exit_code == 2 and "CRM error" in result.output

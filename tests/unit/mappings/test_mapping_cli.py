@@ -56,7 +56,7 @@ def test_live_check_reports_what_the_org_lacks_and_exits_non_zero(monkeypatch: p
     describes = load_describes("npsp_pmm")
     del describes["Ignite_Cohort_Outcome__c"]
     connector = DescribeOnlyConnector(describes)
-    monkeypatch.setattr(cli.context, "build_connector", lambda context: connector, raising=False)
+    monkeypatch.setattr(cli.context, "build_connector", lambda settings: connector)
     monkeypatch.setattr(cli.mapping, "console", Console(width=200))
     result = runner.invoke(app, ["check-mapping", "--profile", "npsp_pmm", "--live"])
     assert result.exit_code == 1, result.output
@@ -65,11 +65,21 @@ def test_live_check_reports_what_the_org_lacks_and_exits_non_zero(monkeypatch: p
     assert "Account" in connector.asked
 
 
-def test_live_check_without_a_connector_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delattr(cli.context, "build_connector", raising=False)
-    result = runner.invoke(app, ["check-mapping", "--profile", "npsp_pmm", "--live"])
+def test_live_check_against_the_local_crm_built_from_the_profile_passes(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app,
+        ["check-mapping", "--profile", "npsp_pmm", "--live"],
+        env={"IGNITE_LOCAL_CRM_URL": f"sqlite:///{tmp_path / 'crm.db'}", "IGNITE_PROFILE": "npsp_pmm"},
+    )
+    assert result.exit_code == 0, result.output
+    assert "npsp_pmm against the live org: ok" in result.output
+
+
+def test_live_check_with_an_unreachable_crm_says_so_and_exits_2() -> None:
+    # Salesforce chosen but no credentials given: the connector cannot be built.
+    result = runner.invoke(app, ["check-mapping", "--profile", "npsp_pmm", "--live"], env={"IGNITE_CRM": "salesforce"})
     assert result.exit_code == 2
-    assert "--live needs a CRM connector" in result.output
+    assert "CRM error" in result.output
 
 
 def test_unknown_profile_is_refused() -> None:
