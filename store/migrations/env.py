@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import store.intake_tables  # noqa: F401  (registers the inbox and API-key tables on the metadata)
 from store.tables import metadata
 
 engine = context.config.attributes["engine"]
