@@ -41,11 +41,12 @@ class RecordRepository:
             rows[row["key"]] = row  # a key repeated within a batch: the last one wins, as in a file
         if not rows:
             return UpsertCounts()
-        existing = dict(
-            self.connection.execute(
+        existing: dict[str, str] = {
+            key: payload_hash
+            for key, payload_hash in self.connection.execute(
                 select(self.table.c.key, self.table.c.payload_hash).where(self.table.c.key.in_(list(rows)))
-            ).tuples()
-        )
+            )
+        }
         counts = UpsertCounts()
         changed = []
         for key, row in rows.items():

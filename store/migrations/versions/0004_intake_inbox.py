@@ -1,7 +1,7 @@
 """intake inbox and API keys
 
 Revision ID: 0004
-Revises: 0001
+Revises: 0002
 Create Date: 2026-11-27 10:00:00
 
 Hand-written (the lead relinks the chain at merge).
@@ -15,7 +15,9 @@ from alembic import op
 import store.types
 
 revision = "0004"
-down_revision = "0001"
+# Assigned "0001"; set to "0002" on this branch once the job queue (0002) was merged in, so there is one head.
+# The lead relinks the chain at merge.
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
