@@ -24,9 +24,9 @@ __all__ = [
     "PENDING",
     "QUARANTINED",
     "ApiKeyRepository",
+    "DuplicateDelivery",
     "InboxEntry",
     "InboxRepository",
-    "DuplicateDelivery",
     "NewApiKey",
 ]
 
@@ -86,9 +86,7 @@ class InboxRepository:
 
     def find(self, source: str, delivery_id: str) -> InboxEntry | None:
         row = self.connection.execute(
-            select(intake_inbox).where(
-                and_(intake_inbox.c.source == source, intake_inbox.c.delivery_id == delivery_id)
-            )
+            select(intake_inbox).where(and_(intake_inbox.c.source == source, intake_inbox.c.delivery_id == delivery_id))
         ).first()
         return _entry(row) if row is not None else None
 
@@ -186,17 +184,15 @@ class InboxRepository:
         return int(result.rowcount or 0)
 
     def counts_by_status(self) -> dict[str, int]:
-        rows = self.connection.execute(
-            select(intake_inbox.c.status, func.count()).group_by(intake_inbox.c.status)
-        ).tuples()
-        return {status: int(n) for status, n in rows}
+        rows = self.connection.execute(select(intake_inbox.c.status, func.count()).group_by(intake_inbox.c.status))
+        return {str(status): int(n) for status, n in rows}
 
     def counts_by_outcome(self) -> dict[str, int]:
         rows = self.connection.execute(
             select(intake_inbox.c.outcome, func.count())
             .where(intake_inbox.c.outcome.is_not(None))
             .group_by(intake_inbox.c.outcome)
-        ).tuples()
+        )
         return {str(outcome): int(n) for outcome, n in rows}
 
 

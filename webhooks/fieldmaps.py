@@ -81,7 +81,11 @@ def _typeform(document: Any, selector: str) -> Any:
         hidden = response.get("hidden")
         return hidden.get(selector[len("hidden.") :]) if isinstance(hidden, dict) else None
     for answer in response.get("answers") or []:
-        if isinstance(answer, dict) and isinstance(answer.get("field"), dict) and answer["field"].get("ref") == selector:
+        if (
+            isinstance(answer, dict)
+            and isinstance(answer.get("field"), dict)
+            and answer["field"].get("ref") == selector
+        ):
             return _typeform_answer(answer)
     return None
 
@@ -133,8 +137,8 @@ def extract(source: IntakeSource, document: Any) -> Extracted:
     if field_map is None:
         if not isinstance(document, dict):
             raise PayloadError("(body)", "must be a JSON object (the submission, at the top level or under 'data')")
-        inner = document.get("data") if isinstance(document.get("data"), dict) else document
-        fields = dict(inner)
+        inner = document.get("data")
+        fields: dict[str, Any] = dict(inner if isinstance(inner, dict) else document)
         honeypot = fields.pop(source.honeypot, None) if source.honeypot else None
         return Extracted(fields=fields, honeypot_filled=_filled(honeypot), delivery_id=delivery_id)
     if field_map.format in ("json", "form") and not isinstance(document, dict):

@@ -187,16 +187,22 @@ def intake_router(
         if runtime is None:
             # Not a configured live source, so 404 cannot make a real sender disable its webhook.
             return reject(
-                "(unknown)", "unknown_source",
-                problem(404, "unknown-source", "Unknown intake source", "no intake source is configured under this name"),
+                "(unknown)",
+                "unknown_source",
+                problem(
+                    404, "unknown-source", "Unknown intake source", "no intake source is configured under this name"
+                ),
             )
         media = _media_type(request)
         allowed = FORM_TYPES if runtime.config.accepts_form else JSON_TYPES
         if media not in allowed:
             return reject(
-                source, "unsupported_media_type",
+                source,
+                "unsupported_media_type",
                 problem(
-                    415, "unsupported-media-type", "Unsupported content type",
+                    415,
+                    "unsupported-media-type",
+                    "Unsupported content type",
                     f"this source accepts {' or '.join(allowed)}",
                     errors=[{"field": "Content-Type", "rule": f"must be {' or '.join(allowed)}"}],
                 ),
@@ -205,9 +211,13 @@ def intake_router(
             body = await read_limited(request, max_body_bytes)
         except _TooLarge:
             return reject(
-                source, "too_large",
+                source,
+                "too_large",
                 problem(
-                    413, "too-large", "Body too large", f"intake bodies are at most {max_body_bytes} bytes",
+                    413,
+                    "too-large",
+                    "Body too large",
+                    f"intake bodies are at most {max_body_bytes} bytes",
                     errors=[{"field": "(body)", "rule": f"at most {max_body_bytes} bytes"}],
                 ),
             )
@@ -220,9 +230,12 @@ def intake_router(
             reset_at, _remaining = limiter.get_window_stats(runtime.rate, source)
             retry_after = max(1, math.ceil(reset_at - time.time()))
             return reject(
-                source, "rate_limited",
+                source,
+                "rate_limited",
                 problem(
-                    429, "rate-limited", "Too many requests",
+                    429,
+                    "rate-limited",
+                    "Too many requests",
                     f"this source accepts {runtime.config.rate_limit}; retry after {retry_after} s",
                     headers={"Retry-After": str(retry_after)},
                 ),
@@ -256,7 +269,10 @@ def intake_router(
             metrics.accepted.labels(source=source).inc()
             log.info(
                 "intake accepted source=%s delivery=%s receipt=%s email=%s",
-                source, delivery_id, entry.receipt_id, entry.email_hash,
+                source,
+                delivery_id,
+                entry.receipt_id,
+                entry.email_hash,
             )
         # A quarantined post gets the same answer as an accepted one: a bot learns nothing.
         return JSONResponse({"receipt_id": entry.receipt_id, "status": "accepted"}, status_code=202)
@@ -267,7 +283,9 @@ def intake_router(
 def _validate(
     fields: dict[str, Any], source: str, delivery_id: str, received_at: datetime
 ) -> IntakeSubmission | list[Problem]:
-    server_set = [Problem("submission", name, "is set by the service, not the sender") for name in SERVER_FIELDS if name in fields]
+    server_set = [
+        Problem("submission", name, "is set by the service, not the sender") for name in SERVER_FIELDS if name in fields
+    ]
     if server_set:
         return server_set
     try:
@@ -280,6 +298,4 @@ def _validate(
 
 def _invalid(problems: list[Problem]) -> JSONResponse:
     first = problems[0]
-    return problem(
-        400, "invalid-submission", "Invalid submission", f"{first.field}: {first.rule}", errors=problems
-    )
+    return problem(400, "invalid-submission", "Invalid submission", f"{first.field}: {first.rule}", errors=problems)

@@ -47,22 +47,30 @@ class IntakeMetrics:
             "ignite_intake_accepted", "Intake submissions accepted (202)", ["source"], registry=self.registry
         )
         self.duplicates = Counter(
-            "ignite_intake_duplicates", "Repeated deliveries answered 200 with the first receipt", ["source"],
+            "ignite_intake_duplicates",
+            "Repeated deliveries answered 200 with the first receipt",
+            ["source"],
             registry=self.registry,
         )
         self.rejected = Counter(
             "ignite_intake_rejected", "Intake posts refused, by reason", ["source", "reason"], registry=self.registry
         )
         self.quarantined = Counter(
-            "ignite_intake_quarantined", "Intake posts accepted but quarantined (honeypot)", ["source"],
+            "ignite_intake_quarantined",
+            "Intake posts accepted but quarantined (honeypot)",
+            ["source"],
             registry=self.registry,
         )
         self.ack_seconds = Histogram(
-            "ignite_intake_ack_seconds", "Time from request to answer on the intake webhook",
-            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5), registry=self.registry,
+            "ignite_intake_ack_seconds",
+            "Time from request to answer on the intake webhook",
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+            registry=self.registry,
         )
         self.imports = Counter(
-            "ignite_ingest_rows", "Rows received by the ingest API, by kind and outcome", ["kind", "outcome"],
+            "ignite_ingest_rows",
+            "Rows received by the ingest API, by kind and outcome",
+            ["kind", "outcome"],
             registry=self.registry,
         )
 
@@ -77,7 +85,11 @@ def inbox_gauges(engine: Engine) -> dict[str, tuple[str, str, dict[str, int]]]:
         inbox = InboxRepository(connection)
         return {
             "ignite_intake_inbox": ("Intake inbox rows by status", "status", inbox.counts_by_status()),
-            "ignite_intake_outcomes": ("Delivered intake submissions by CRM outcome", "outcome", inbox.counts_by_outcome()),
+            "ignite_intake_outcomes": (
+                "Delivered intake submissions by CRM outcome",
+                "outcome",
+                inbox.counts_by_outcome(),
+            ),
         }
 
 
@@ -85,4 +97,6 @@ def job_gauges(engine: Engine) -> dict[str, tuple[str, str, dict[str, int]]]:
     from store.jobs import JobRepository
 
     with engine.connect() as connection:
-        return {"ignite_jobs": ("Jobs in the durable queue by state", "state", JobRepository(connection).counts_by_state())}
+        return {
+            "ignite_jobs": ("Jobs in the durable queue by state", "state", JobRepository(connection).counts_by_state())
+        }

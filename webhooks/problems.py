@@ -57,7 +57,10 @@ def problem(
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` entries documenting problem+json answers."""
     schema = {"$ref": "#/components/schemas/ProblemDocument"}
-    return {s: {"description": "problem details (RFC 9457)", "content": {PROBLEM_JSON: {"schema": schema}}} for s in statuses}
+    return {
+        s: {"description": "problem details (RFC 9457)", "content": {PROBLEM_JSON: {"schema": schema}}}
+        for s in statuses
+    }
 
 
 def install_problem_handlers(app: FastAPI) -> None:

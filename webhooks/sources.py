@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from models.keys import SLUG
 
@@ -75,7 +75,7 @@ class IntakeSource(_Config):
     secrets: list[SecretStr] = Field(default_factory=list)
     # For `token`: hashes (`sha256:<hex>`) of the accepted tokens; `ignite-sync intake new-token` makes a pair.
     token_hashes: list[str] = Field(default_factory=list)
-    token_header: str = "X-Ignite-Token"
+    token_header: str = "X-Ignite-Token"  # noqa: S105 (a header name, not a secret)
     # Required (true) for scheme `none`: unsigned posts are for local development only.
     insecure: bool = False
     field_map: FieldMap | None = None
@@ -118,9 +118,8 @@ class IntakeSource(_Config):
             raise ValueError("scheme 'token' needs at least one entry in token_hashes")
         if self.scheme == "none" and not self.insecure:
             raise ValueError("scheme 'none' accepts unsigned posts; set insecure: true (local development only)")
-        if self.scheme in ("typeform", "tally") and self.field_map is not None:
-            if self.field_map.format != self.scheme:
-                raise ValueError(f"a {self.scheme} source needs a field map of format {self.scheme!r}")
+        if self.scheme in ("typeform", "tally") and self.field_map is not None and self.field_map.format != self.scheme:
+            raise ValueError(f"a {self.scheme} source needs a field map of format {self.scheme!r}")
         return self
 
     @property
@@ -131,7 +130,7 @@ class IntakeSource(_Config):
 def _check_whsec(secret: str) -> None:
     raw = secret.removeprefix("whsec_")
     try:
-        key = base64.b64decode(raw + "==", validate=True)
+        key = base64.b64decode(raw + "=" * (-len(raw) % 4), validate=True)
     except (binascii.Error, ValueError):
         raise ValueError("standard-webhooks secrets are 'whsec_' followed by base64") from None
     if len(key) < 16:
@@ -159,5 +158,15 @@ def parse_sources(value: Any) -> dict[str, IntakeSource]:
     for name, config in value.items():
         if not isinstance(name, str) or not re.fullmatch(SLUG, name):
             raise ValueError(f"source name {name!r} must be a slug (lower-case letters, digits, '-', '_', '.')")
-        sources[name] = config if isinstance(config, IntakeSource) else IntakeSource.model_validate(config)
+        if isinstance(config, IntakeSource):
+            sources[name] = config
+            continue
+        try:
+            sources[name] = IntakeSource.model_validate(config)
+        except ValidationError as exc:
+            problems = []
+            for item in exc.errors(include_url=False, include_input=False):
+                where = ".".join(str(p) for p in item["loc"]) or "(source)"
+                problems.append(f"{where}: {item['msg'].removeprefix('Value error, ')}")
+            raise ValueError(f"source {name!r}: " + "; ".join(problems)) from None
     return sources

@@ -94,7 +94,9 @@ class Verifier:
         timestamp = headers.get("webhook-timestamp")
         signature = headers.get("webhook-signature")
         if not (msg_id and timestamp and signature):
-            raise SignatureRejected("missing_signature", "webhook-id, webhook-timestamp and webhook-signature are required")
+            raise SignatureRejected(
+                "missing_signature", "webhook-id, webhook-timestamp and webhook-signature are required"
+            )
         if not _MESSAGE_ID.match(msg_id):
             raise SignatureRejected("bad_headers", "webhook-id must be 1-255 letters, digits, '_', ':' or '-'")
         if not _DIGITS.match(timestamp):
@@ -107,7 +109,9 @@ class Verifier:
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
-            raise SignatureRejected("bad_signature", "the body is not UTF-8, so it cannot carry a valid signature") from None
+            raise SignatureRejected(
+                "bad_signature", "the body is not UTF-8, so it cannot carry a valid signature"
+            ) from None
         last = "no configured secret matched the signature"
         reason = "bad_signature"
         matched = False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-import store.intake_tables  # noqa: F401  (registers the inbox and API-key tables on the metadata)
+import store.intake_tables
 import store.jobs_tables  # noqa: F401  (registers the job queue, ledger and run-history tables)
 from store.tables import metadata
 
