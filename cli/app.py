@@ -6,6 +6,8 @@ import typer
 
 from cli import db
 from cli.context import console, get_context
+from cli.demo import demo_command
+from cli.imports import import_command
 
 app = typer.Typer(
     name="ignite-sync",
@@ -14,6 +16,8 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(db.app, name="db")
+app.command("import")(import_command)
+app.command("demo")(demo_command)
 
 
 @app.callback()

@@ -7,10 +7,11 @@ from functools import cached_property
 
 import typer
 from rich.console import Console
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from settings import Settings, SettingsError, load_settings
 from store.database import make_engine, upgrade_database
+from store.repository import UpsertCounts
 
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)
@@ -24,6 +25,9 @@ class AppContext:
     @cached_property
     def engine(self) -> Engine:
         return make_engine(self.settings.database_url)
+
+    def after_import_batch(self, connection: Connection, counts: UpsertCounts) -> None:
+        """Runs inside each import batch's transaction; the sync engine hooks its job in here."""
 
     def migrated_engine(self) -> Engine:
         """The service database, upgraded to the newest schema first (idempotent, cheap when current)."""

@@ -7,8 +7,8 @@ They live on `store.tables.metadata` so one Alembic environment sees the whole s
   `idempotency_key` is unique: enqueueing the same work twice returns the first job.  `coalesce_key` (also
   unique, cleared when a worker claims the job) lets many imports share one *pending* sync job while a
   running one is never joined by new work it would not see.
-- `sync_ledger` is the diffing memory: per (record key, CRM object) the CRM Id, the hash of the payload the
-  CRM last accepted, and the last rejection.  An unchanged resync compares hashes and makes zero writes.
+- `sync_ledger` is the diffing memory: per (record key, profile step → CRM object) the CRM Id, the hash of
+  the payload the CRM last accepted, and the last rejection.  An unchanged resync compares hashes and makes zero writes.
 - `sync_runs` is the history `status` shows: what each run did, how long it took, how many API calls.
 """
 
@@ -50,12 +50,21 @@ jobs = Table(
 sync_ledger = Table(
     "sync_ledger",
     metadata,
+    # One row per (record key, profile step).  Keyed by step rather than CRM object because two steps may write
+    # different fields of the same CRM record (an organisation and its engagement summary both land on its
+    # Account): each keeps its own hash, so neither resends because of the other.
     Column("record_key", String(KEY), primary_key=True),
-    Column("object_name", String(80), primary_key=True),
+    Column("step", String(80), primary_key=True),
+    Column("object_name", String(80), nullable=False),
     Column("crm_id", String(32)),
     # synced: the CRM holds `payload_hash` · rejected: the CRM refused `rejected_hash` (a row error)
-    # · blocked: not sent because the parent `blocked_by` is not in the CRM.
+    # · blocked: not sent because the parent `blocked_by` is not in the CRM · invalid: no payload could be built
+    # · missing: the CRM lost the record (deleted or merged by staff); the next sync sends it again.
     Column("status", String(16), nullable=False),
+    # The program record's own hash and the step definition's hash when last synced: when both still match,
+    # the record is unchanged without building its payload (the fast path of an unchanged resync).
+    Column("source_hash", String(64)),
+    Column("step_hash", String(64)),
     Column("payload_hash", String(64)),
     Column("rejected_hash", String(64)),
     Column("error_code", String(64)),
@@ -64,7 +73,8 @@ sync_ledger = Table(
     Column("attempts", Integer, nullable=False),
     Column("synced_at", UtcDateTime()),
     Column("updated_at", UtcDateTime(), nullable=False),
-    Index("ix_sync_ledger_object_status", "object_name", "status"),
+    Index("ix_sync_ledger_step_status", "step", "status"),
+    Index("ix_sync_ledger_object_crm_id", "object_name", "crm_id"),
 )
 
 sync_runs = Table(

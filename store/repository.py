@@ -41,12 +41,11 @@ class RecordRepository:
             rows[row["key"]] = row  # a key repeated within a batch: the last one wins, as in a file
         if not rows:
             return UpsertCounts()
-        existing: dict[str, str] = {
-            key: payload_hash
-            for key, payload_hash in self.connection.execute(
+        existing = dict(
+            self.connection.execute(
                 select(self.table.c.key, self.table.c.payload_hash).where(self.table.c.key.in_(list(rows)))
-            )
-        }
+            ).all()
+        )
         counts = UpsertCounts()
         changed = []
         for key, row in rows.items():

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-26 20:16:58.849574
+Create Date: 2026-11-26 20:18:55.950605
 """
 
 from __future__ import annotations
@@ -46,9 +46,12 @@ def upgrade() -> None:
     op.create_table(
         "sync_ledger",
         sa.Column("record_key", sa.String(length=80), nullable=False),
+        sa.Column("step", sa.String(length=80), nullable=False),
         sa.Column("object_name", sa.String(length=80), nullable=False),
         sa.Column("crm_id", sa.String(length=32), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("source_hash", sa.String(length=64), nullable=True),
+        sa.Column("step_hash", sa.String(length=64), nullable=True),
         sa.Column("payload_hash", sa.String(length=64), nullable=True),
         sa.Column("rejected_hash", sa.String(length=64), nullable=True),
         sa.Column("error_code", sa.String(length=64), nullable=True),
@@ -57,10 +60,11 @@ def upgrade() -> None:
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("synced_at", store.types.UtcDateTime(timezone=True), nullable=True),
         sa.Column("updated_at", store.types.UtcDateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("record_key", "object_name", name=op.f("pk_sync_ledger")),
+        sa.PrimaryKeyConstraint("record_key", "step", name=op.f("pk_sync_ledger")),
     )
     with op.batch_alter_table("sync_ledger", schema=None) as batch_op:
-        batch_op.create_index("ix_sync_ledger_object_status", ["object_name", "status"], unique=False)
+        batch_op.create_index("ix_sync_ledger_object_crm_id", ["object_name", "crm_id"], unique=False)
+        batch_op.create_index("ix_sync_ledger_step_status", ["step", "status"], unique=False)
 
     op.create_table(
         "sync_runs",
@@ -86,7 +90,8 @@ def downgrade() -> None:
 
     op.drop_table("sync_runs")
     with op.batch_alter_table("sync_ledger", schema=None) as batch_op:
-        batch_op.drop_index("ix_sync_ledger_object_status")
+        batch_op.drop_index("ix_sync_ledger_step_status")
+        batch_op.drop_index("ix_sync_ledger_object_crm_id")
 
     op.drop_table("sync_ledger")
     with op.batch_alter_table("jobs", schema=None) as batch_op:
