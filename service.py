@@ -18,6 +18,7 @@ from settings import Settings, load_settings
 from store.database import make_engine
 from webhooks.auth import api_key_dependency
 from webhooks.health import health_router
+from webhooks.ingest_api import ingest_router
 from webhooks.intake import IntakeForm, intake_router
 from webhooks.metrics import IntakeMetrics, inbox_gauges, job_gauges
 from webhooks.problems import ProblemDocument, install_problem_handlers
@@ -49,7 +50,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         )
     )
     require_api_key = api_key_dependency(engine)
-    web.state.require_api_key = require_api_key  # for routers added below (ingest, exports) to share
+    web.include_router(ingest_router(engine=engine, require_api_key=require_api_key, metrics=metrics))
+    # Further routers (e.g. the funder exports router) are added here the same way, sharing `require_api_key`.
     _document_schemas(web)
     return web
 

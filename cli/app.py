@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import typer
 
-from cli import db
+from cli import apikeys, db, intake
 from cli.context import console, get_context
 from cli.demo import demo_command
 from cli.imports import import_command
+from cli.serve import serve_command
 
 app = typer.Typer(
     name="ignite-sync",
@@ -18,6 +19,9 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 app.command("import")(import_command)
 app.command("demo")(demo_command)
+app.command("serve")(serve_command)
+app.add_typer(intake.app, name="intake")
+app.add_typer(apikeys.app, name="api-key")
 
 
 @app.callback()

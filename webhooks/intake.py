@@ -64,7 +64,7 @@ class Receipt(BaseModel):
     status: str  # "accepted" (new, 202) or "duplicate" (already received, 200)
 
 
-class _TooLarge(Exception):
+class BodyTooLarge(Exception):
     pass
 
 
@@ -78,12 +78,12 @@ async def read_limited(request: Request, limit: int) -> bytes:
     """The body, refusing as soon as it passes `limit` bytes, whatever Content-Length claimed."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise _TooLarge
+        raise BodyTooLarge
     buffer = bytearray()
     async for chunk in request.stream():
         buffer += chunk
         if len(buffer) > limit:
-            raise _TooLarge
+            raise BodyTooLarge
     return bytes(buffer)
 
 
@@ -209,7 +209,7 @@ def intake_router(
             )
         try:
             body = await read_limited(request, max_body_bytes)
-        except _TooLarge:
+        except BodyTooLarge:
             return reject(
                 source,
                 "too_large",
