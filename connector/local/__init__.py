@@ -1,0 +1,5 @@
+"""The embedded local CRM: Salesforce semantics on SQLite, built from describe JSON."""
+
+from connector.local.crm import LocalCrm
+
+__all__ = ["LocalCrm"]
