@@ -7,6 +7,7 @@ with plain values.  `ignite-sync serve` runs uvicorn on `service:create_app` wit
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI
@@ -14,8 +15,12 @@ from fastapi.openapi.utils import get_openapi
 from sqlalchemy import Engine
 
 from cli.app import app
+from connector.base import CrmConnector, FatalCrmError, TransientCrmError
+from connector.local import LocalCrm
+from mappings.profile import load_profile
 from settings import Settings, load_settings
 from store.database import make_engine
+from sync.intake import IntakeHandler
 from webhooks.auth import api_key_dependency
 from webhooks.health import health_router
 from webhooks.ingest_api import ingest_router
@@ -71,6 +76,26 @@ def _document_schemas(web: FastAPI) -> None:
         return web.openapi_schema
 
     web.openapi = openapi  # type: ignore[method-assign]
+
+
+def local_crm_factory(url: str) -> Callable[[], CrmConnector]:
+    """Open the embedded CRM per job.  A database that cannot be opened right now (volume remounting, file
+    being restored) is an outage, not a verdict: TransientCrmError, so intake jobs wait and retry."""
+
+    def connect() -> CrmConnector:
+        try:
+            return LocalCrm.open(url)
+        except FatalCrmError as exc:
+            raise TransientCrmError(f"the local CRM is unavailable: {exc}", code=exc.code) from exc
+
+    return connect
+
+
+def intake_handler(settings: Settings, engine: Engine) -> IntakeHandler:
+    """The `intake` job handler for the worker (register it under sync.intake.INTAKE_JOB)."""
+    if settings.crm != "local":
+        raise NotImplementedError("the Salesforce connector factory is wired by the lead (branch sfsandbox)")
+    return IntakeHandler(engine, local_crm_factory(settings.local_crm_url), load_profile(settings.profile))
 
 
 def main() -> None:

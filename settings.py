@@ -62,9 +62,6 @@ class Settings(BaseSettings):
     intake_retention_days: int = Field(
         default=30, ge=1, description="Raw intake bodies of settled submissions are purged after this many days."
     )
-    intake_lead_source: str = Field(
-        default="Ignite Intake", description="LeadSource written on Leads made from intake submissions."
-    )
 
     @field_validator("intake_sources", mode="before")
     @classmethod

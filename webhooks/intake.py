@@ -31,6 +31,7 @@ from models import IntakeSubmission, Problem, problems_from_validation_error
 from models.keys import email_hash
 from store.intake import DuplicateDelivery, InboxEntry, InboxRepository
 from store.jobs import JobRepository
+from sync.intake import INTAKE_JOB
 from webhooks.fieldmaps import PayloadError, extract, parse_body
 from webhooks.metrics import IntakeMetrics
 from webhooks.problems import problem, problem_responses
@@ -39,7 +40,6 @@ from webhooks.verify import SignatureRejected, Verifier
 
 log = logging.getLogger("ignite.intake")
 
-INTAKE_JOB = "intake"
 # Attempts are bounded by the retry policy's ~72-hour budget first; this only stops a job that crashes workers.
 INTAKE_MAX_ATTEMPTS = 500
 SERVER_FIELDS = ("source", "delivery_id", "received_at", "key")
