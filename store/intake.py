@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 
 from store.intake_tables import DONE, FAILED, PENDING, QUARANTINED, api_keys, intake_inbox
 
@@ -47,6 +47,10 @@ class InboxEntry:
     crm_id: str | None
     job_id: int | None
     raw_body: bytes | None
+
+
+def postgresql_or_sqlite_insert(connection: Connection) -> Any:
+    return postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
 
 
 def new_receipt_id() -> str:
@@ -110,10 +114,10 @@ class InboxRepository:
         email_hash: str | None,
         quarantine_reason: str | None = None,
     ) -> InboxEntry:
-        """Insert a new row inside a savepoint; raise DuplicateDelivery when the pair is already there.
+        """Insert a new row; raise DuplicateDelivery when the (source, delivery id) pair is already there.
 
-        The savepoint keeps the caller's transaction usable after the unique-constraint violation, so a
-        concurrent duplicate is answered from the row that won the race.
+        INSERT … ON CONFLICT DO NOTHING keeps the caller's transaction usable (no savepoint, which pysqlite
+        handles badly), and being the transaction's first statement it takes SQLite's write lock at once.
         """
         values = {
             "receipt_id": new_receipt_id(),
@@ -129,19 +133,18 @@ class InboxRepository:
             "quarantine_reason": quarantine_reason,
             "status": QUARANTINED if quarantine_reason is not None else PENDING,
         }
-        try:
-            with self.connection.begin_nested():
-                inbox_id = self.connection.execute(
-                    intake_inbox.insert().values(**values).returning(intake_inbox.c.id)
-                ).scalar_one()
-        except IntegrityError:
+        row = self.connection.execute(
+            postgresql_or_sqlite_insert(self.connection)(intake_inbox)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["source", "delivery_id"])
+            .returning(*intake_inbox.c)
+        ).first()
+        if row is None:
             existing = self.find(source, delivery_id)
-            if existing is None:
-                raise
-            raise DuplicateDelivery(existing) from None
-        entry = self.get(inbox_id)
-        assert entry is not None
-        return entry
+            if existing is None:  # the conflict was on receipt_id (a 96-bit random clash): let the sender retry
+                raise RuntimeError("receipt id collision; retry the request")
+            raise DuplicateDelivery(existing)
+        return _entry(row)
 
     def attach_job(self, inbox_id: int, job_id: int) -> None:
         self.connection.execute(update(intake_inbox).where(intake_inbox.c.id == inbox_id).values(job_id=job_id))
