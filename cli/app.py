@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import typer
 
-from cli import crm, db, export, mapping
+from cli import apikeys, crm, db, export, intake, mapping
 from cli.context import console, get_context
 from cli.demo import demo_command
 from cli.imports import import_command
+from cli.serve import serve_command
 
 app = typer.Typer(
     name="ignite-sync",
@@ -21,6 +22,9 @@ app.command("import")(import_command)
 app.command("demo")(demo_command)
 mapping.register(app)
 export.register(app)
+app.command("serve")(serve_command)
+app.add_typer(intake.app, name="intake")
+app.add_typer(apikeys.app, name="api-key")
 
 
 @app.callback()

@@ -1,7 +1,7 @@
 """export delivery: funder tokens, download log, covering index for outcome aggregates
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import store.types
 
 revision = "0003"
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 

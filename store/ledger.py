@@ -1,0 +1,267 @@
+"""The sync ledger: what the CRM holds for each (record key, profile step), and what it refused.
+
+The engine reads it to diff (send only changed payloads) and to resolve parents (a child waits for its
+parent's CRM Id); it writes one row per sent, matched, rejected or blocked record.  Never commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from store.jobs import utcnow
+from store.jobs_tables import sync_ledger
+from store.records import RecordKind
+
+STATUSES = ("synced", "rejected", "blocked", "invalid", "missing")
+# Rows per statement when reading or writing many keys: well under SQLite's bound-parameter limit.
+CHUNK = 500
+
+
+@dataclass
+class LedgerEntry:
+    record_key: str
+    step: str
+    object_name: str
+    status: str
+    crm_id: str | None = None
+    source_hash: str | None = None
+    step_hash: str | None = None
+    payload_hash: str | None = None
+    rejected_hash: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    blocked_by: str | None = None
+    attempts: int = 0
+    synced_at: datetime | None = None
+
+    @classmethod
+    def from_row(cls, row: Any) -> LedgerEntry:
+        m = row._mapping
+        return cls(**{name: m[name] for name in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class ErrorGroup:
+    object_name: str
+    status: str
+    error_code: str | None
+    count: int
+    sample_keys: tuple[str, ...]
+    sample_message: str | None
+
+
+def _chunks(items: Sequence[str], size: int = CHUNK) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class LedgerRepository:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def get_many(self, step: str, keys: Iterable[str]) -> dict[str, LedgerEntry]:
+        found: dict[str, LedgerEntry] = {}
+        for chunk in _chunks(sorted(set(keys))):
+            query = select(sync_ledger).where(sync_ledger.c.step == step, sync_ledger.c.record_key.in_(chunk))
+            for row in self.connection.execute(query):
+                entry = LedgerEntry.from_row(row)
+                found[entry.record_key] = entry
+        return found
+
+    def crm_ids(self, step: str, keys: Iterable[str]) -> dict[str, str]:
+        """The CRM Ids known for these keys of one step (records the CRM holds, whatever their last update did)."""
+        found: dict[str, str] = {}
+        for chunk in _chunks(sorted(set(keys))):
+            query = select(sync_ledger.c.record_key, sync_ledger.c.crm_id).where(
+                sync_ledger.c.step == step, sync_ledger.c.record_key.in_(chunk), sync_ledger.c.crm_id.is_not(None)
+            )
+            for key, crm_id in self.connection.execute(query):
+                found[key] = crm_id
+        return found
+
+    def write(self, entries: Sequence[LedgerEntry]) -> None:
+        """Insert or replace whole entries (one statement per chunk)."""
+        if not entries:
+            return
+        now = utcnow()
+        rows = [{**asdict(e), "updated_at": now} for e in entries]
+        insert = postgresql.insert if self.connection.dialect.name == "postgresql" else sqlite.insert
+        for start in range(0, len(rows), CHUNK):
+            stmt = insert(sync_ledger)
+            updates = {c.name: stmt.excluded[c.name] for c in sync_ledger.columns if not c.primary_key}
+            self.connection.execute(
+                stmt.on_conflict_do_update(index_elements=["record_key", "step"], set_=updates),
+                rows[start : start + CHUNK],
+            )
+
+    def stale_records(self, kind: RecordKind, step: str, step_hash: str, batch_size: int = 1000) -> Iterator[Any]:
+        """Rows of `kind` the ledger does not hold as synced with the same record hash and step definition.
+
+        This is the fast path of an unchanged resync: one indexed anti-join per page instead of building and
+        hashing every payload.  Rows come in key order, a page at a time, so memory stays flat.
+        """
+        table = kind.table
+        ledger = sync_ledger
+        fresh = and_(
+            ledger.c.status == "synced",
+            ledger.c.source_hash == table.c.payload_hash,
+            ledger.c.step_hash == step_hash,
+        )
+        join = table.outerjoin(ledger, and_(ledger.c.record_key == table.c.key, ledger.c.step == step))
+        last: str | None = None
+        while True:
+            query = (
+                select(table)
+                .select_from(join)
+                .where(or_(ledger.c.record_key.is_(None), ~fresh))
+                .order_by(table.c.key)
+                .limit(batch_size)
+            )
+            if last is not None:
+                query = query.where(table.c.key > last)
+            page = self.connection.execute(query).all()
+            if not page:
+                return
+            yield from page
+            last = page[-1].key
+
+    def count_fresh(self, kind: RecordKind, step: str, step_hash: str) -> int:
+        table = kind.table
+        query = (
+            select(func.count())
+            .select_from(table.join(sync_ledger, sync_ledger.c.record_key == table.c.key))
+            .where(
+                sync_ledger.c.step == step,
+                sync_ledger.c.status == "synced",
+                sync_ledger.c.source_hash == table.c.payload_hash,
+                sync_ledger.c.step_hash == step_hash,
+            )
+        )
+        return int(self.connection.execute(query).scalar_one())
+
+    # -- status and replay ---------------------------------------------------------------------------------
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """{object: {status: n}}."""
+        query = select(sync_ledger.c.object_name, sync_ledger.c.status, func.count()).group_by(
+            sync_ledger.c.object_name, sync_ledger.c.status
+        )
+        out: dict[str, dict[str, int]] = {}
+        for object_name, status, n in self.connection.execute(query):
+            out.setdefault(object_name, {})[status] = int(n)
+        return out
+
+    def error_groups(self, limit: int = 10, samples: int = 5) -> list[ErrorGroup]:
+        """The most frequent rejection and block reasons, each with a few source keys behind it."""
+        problem = sync_ledger.c.status.in_(("rejected", "blocked", "invalid"))
+        code = func.coalesce(sync_ledger.c.error_code, "")
+        query = (
+            select(sync_ledger.c.object_name, sync_ledger.c.status, code.label("code"), func.count().label("n"))
+            .where(problem)
+            .group_by(sync_ledger.c.object_name, sync_ledger.c.status, code)
+            .order_by(func.count().desc(), sync_ledger.c.object_name)
+            .limit(limit)
+        )
+        groups = []
+        for object_name, status, error_code, n in self.connection.execute(query).all():
+            sample_rows = self.connection.execute(
+                select(sync_ledger.c.record_key, sync_ledger.c.error_message)
+                .where(
+                    sync_ledger.c.object_name == object_name,
+                    sync_ledger.c.status == status,
+                    code == error_code,
+                )
+                .order_by(sync_ledger.c.record_key)
+                .limit(samples)
+            ).all()
+            groups.append(
+                ErrorGroup(
+                    object_name=object_name,
+                    status=status,
+                    error_code=error_code or None,
+                    count=int(n),
+                    sample_keys=tuple(r.record_key for r in sample_rows),
+                    sample_message=sample_rows[0].error_message if sample_rows else None,
+                )
+            )
+        return groups
+
+    def entries(self, status: str, *, object_name: str | None = None, limit: int = 100) -> list[LedgerEntry]:
+        query = select(sync_ledger).where(sync_ledger.c.status == status)
+        if object_name is not None:
+            query = query.where(sync_ledger.c.object_name == object_name)
+        query = query.order_by(sync_ledger.c.object_name, sync_ledger.c.record_key).limit(limit)
+        return [LedgerEntry.from_row(row) for row in self.connection.execute(query)]
+
+    def replay_rejected(self, object_name: str | None = None) -> int:
+        """Forget which payloads were refused, so the next sync sends them again (after the cause is fixed)."""
+        stmt = (
+            update(sync_ledger)
+            .where(sync_ledger.c.status.in_(("rejected", "invalid")))
+            .values(rejected_hash=None, source_hash=None, updated_at=utcnow())
+        )
+        if object_name is not None:
+            stmt = stmt.where(sync_ledger.c.object_name == object_name)
+        return int(self.connection.execute(stmt).rowcount)
+
+    def iter_known_ids(self, object_name: str, batch_size: int = 1000) -> Iterator[list[LedgerEntry]]:
+        """Pages of entries holding a CRM Id for one object (the reconcile re-reads them)."""
+        last: tuple[str, str] | None = None
+        while True:
+            query = select(sync_ledger).where(
+                sync_ledger.c.object_name == object_name, sync_ledger.c.crm_id.is_not(None)
+            )
+            if last is not None:
+                query = query.where(
+                    or_(
+                        sync_ledger.c.record_key > last[0],
+                        and_(sync_ledger.c.record_key == last[0], sync_ledger.c.step > last[1]),
+                    )
+                )
+            page = [
+                LedgerEntry.from_row(r)
+                for r in self.connection.execute(
+                    query.order_by(sync_ledger.c.record_key, sync_ledger.c.step).limit(batch_size)
+                )
+            ]
+            if not page:
+                return
+            yield page
+            last = (page[-1].record_key, page[-1].step)
+
+    def forget_crm_ids(self, object_name: str, crm_ids: Sequence[str]) -> int:
+        """The CRM no longer has these records (deleted or merged away): make the next sync send them again."""
+        total = 0
+        for chunk in _chunks(list(crm_ids)):
+            total += int(
+                self.connection.execute(
+                    update(sync_ledger)
+                    .where(sync_ledger.c.object_name == object_name, sync_ledger.c.crm_id.in_(chunk))
+                    .values(
+                        crm_id=None,
+                        status="missing",
+                        source_hash=None,
+                        payload_hash=None,
+                        error_code="CRM_RECORD_MISSING",
+                        error_message="the CRM no longer has this record (deleted or merged); it will be sent again",
+                        updated_at=utcnow(),
+                    )
+                ).rowcount
+            )
+        return total
+
+    def relink(self, object_name: str, old_id: str, new_id: str) -> int:
+        """Staff merged a record into another: point our entries at the survivor."""
+        return int(
+            self.connection.execute(
+                update(sync_ledger)
+                .where(sync_ledger.c.object_name == object_name, sync_ledger.c.crm_id == old_id)
+                .values(crm_id=new_id, updated_at=utcnow())
+            ).rowcount
+        )

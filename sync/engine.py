@@ -1,0 +1,530 @@
+"""The engine: run the planner step by step, send what it decided through a `CrmConnector`, record the results.
+
+Steps run in the profile's dependency order; each step streams its candidate rows in chunks.  Per chunk the
+engine reads the ledger entries and the parents' CRM Ids, asks the pure planner what to do, adopts existing
+people instead of creating duplicates (match before create), applies the field update policies, sends the
+rest in batches, and commits the ledger rows for the chunk.  A crash loses at most the chunk in flight, and
+re-sending it is harmless because every write is an upsert on the record's key.
+
+Rows fail as values: a rejected row is written to the ledger with its code and message and the batch goes
+on.  Rows that hit a transient error (UNABLE_TO_LOCK_ROW…) are re-sent a couple of times at once, and any
+still failing make the run end with `Retry`, so the job comes back later.  Whole calls fail as exceptions
+(`TransientCrmError` / `FatalCrmError`) and end the run; the ledger keeps every chunk committed before.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any, Protocol
+
+from sqlalchemy import Engine
+
+from connector.base import CrmConnector, Disposition, RowResult
+from connector.errors import classify
+from store.jobs import utcnow
+from store.ledger import LedgerEntry, LedgerRepository
+from store.runs import RunRepository
+from sync.plan import (
+    Action,
+    Candidate,
+    ChunkPlan,
+    Decision,
+    batches,
+    match_queries,
+    parent_refs,
+    pick_matches,
+    plan_chunk,
+    soql_quote,
+)
+from sync.worker import Interrupted, Retry
+
+COUNT_NAMES = ("created", "updated", "matched", "unchanged", "rejected", "blocked", "invalid", "retry")
+
+
+@dataclass(frozen=True)
+class StepDef:
+    """One step of a profile as the engine needs it (built from the mapping profile by `sync.profiles`)."""
+
+    name: str
+    object_name: str
+    key_field: str
+    parents: tuple[str, ...] = ()  # steps this one references
+    match_field: str | None = None  # e.g. Email on Contact/Lead: adopt existing people before creating
+    never_fields: frozenset[str] = frozenset()  # set on create only; staff own them afterwards
+    if_blank_fields: frozenset[str] = frozenset()  # set when the CRM field is blank
+    fingerprint: str = ""  # changes when the step's definition changes (forces payloads to be rebuilt)
+
+
+class StepSource(Protocol):
+    """Where a step's candidate rows come from (program records, or records derived from them)."""
+
+    def total(self, engine: Engine) -> int | None:
+        """How many rows the step covers (for progress bars); None if unknown."""
+        ...
+
+    def fresh_count(self, engine: Engine) -> int:
+        """Rows known unchanged without building their payload (the ledger's fast path); 0 if not supported."""
+        ...
+
+    def candidates(self, engine: Engine, *, full: bool) -> Iterator[Candidate]:
+        """Candidate rows in a stable order; on incremental runs the source may leave out known-fresh rows."""
+        ...
+
+
+@dataclass(frozen=True)
+class PlannedStep:
+    step: StepDef
+    source: StepSource
+
+
+@dataclass
+class StepCounts:
+    created: int = 0
+    updated: int = 0
+    matched: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    blocked: int = 0
+    invalid: int = 0
+    retry: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in COUNT_NAMES}
+
+    def add(self, other: Mapping[str, int]) -> None:
+        for name in COUNT_NAMES:
+            setattr(self, name, getattr(self, name) + int(other.get(name, 0)))
+
+    @property
+    def done(self) -> int:
+        return sum(self.as_dict().values())
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Reported after every chunk, so a caller can draw a bar per object (sync/ itself draws nothing)."""
+
+    step: str
+    object_name: str
+    total: int | None
+    done: int
+    counts: dict[str, int]
+    finished: bool = False
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+@dataclass
+class SyncReport:
+    mode: str
+    dry_run: bool
+    steps: dict[str, StepCounts] = field(default_factory=dict)
+    objects: dict[str, str] = field(default_factory=dict)  # step -> CRM object
+    api_calls: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    run_id: int | None = None
+    status: str = "running"
+    error: str | None = None
+
+    def by_object(self) -> dict[str, dict[str, int]]:
+        out: dict[str, StepCounts] = {}
+        for step, counts in self.steps.items():
+            out.setdefault(self.objects[step], StepCounts()).add(counts.as_dict())
+        return {name: c.as_dict() for name, c in out.items()}
+
+    @property
+    def total_api_calls(self) -> int:
+        return sum(self.api_calls.values())
+
+    @property
+    def writes(self) -> int:
+        return sum(n for kind, n in self.api_calls.items() if kind not in _READ_CALLS)
+
+    @property
+    def pending_retry(self) -> int:
+        return sum(c.retry for c in self.steps.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "dry_run": self.dry_run,
+            "status": self.status,
+            "run_id": self.run_id,
+            "seconds": round(self.seconds, 3),
+            "objects": self.by_object(),
+            "steps": {name: c.as_dict() for name, c in self.steps.items()},
+            "api_calls": {"total": self.total_api_calls, **dict(sorted(self.api_calls.items()))},
+            "error": self.error,
+        }
+
+
+_READ_CALLS = {"query", "query_more", "describe", "get", "limits"}
+
+
+def _chunked(items: Iterator[Candidate], size: int) -> Iterator[list[Candidate]]:
+    while chunk := list(islice(items, size)):
+        yield chunk
+
+
+@dataclass
+class SyncEngine:
+    engine: Engine
+    crm: CrmConnector
+    steps: Sequence[PlannedStep]
+    profile: str = "default"
+    chunk_size: int = 2000
+    batch_size: int = 200
+    row_retries: int = 2
+    row_retry_pause: float = 0.05
+    should_stop: Callable[[], bool] = field(default=lambda: False)
+
+    # -- the run --------------------------------------------------------------------------------------------
+
+    def run(
+        self,
+        *,
+        full: bool = False,
+        dry_run: bool = False,
+        only: Sequence[str] | None = None,
+        progress: ProgressCallback | None = None,
+        job_id: int | None = None,
+        mode: str | None = None,
+    ) -> SyncReport:
+        """Sync every step (or the steps writing the objects/steps in `only`); returns what happened.
+
+        Raises `Retry` when rows hit transient errors (the rest is recorded), `Interrupted` when asked to
+        stop between chunks, and lets `TransientCrmError`/`FatalCrmError` of whole calls through.
+        """
+        mode = mode or ("full" if full else "incremental")
+        selected = self._select(only)
+        report = SyncReport(mode=mode, dry_run=dry_run)
+        calls_before = dict(self.crm.counter.calls)
+        started = time.monotonic()
+        if not dry_run:
+            with self.engine.begin() as conn:
+                report.run_id = RunRepository(conn).start(self.profile, mode, job_id)
+        try:
+            # Keys a dry run would create, so children planned after them are not reported as blocked.
+            would_exist: dict[str, set[str]] = {}
+            for planned in selected:
+                report.objects[planned.step.name] = planned.step.object_name
+                report.steps[planned.step.name] = self._run_step(planned, full, dry_run, progress, would_exist)
+            problems = any(c.rejected or c.blocked or c.invalid for c in report.steps.values())
+            report.status = "partial" if problems else "succeeded"
+            if report.pending_retry:
+                report.status = "retry"
+        except Interrupted as exc:
+            report.status, report.error = "interrupted", str(exc)
+            raise
+        except Exception as exc:
+            report.status, report.error = "failed", f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            report.seconds = time.monotonic() - started
+            report.api_calls = {
+                kind: n - calls_before.get(kind, 0)
+                for kind, n in self.crm.counter.calls.items()
+                if n - calls_before.get(kind, 0)
+            }
+            if report.run_id is not None:
+                with self.engine.begin() as conn:
+                    RunRepository(conn).finish(
+                        report.run_id,
+                        report.status,
+                        report.by_object(),
+                        report.total_api_calls,
+                        report.error,
+                    )
+        if report.pending_retry:
+            raise Retry(f"{report.pending_retry} rows hit transient CRM errors; they will be sent again", None)
+        return report
+
+    def _select(self, only: Sequence[str] | None) -> list[PlannedStep]:
+        if not only:
+            return list(self.steps)
+        wanted = {name.lower() for name in only}
+        selected = [p for p in self.steps if p.step.name.lower() in wanted or p.step.object_name.lower() in wanted]
+        if not selected:
+            known = sorted({p.step.object_name for p in self.steps} | {p.step.name for p in self.steps})
+            raise ValueError(f"--only {', '.join(only)}: no such object or step; known: {', '.join(known)}")
+        return selected
+
+    # -- one step -------------------------------------------------------------------------------------------
+
+    def _run_step(
+        self,
+        planned: PlannedStep,
+        full: bool,
+        dry_run: bool,
+        progress: ProgressCallback | None,
+        would_exist: dict[str, set[str]],
+    ) -> StepCounts:
+        step, source = planned.step, planned.source
+        counts = StepCounts()
+        total = source.total(self.engine)
+        if not full:
+            counts.unchanged += source.fresh_count(self.engine)
+
+        def report(finished: bool = False) -> None:
+            if progress is not None:
+                progress(Progress(step.name, step.object_name, total, counts.done, counts.as_dict(), finished))
+
+        report()
+        for chunk in _chunked(source.candidates(self.engine, full=full), self.chunk_size):
+            if self.should_stop():
+                raise Interrupted("shutdown requested")
+            plan = self._plan(step, chunk, full, dry_run, would_exist)
+            if dry_run:
+                counts.add(self._dry_counts(step, plan, would_exist))
+            else:
+                counts.add(self._apply(step, plan))
+            report()
+        report(finished=True)
+        return counts
+
+    def _plan(
+        self,
+        step: StepDef,
+        chunk: list[Candidate],
+        full: bool,
+        dry_run: bool,
+        would_exist: dict[str, set[str]],
+    ) -> ChunkPlan:
+        with self.engine.connect() as conn:
+            ledger = LedgerRepository(conn)
+            entries = ledger.get_many(step.name, (c.key for c in chunk))
+            available: dict[str, set[str]] = {}
+            for parent_step, keys in parent_refs(chunk).items():
+                available[parent_step] = set(ledger.crm_ids(parent_step, keys))
+                if dry_run:
+                    available[parent_step] |= keys & would_exist.get(parent_step, set())
+        return plan_chunk(chunk, entries, available, full=full)
+
+    def _dry_counts(self, step: StepDef, plan: ChunkPlan, would_exist: dict[str, set[str]]) -> dict[str, int]:
+        creates = plan.of(Action.CREATE)
+        matched = self._find_matches(step, creates) if step.match_field else {}
+        exist = would_exist.setdefault(step.name, set())
+        exist.update(d.candidate.key for d in plan.to_send)
+        raw = plan.counts()
+        return {
+            "created": len(creates) - len(matched),
+            "matched": len(matched),
+            "updated": raw.get("update", 0),
+            "unchanged": raw.get("unchanged", 0),
+            "rejected": raw.get("still_rejected", 0),
+            "blocked": raw.get("blocked", 0),
+            "invalid": raw.get("invalid", 0),
+        }
+
+    # -- applying a chunk -----------------------------------------------------------------------------------
+
+    def _apply(self, step: StepDef, plan: ChunkPlan) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        entries: list[LedgerEntry] = []
+
+        def bump(name: str, n: int = 1) -> None:
+            counts[name] = counts.get(name, 0) + n
+
+        for d in plan.decisions:
+            if d.action is Action.UNCHANGED:
+                bump("unchanged")
+                assert d.entry is not None
+                if d.entry.source_hash != d.candidate.source_hash or d.entry.step_hash != step.fingerprint:
+                    entries.append(self._entry(step, d, "synced", crm_id=d.crm_id, keep_error=False))
+            elif d.action is Action.STILL_REJECTED:
+                bump("rejected")
+            elif d.action is Action.BLOCKED:
+                bump("blocked")
+                assert d.blocked_by is not None
+                entries.append(
+                    self._entry(
+                        step,
+                        d,
+                        "blocked",
+                        crm_id=d.crm_id,
+                        error_code="BLOCKED_BY_PARENT",
+                        error_message=f"not sent: parent {d.blocked_by.key} ({d.blocked_by.step}) is not in the CRM",
+                        blocked_by=d.blocked_by.key,
+                    )
+                )
+            elif d.action is Action.INVALID:
+                bump("invalid")
+                problem = d.candidate.problem
+                entry = self._entry(
+                    step, d, "invalid", crm_id=d.crm_id, error_code="INVALID_VALUE", error_message=problem
+                )
+                entries.append(entry)
+
+        to_send = plan.to_send
+        adopt: dict[str, str] = {}
+        if step.match_field:
+            adopt = self._find_matches(step, plan.of(Action.CREATE))
+        existing_ids = {d.candidate.key: d.crm_id for d in to_send if d.crm_id is not None}
+        existing_ids.update(adopt)
+        blank_filter = self._blank_filter(step, existing_ids)
+
+        pending = list(to_send)
+        for attempt in range(self.row_retries + 1):
+            retry_rows: list[Decision] = []
+            for batch in batches(pending, self.batch_size):
+                for decision, result in self._send(step, batch, existing_ids, adopt, blank_filter):
+                    outcome = self._outcome(step, decision, result, adopt)
+                    if outcome is None:
+                        retry_rows.append(decision)
+                        continue
+                    name, entry = outcome
+                    bump(name)
+                    entries.append(entry)
+            pending = retry_rows
+            if not pending:
+                break
+            if attempt < self.row_retries:
+                time.sleep(self.row_retry_pause * (attempt + 1))
+        if pending:
+            bump("retry", len(pending))
+        with self.engine.begin() as conn:
+            LedgerRepository(conn).write(entries)
+        return counts
+
+    def _send(
+        self,
+        step: StepDef,
+        batch: Sequence[Decision],
+        existing_ids: Mapping[str, str],
+        adopt: Mapping[str, str],
+        blank_filter: Mapping[str, frozenset[str]],
+    ) -> list[tuple[Decision, RowResult]]:
+        """Adopted rows go out as updates by Id (they have no key yet); the rest as upserts on the key."""
+        by_id: list[tuple[Decision, dict[str, Any]]] = []
+        by_key: list[tuple[Decision, dict[str, Any]]] = []
+        for d in batch:
+            payload = self._payload_for(step, d, existing_ids.get(d.candidate.key), blank_filter)
+            if d.candidate.key in adopt:
+                by_id.append((d, {"Id": adopt[d.candidate.key], **payload}))
+            else:
+                by_key.append((d, payload))
+        out: list[tuple[Decision, RowResult]] = []
+        if by_key:
+            results = self.crm.upsert(step.object_name, step.key_field, [p for _, p in by_key])
+            out.extend(zip([d for d, _ in by_key], results, strict=True))
+        if by_id:
+            results = self.crm.update(step.object_name, [p for _, p in by_id])
+            out.extend(zip([d for d, _ in by_id], results, strict=True))
+        return out
+
+    def _payload_for(
+        self,
+        step: StepDef,
+        d: Decision,
+        crm_id: str | None,
+        blank_filter: Mapping[str, frozenset[str]],
+    ) -> dict[str, Any]:
+        assert d.candidate.payload is not None
+        payload = dict(d.candidate.payload)
+        payload[step.key_field] = d.candidate.key
+        if crm_id is None:
+            return payload  # a new record gets every field, whatever the update policy
+        for name in step.never_fields:
+            payload.pop(name, None)
+        for name in blank_filter.get(d.candidate.key, frozenset()):
+            payload.pop(name, None)
+        return payload
+
+    def _outcome(
+        self, step: StepDef, d: Decision, result: RowResult, adopt: Mapping[str, str]
+    ) -> tuple[str, LedgerEntry] | None:
+        if result.success:
+            adopted = d.candidate.key in adopt
+            name = "matched" if adopted else "created" if result.created else "updated"
+            entry = self._entry(step, d, "synced", crm_id=result.id or d.crm_id, keep_error=False)
+            entry.payload_hash = d.payload_hash
+            entry.attempts = 0
+            return name, entry
+        disposition = classify(error_code=result.error_code)
+        if disposition is Disposition.RETRY:
+            return None
+        message = result.message or ""
+        if result.fields:
+            message = f"{message} (fields: {', '.join(result.fields)})"
+        entry = self._entry(
+            step, d, "rejected", crm_id=d.crm_id, error_code=result.error_code or "UNKNOWN", error_message=message
+        )
+        entry.rejected_hash = d.payload_hash
+        entry.attempts = (d.entry.attempts if d.entry else 0) + 1
+        return "rejected", entry
+
+    def _entry(
+        self,
+        step: StepDef,
+        d: Decision,
+        status: str,
+        *,
+        crm_id: str | None,
+        error_code: str | None = None,
+        error_message: str | None = None,
+        blocked_by: str | None = None,
+        keep_error: bool = True,
+    ) -> LedgerEntry:
+        previous = d.entry
+        return LedgerEntry(
+            record_key=d.candidate.key,
+            step=step.name,
+            object_name=step.object_name,
+            status=status,
+            crm_id=crm_id,
+            source_hash=d.candidate.source_hash if status == "synced" else None,
+            step_hash=step.fingerprint if status == "synced" else None,
+            payload_hash=previous.payload_hash if previous else None,
+            rejected_hash=previous.rejected_hash if previous and keep_error else None,
+            error_code=error_code,
+            error_message=error_message,
+            blocked_by=blocked_by,
+            attempts=previous.attempts if previous else 0,
+            synced_at=utcnow() if status == "synced" else (previous.synced_at if previous else None),
+        )
+
+    # -- reads that shape the writes --------------------------------------------------------------------------
+
+    def _find_matches(self, step: StepDef, creates: Sequence[Decision]) -> dict[str, str]:
+        """{record key: CRM Id} of existing, unkeyed CRM records with the same normalised email."""
+        assert step.match_field is not None
+        by_value: dict[str, list[str]] = {}
+        for d in creates:
+            value = d.candidate.match_value
+            if value:
+                by_value.setdefault(value, []).append(d.candidate.key)
+        if not by_value:
+            return {}
+        rows: list[Mapping[str, Any]] = []
+        for soql in match_queries(step.object_name, step.match_field, step.key_field, by_value):
+            for page in self.crm.query(soql):
+                rows.extend(page.records)
+        matches = pick_matches(rows, step.match_field, step.key_field)
+        adopted: dict[str, str] = {}
+        for value, crm_id in matches.items():
+            keys = by_value.get(value, [])
+            if keys:
+                adopted[keys[0]] = crm_id  # one CRM record is adopted by one of our records only
+        return adopted
+
+    def _blank_filter(self, step: StepDef, existing_ids: Mapping[str, str]) -> dict[str, frozenset[str]]:
+        """{record key: if_blank fields the CRM already has a value for} (those are left alone)."""
+        if not step.if_blank_fields or not existing_ids:
+            return {}
+        fields = sorted(step.if_blank_fields)
+        key_by_id = {crm_id: key for key, crm_id in existing_ids.items()}
+        filled: dict[str, frozenset[str]] = {}
+        for chunk in batches(sorted(key_by_id), 200):
+            id_list = ", ".join(soql_quote(i) for i in chunk)
+            soql = f"SELECT Id, {', '.join(fields)} FROM {step.object_name} WHERE Id IN ({id_list})"
+            for page in self.crm.query(soql):
+                for row in page.records:
+                    key = key_by_id.get(str(row.get("Id")))
+                    if key is None:
+                        continue
+                    filled[key] = frozenset(f for f in fields if row.get(f) not in (None, ""))
+        return filled

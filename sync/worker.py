@@ -1,0 +1,272 @@
+"""The worker: claim a job, keep its lease alive while it runs, record how it ended, repeat.
+
+- The lease is renewed by a heartbeat thread (every third of the lease).  If renewal fails, another worker may
+  already own the job: the handler is told to stop after its current batch and nothing is recorded as ours.
+- SIGTERM (and Ctrl-C) asks the handler to finish its current batch; the job is then released (queued again
+  without spending an attempt) and the worker exits.  SIGKILL cannot be caught: the lease expires and
+  another worker picks the job up; the idempotent upserts make the repeated batch harmless.
+- A transient failure is retried with backoff and full jitter within the budget, a fatal one goes straight
+  to the dead-letter list (`store.jobs.JobRepository.fail`).
+- Periodic jobs (reconcile, housekeeping) are enqueued with one idempotency key per time slot, so any number
+  of workers produce exactly one job per slot.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from types import FrameType
+from typing import Any, Protocol
+
+from sqlalchemy import Engine
+
+from connector.base import FatalCrmError, TransientCrmError
+from store.jobs import Job, JobRepository, LeaseLostError, utcnow
+from sync.retry import RetryPolicy
+
+log = logging.getLogger("ignite_sync.worker")
+
+
+class Interrupted(Exception):
+    """Raised by a handler that stopped early because the worker is shutting down or lost its lease."""
+
+
+class Retry(Exception):
+    """Raised by a handler for an outcome worth retrying later (e.g. rows hit transient errors)."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class JobControl:
+    """What a running handler may ask the worker: should I stop after this batch?"""
+
+    def __init__(self, stop: threading.Event) -> None:
+        self._stop = stop
+        self.lease_lost = threading.Event()
+
+    def should_stop(self) -> bool:
+        return self._stop.is_set() or self.lease_lost.is_set()
+
+    def check(self) -> None:
+        """Call between batches: raises `Interrupted` once a stop was asked for."""
+        if self.should_stop():
+            raise Interrupted("lease lost" if self.lease_lost.is_set() else "shutdown requested")
+
+
+class Handler(Protocol):
+    def __call__(self, job: Job, control: JobControl) -> None: ...
+
+
+@dataclass(frozen=True)
+class Periodic:
+    """A job the worker enqueues every `interval` (one per time slot, whichever worker gets there first)."""
+
+    kind: str
+    interval: timedelta
+    payload: dict[str, Any] = field(default_factory=dict)
+
+    def slot_key(self, now_epoch: float) -> str:
+        slot = int(now_epoch // self.interval.total_seconds())
+        return f"periodic:{self.kind}:{slot}"
+
+
+@dataclass
+class WorkerStats:
+    succeeded: int = 0
+    retried: int = 0
+    dead: int = 0
+    released: int = 0
+    lost: int = 0
+
+    @property
+    def processed(self) -> int:
+        return self.succeeded + self.retried + self.dead + self.released + self.lost
+
+
+def default_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class Worker:
+    def __init__(
+        self,
+        engine: Engine,
+        handlers: Mapping[str, Handler],
+        *,
+        owner: str | None = None,
+        lease_seconds: float = 60.0,
+        poll_seconds: float = 1.0,
+        retry: RetryPolicy | None = None,
+        periodic: Sequence[Periodic] = (),
+        stop: threading.Event | None = None,
+        on_event: Callable[[str, Job], None] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.handlers = dict(handlers)
+        self.owner = owner or default_owner()
+        self.lease_seconds = lease_seconds
+        self.poll_seconds = poll_seconds
+        self.retry = retry or RetryPolicy()
+        self.periodic = list(periodic)
+        self.stop = stop or threading.Event()
+        self.on_event = on_event
+        self.stats = WorkerStats()
+
+    # -- the loop -------------------------------------------------------------------------------------------
+
+    def run(self, *, once: bool = False) -> WorkerStats:
+        """Work until stopped; with `once`, until nothing is due (then return)."""
+        while not self.stop.is_set():
+            if not once:
+                self.enqueue_periodic()
+            if self.run_one():
+                continue
+            if once:
+                break
+            self.stop.wait(self.poll_seconds)
+        return self.stats
+
+    def enqueue_periodic(self) -> None:
+        if not self.periodic:
+            return
+        now = time.time()
+        with self.engine.begin() as conn:
+            repo = JobRepository(conn)
+            for p in self.periodic:
+                repo.enqueue(p.kind, dict(p.payload), idempotency_key=p.slot_key(now))
+
+    def claim(self) -> Job | None:
+        with self.engine.begin() as conn:
+            return JobRepository(conn).claim(self.owner, self.lease_seconds, kinds=list(self.handlers))
+
+    def run_one(self) -> bool:
+        """Claim and run one due job; False when none was due."""
+        job = self.claim()
+        if job is None:
+            return False
+        control = JobControl(self.stop)
+        done = threading.Event()
+        heartbeat = threading.Thread(target=self._heartbeat, args=(job, control, done), daemon=True)
+        heartbeat.start()
+        try:
+            self._execute(job, control)
+        finally:
+            done.set()
+            heartbeat.join()
+        return True
+
+    def _heartbeat(self, job: Job, control: JobControl, done: threading.Event) -> None:
+        interval = max(self.lease_seconds / 3, 0.05)
+        while not done.wait(interval):
+            try:
+                with self.engine.begin() as conn:
+                    held = JobRepository(conn).renew(job, self.lease_seconds)
+            except Exception:  # a database hiccup: try again next beat, the lease still has two thirds left
+                log.warning("job %s: lease renewal failed; will retry", job.id, exc_info=True)
+                continue
+            if not held:
+                log.warning("job %s: lease lost to another worker; stopping after this batch", job.id)
+                control.lease_lost.set()
+                return
+
+    def _execute(self, job: Job, control: JobControl) -> None:
+        handler = self.handlers.get(job.kind)
+        try:
+            if handler is None:
+                raise FatalCrmError(f"no handler for job kind {job.kind!r}")
+            handler(job, control)
+        except Interrupted:
+            if control.lease_lost.is_set():
+                self._count("lost", job)
+                return
+            self._record(job, "released", lambda repo: repo.release(job))
+            return
+        except FatalCrmError as exc:
+            reason = _describe(exc)
+            self._record(job, "dead", lambda repo: repo.fail(job, reason, None))
+            return
+        except (TransientCrmError, Retry) as exc:
+            hint = getattr(exc, "retry_after", None)
+            self._retry(job, _describe(exc), hint)
+            return
+        except Exception as exc:  # an unexpected failure: retried within the budget, visible in `status`
+            log.exception("job %s (%s) failed", job.id, job.kind)
+            self._retry(job, _describe(exc), None)
+            return
+        if control.lease_lost.is_set():
+            self._count("lost", job)
+            return
+        self._record(job, "succeeded", lambda repo: repo.succeed(job))
+
+    def _retry(self, job: Job, error: str, hint: float | None) -> None:
+        retry_at = self.retry.next_attempt_at(job.attempts, job.first_attempt_at, utcnow(), hint)
+        outcome: list[str] = []
+        self._record(job, "retried", lambda repo: outcome.append(repo.fail(job, error, retry_at)))
+        if outcome == ["dead"]:
+            self.stats.retried -= 1
+            self._count("dead", job)
+
+    def _record(self, job: Job, outcome: str, action: Callable[[JobRepository], object]) -> None:
+        try:
+            with self.engine.begin() as conn:
+                action(JobRepository(conn))
+        except LeaseLostError:
+            outcome = "lost"
+        self._count(outcome, job)
+
+    def _count(self, outcome: str, job: Job) -> None:
+        setattr(self.stats, outcome, getattr(self.stats, outcome) + 1)
+        log.info("job %s (%s) %s", job.id, job.kind, outcome)
+        if self.on_event is not None:
+            self.on_event(outcome, job)
+
+
+def _describe(exc: BaseException) -> str:
+    code = getattr(exc, "code", None)
+    text = str(exc) or type(exc).__name__
+    return f"{code}: {text}" if code else f"{type(exc).__name__}: {text}"
+
+
+def install_signal_handlers(stop: threading.Event) -> None:
+    """SIGTERM and SIGINT ask the worker to finish its current batch and exit (main thread only)."""
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %s: finishing the current batch, then stopping", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+
+
+def run_workers(
+    make_worker: Callable[[int], Worker],
+    concurrency: int,
+    *,
+    once: bool = False,
+) -> WorkerStats:
+    """Run `concurrency` workers as threads of this process (each with its own owner id and leases)."""
+    if concurrency < 1:
+        raise ValueError("concurrency must be at least 1")
+    workers = [make_worker(n) for n in range(concurrency)]
+    if concurrency == 1:
+        return workers[0].run(once=once)
+    threads = [threading.Thread(target=w.run, kwargs={"once": once}, name=f"worker-{n}") for n, w in enumerate(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    total = WorkerStats()
+    for w in workers:
+        for name in ("succeeded", "retried", "dead", "released", "lost"):
+            setattr(total, name, getattr(total, name) + getattr(w.stats, name))
+    return total
