@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
-import store.exports_tables  # noqa: F401  (funder tokens, download log)
-import store.intake_tables  # noqa: F401  (intake inbox)
+import store.exports_tables
+import store.intake_tables
 import store.jobs_tables  # noqa: F401  (job queue, ledger, run history)
 from store.tables import metadata
 
