@@ -44,6 +44,7 @@ class RunningSandbox:
     tls: TlsFiles
     server: uvicorn.Server
     thread: threading.Thread
+    sock: socket.socket
 
     @property
     def state(self) -> Any:
@@ -52,6 +53,7 @@ class RunningSandbox:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+        self.sock.close()  # uvicorn leaves sockets it was handed to their owner
 
     def __enter__(self) -> RunningSandbox:
         return self
@@ -73,7 +75,7 @@ def start_in_thread(app: Any, tls_dir: Path, host: str = "127.0.0.1", port: int 
             raise RuntimeError("the sandbox server did not start")
         time.sleep(0.01)
     actual = sock.getsockname()[1]
-    return RunningSandbox(app=app, url=f"https://{host}:{actual}", tls=tls, server=server, thread=thread)
+    return RunningSandbox(app=app, url=f"https://{host}:{actual}", tls=tls, server=server, thread=thread, sock=sock)
 
 
 def serve_forever(app: Any, tls: TlsFiles, host: str, port: int, log_level: str = "info") -> None:
