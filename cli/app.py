@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import typer
 
-from cli import db
+from cli import crm, db, mapping
 from cli.context import console, get_context
+from cli.demo import demo_command
+from cli.imports import import_command
 
 app = typer.Typer(
     name="ignite-sync",
@@ -14,6 +16,10 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(db.app, name="db")
+app.add_typer(crm.app, name="crm")
+app.command("import")(import_command)
+app.command("demo")(demo_command)
+mapping.register(app)
 
 
 @app.callback()

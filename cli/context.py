@@ -7,10 +7,12 @@ from functools import cached_property
 
 import typer
 from rich.console import Console
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
+from connector.base import CrmConnector, CrmError
 from settings import Settings, SettingsError, load_settings
 from store.database import make_engine, upgrade_database
+from store.repository import UpsertCounts
 
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)
@@ -20,10 +22,24 @@ err_console = Console(stderr=True, soft_wrap=True)
 class AppContext:
     settings: Settings
     _upgraded: bool = field(default=False, init=False)
+    _connector: CrmConnector | None = field(default=None, init=False)
 
     @cached_property
     def engine(self) -> Engine:
         return make_engine(self.settings.database_url)
+
+    def connector(self) -> CrmConnector:
+        """The configured CRM, opened once per command; a CRM that cannot be opened ends the command cleanly."""
+        if self._connector is None:
+            try:
+                self._connector = build_connector(self.settings)
+            except CrmError as exc:
+                err_console.print(f"[red]CRM error[/red] {exc}", highlight=False)
+                raise typer.Exit(1) from None
+        return self._connector
+
+    def after_import_batch(self, connection: Connection, counts: UpsertCounts) -> None:
+        """Runs inside each import batch's transaction; the sync engine hooks its job in here."""
 
     def migrated_engine(self) -> Engine:
         """The service database, upgraded to the newest schema first (idempotent, cheap when current)."""
@@ -31,6 +47,18 @@ class AppContext:
             upgrade_database(self.engine)
             self._upgraded = True
         return self.engine
+
+
+def build_connector(settings: Settings) -> CrmConnector:
+    """The one place that chooses the CRM adapter from Settings (IGNITE_CRM)."""
+    if settings.crm == "local":
+        from connector.local import LocalCrm
+
+        return LocalCrm.open(settings.local_crm_url)
+    raise CrmError(
+        "IGNITE_CRM=salesforce: the Salesforce adapter is not wired into the CLI yet; use IGNITE_CRM=local",
+        code="NOT_CONFIGURED",
+    )
 
 
 def build_context(**overrides: object) -> AppContext:

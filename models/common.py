@@ -3,14 +3,32 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 
 class IgniteModel(BaseModel):
-    """Frozen, strict about unknown fields: a typo in an import column is an error, not silently dropped."""
+    """Frozen, strict about unknown fields: a typo in an import column is an error, not silently dropped.
+
+    Derived keys (a participant's key comes from the email) are accepted on input so a dump can be re-read,
+    but only when they match what the record derives; a mismatch is an error, never silently replaced.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _check_derived_fields(cls, data: Any, handler: Any) -> Any:
+        given: dict[str, Any] = {}
+        if isinstance(data, dict) and cls.model_computed_fields:
+            given = {name: data[name] for name in cls.model_computed_fields if name in data}
+            data = {k: v for k, v in data.items() if k not in given}
+        instance = handler(data)
+        for name, value in given.items():
+            if value is not None and value != getattr(instance, name):
+                raise ValueError(f"{name} {value!r} does not match the {name} derived from this record; leave it out")
+        return instance
 
 
 class OrganizationKind(StrEnum):

@@ -72,3 +72,15 @@ FunderKey = Annotated[str, _key_checker("funder")]
 GrantKey = Annotated[str, _key_checker("grant")]
 MeasureKey = Annotated[str, _key_checker("measure")]
 ParticipantKey = Annotated[str, _key_checker("participant")]
+
+
+def compose_key(prefix: str, *parts: str) -> str:
+    """A derived key from its parts, readable while it fits the CRM's 80-character key field.
+
+    A longer one becomes the prefix plus a hash of the readable form: still stable and unique, never cut off
+    (cutting would let two different records share a key and overwrite each other in the CRM).
+    """
+    readable = ":".join((prefix, *parts))
+    if len(readable) <= KEY_MAX_LENGTH:
+        return readable
+    return f"{prefix}:h-{hashlib.sha256(readable.encode('utf-8')).hexdigest()[:40]}"

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from pydantic import Field, computed_field
 
 from models.common import IgniteModel, Phase
-from models.keys import CohortKey, MeasureKey, slug_of
+from models.keys import CohortKey, MeasureKey, compose_key, slug_of
 from models.measures import MeasureCatalogue
 from models.records import SurveyResponse
 
@@ -32,7 +32,7 @@ class CohortOutcome(IgniteModel):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def key(self) -> str:
-        return f"outcome:{slug_of(self.cohort)}:{slug_of(self.measure)}:{self.phase.value}"
+        return compose_key("outcome", slug_of(self.cohort), slug_of(self.measure), self.phase.value)
 
 
 def group_responses(

@@ -7,7 +7,7 @@ from datetime import date
 from pydantic import Field, computed_field, model_validator
 
 from models.common import AttendanceStatus, EnrollmentStatus, IgniteModel, Phase
-from models.keys import CohortKey, MeasureKey, ParticipantKey, SessionKey, slug_of
+from models.keys import CohortKey, MeasureKey, ParticipantKey, SessionKey, compose_key, slug_of
 
 
 class Enrollment(IgniteModel):
@@ -26,7 +26,7 @@ class Enrollment(IgniteModel):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def key(self) -> str:
-        return f"enrollment:{slug_of(self.cohort)}:{slug_of(self.participant)}"
+        return compose_key("enrollment", slug_of(self.cohort), slug_of(self.participant))
 
 
 class Attendance(IgniteModel):
@@ -44,7 +44,7 @@ class Attendance(IgniteModel):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def key(self) -> str:
-        return f"attendance:{slug_of(self.session)}:{slug_of(self.participant)}"
+        return compose_key("attendance", slug_of(self.session), slug_of(self.participant))
 
 
 class SurveyResponse(IgniteModel):
@@ -58,4 +58,6 @@ class SurveyResponse(IgniteModel):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def key(self) -> str:
-        return f"response:{slug_of(self.cohort)}:{slug_of(self.measure)}:{self.phase.value}:{slug_of(self.participant)}"
+        return compose_key(
+            "response", slug_of(self.cohort), slug_of(self.measure), self.phase.value, slug_of(self.participant)
+        )

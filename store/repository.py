@@ -44,7 +44,7 @@ class RecordRepository:
         existing = dict(
             self.connection.execute(
                 select(self.table.c.key, self.table.c.payload_hash).where(self.table.c.key.in_(list(rows)))
-            ).tuples()
+            ).all()
         )
         counts = UpsertCounts()
         changed = []

@@ -16,7 +16,7 @@ ALLOWED = {
     "sandbox": {"connector"},
     "store": {"models"},
     "ingest": {"models", "store"},
-    "demo": {"models"},
+    "demo": {"models", "store"},
     "sync": {"models", "mappings", "connector", "store"},
     "exports": {"models", "store", "connector", "mappings"},
     "webhooks": {"models", "mappings", "connector", "store", "sync", "ingest", "exports"},

@@ -1,0 +1,131 @@
+"""Row checks that need the database: does every key a row points at exist?
+
+An enrolment for a cohort nobody imported would reach the CRM as a broken lookup; it is cheaper and clearer to
+reject it here, naming the missing key.  Keys accepted earlier in the same import count as existing, because
+each batch is written before the next is checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import Connection, Table, select, tuple_
+
+from models import (
+    Attendance,
+    Cohort,
+    Enrollment,
+    EnrollmentStatus,
+    Grant,
+    MeasureCatalogue,
+    Participant,
+    Session,
+    SurveyResponse,
+)
+from models.problems import Problem
+from store import tables
+
+ENGAGED = [s.value for s in (EnrollmentStatus.ENROLLED, EnrollmentStatus.COMPLETED, EnrollmentStatus.WITHDRAWN)]
+Check = Callable[[Connection, Sequence[tuple[str, BaseModel]], MeasureCatalogue], list[Problem]]
+
+
+def _existing(conn: Connection, table: Table, keys: set[str]) -> set[str]:
+    if not keys:
+        return set()
+    return set(conn.execute(select(table.c.key).where(table.c.key.in_(sorted(keys)))).scalars())
+
+
+def _require(conn: Connection, rows: Sequence[tuple[str, Any]], field: str, table: Table, label: str) -> list[Problem]:
+    def values(record: Any) -> list[str]:
+        value = getattr(record, field)
+        return list(value) if isinstance(value, tuple) else [value]
+
+    wanted = {v for _, r in rows for v in values(r)}
+    found = _existing(conn, table, wanted)
+    return [
+        Problem(location, field, f"{label} {v!r} does not exist (import it first)")
+        for location, record in rows
+        for v in values(record)
+        if v not in found
+    ]
+
+
+def _engaged_pairs(conn: Connection, pairs: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    if not pairs:
+        return set()
+    e = tables.enrollments
+    query = select(e.c.participant, e.c.cohort).where(
+        tuple_(e.c.participant, e.c.cohort).in_(sorted(pairs)), e.c.status.in_(ENGAGED)
+    )
+    return {(p, c) for p, c in conn.execute(query).all()}
+
+
+def check_cohorts(conn: Connection, rows: Sequence[tuple[str, Any]], _: MeasureCatalogue) -> list[Problem]:
+    return [
+        *_require(conn, rows, "program", tables.programs, "program"),
+        *_require(conn, rows, "organization", tables.organizations, "organization"),
+    ]
+
+
+def check_participants(conn: Connection, rows: Sequence[tuple[str, Any]], _: MeasureCatalogue) -> list[Problem]:
+    return _require(conn, rows, "organization", tables.organizations, "organization")
+
+
+def check_enrollments(conn: Connection, rows: Sequence[tuple[str, Any]], _: MeasureCatalogue) -> list[Problem]:
+    return [
+        *_require(conn, rows, "participant", tables.participants, "participant"),
+        *_require(conn, rows, "cohort", tables.cohorts, "cohort"),
+    ]
+
+
+def check_sessions(conn: Connection, rows: Sequence[tuple[str, Any]], _: MeasureCatalogue) -> list[Problem]:
+    return _require(conn, rows, "cohort", tables.cohorts, "cohort")
+
+
+def check_attendance(conn: Connection, rows: Sequence[tuple[str, Any]], _: MeasureCatalogue) -> list[Problem]:
+    problems = _require(conn, rows, "session", tables.sessions, "session")
+    s = tables.sessions
+    wanted = sorted({r.session for _, r in rows})
+    cohort_of = dict(conn.execute(select(s.c.key, s.c.cohort).where(s.c.key.in_(wanted))).all())
+    pairs = {(r.participant, cohort_of[r.session]) for _, r in rows if r.session in cohort_of}
+    engaged = _engaged_pairs(conn, pairs)
+    for location, record in rows:
+        cohort = cohort_of.get(record.session)
+        if cohort is not None and (record.participant, cohort) not in engaged:
+            problems.append(
+                Problem(location, "participant", f"attendance needs an enrolment in {cohort} for this participant")
+            )
+    return problems
+
+
+def check_responses(conn: Connection, rows: Sequence[tuple[str, Any]], catalogue: MeasureCatalogue) -> list[Problem]:
+    problems = [p for location, r in rows for p in catalogue.check_response(r, location)]
+    engaged = _engaged_pairs(conn, {(r.participant, r.cohort) for _, r in rows})
+    for location, record in rows:
+        if (record.participant, record.cohort) not in engaged:
+            problems.append(
+                Problem(
+                    location, "participant", f"a response needs an enrolment in {record.cohort} for this participant"
+                )
+            )
+    return problems
+
+
+def check_grants(conn: Connection, rows: Sequence[tuple[str, Any]], _: MeasureCatalogue) -> list[Problem]:
+    return [
+        *_require(conn, rows, "funder", tables.funders, "funder"),
+        *_require(conn, rows, "cohorts", tables.cohorts, "cohort"),
+    ]
+
+
+CHECKS: dict[type[BaseModel], Check] = {
+    Cohort: check_cohorts,
+    Participant: check_participants,
+    Enrollment: check_enrollments,
+    Session: check_sessions,
+    Attendance: check_attendance,
+    SurveyResponse: check_responses,
+    Grant: check_grants,
+}

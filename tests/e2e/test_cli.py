@@ -1,0 +1,82 @@
+"""The `ignite-sync` entry point as an admin runs it: real process, real files, real exit codes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("IGNITE_")}
+    full_env.update(env or {})
+    full_env["COLUMNS"] = "200"
+    return subprocess.run(
+        [sys.executable, str(ROOT / "service.py"), *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_help_lists_the_commands(tmp_path: Path) -> None:
+    result = run("--help", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    for command in ("demo", "import", "db"):
+        assert command in result.stdout
+
+
+def test_a_bad_setting_is_one_line_naming_the_variable_and_no_traceback(tmp_path: Path) -> None:
+    result = run("db", "check", cwd=tmp_path, env={"IGNITE_CRM": "dynamics", "IGNITE_CRM_MIN_RESPONDENTS": "few"})
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert [line.split(":")[0] for line in lines] == [
+        "setting error IGNITE_CRM",
+        "setting error IGNITE_CRM_MIN_RESPONDENTS",
+    ]
+    assert "Traceback" not in result.stderr
+
+
+def test_demo_seeds_a_fresh_database_and_says_what_it_replaces(tmp_path: Path) -> None:
+    first = run("demo", "--dir", "demo", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "participants" in first.stdout and "96" in first.stdout
+    assert (tmp_path / "demo" / "ignite-sync.db").exists()
+    second = run("demo", "--dir", "demo", cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert "replacing the previous demo" in second.stdout
+
+
+def test_import_stores_good_rows_reports_bad_ones_and_exits_non_zero(tmp_path: Path) -> None:
+    env = {"IGNITE_DATABASE_URL": f"sqlite:///{tmp_path / 'svc.db'}"}
+    orgs = tmp_path / "orgs.csv"
+    orgs.write_text(
+        "key,name,kind,state\n"
+        "org:flch,Finger Lakes Health,fqhc,NY\n"
+        "org:umc,University Medical Center,hospital,MS\n"
+        "org:ok,Okay Org,other,\n",
+        encoding="utf-8",
+    )
+    result = run("import", "organizations", str(orgs), cwd=tmp_path, env=env)
+    assert result.returncode == 1
+    assert "orgs.csv:3 kind: Input should be" in result.stderr
+    assert "imported 2 of 3 organizations rows: 2 new" in result.stdout
+    again = run("import", "organizations", str(orgs), "--json", cwd=tmp_path, env=env)
+    assert '"unchanged": 2' in again.stdout and '"inserted": 0' in again.stdout
+
+
+@pytest.mark.parametrize("kind", ["donations"])
+def test_import_of_an_unknown_kind_exits_2_with_the_choices(tmp_path: Path, kind: str) -> None:
+    data = tmp_path / "x.csv"
+    data.write_text("a\n1\n")
+    result = run("import", kind, str(data), cwd=tmp_path, env={"IGNITE_DATABASE_URL": f"sqlite:///{tmp_path}/s.db"})
+    assert result.returncode == 2
+    assert "choose one of: programs, organizations" in result.stderr
