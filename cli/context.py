@@ -34,7 +34,7 @@ class AppContext:
         if self._connector is None:
             try:
                 self._connector = build_connector(self.settings)
-            except CrmError as exc:
+            except (CrmError, ValueError) as exc:  # ValueError: the profile's describes do not fit this database
                 err_console.print(f"[red]CRM error[/red] {exc}", highlight=False)
                 raise typer.Exit(1) from None
         return self._connector
@@ -54,8 +54,11 @@ def build_connector(settings: Settings) -> CrmConnector:
     """The one place that chooses the CRM adapter from Settings (IGNITE_CRM)."""
     if settings.crm == "local":
         from connector.local import LocalCrm
+        from mappings.snapshots import load_describes
 
-        return LocalCrm.open(settings.local_crm_url)
+        # The local CRM is whatever the profile's org would be: create it on first use, and grow its schema
+        # when the profile's snapshots gained objects or fields (existing records are kept).
+        return LocalCrm.create(settings.local_crm_url, load_describes(settings.profile))
     from connector.salesforce import build_salesforce_connector
 
     def secret(value: SecretStr | None) -> str | None:

@@ -212,7 +212,17 @@ class LocalCrm:
         self.close()
 
     def _init_meta(self) -> None:
-        conn = self._engine.raw_connection()
+        conn: Any = None
+        try:
+            conn = self._engine.raw_connection()
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except Exception as exc:  # not a database, unreadable, locked by a foreign program…
+            if conn is not None:
+                conn.close()
+            self._engine.dispose()
+            raise FatalCrmError(
+                f"cannot open the local CRM database {self._engine.url.database}: {exc}", code="NOT_FOUND"
+            ) from exc
         try:
             conn.execute(
                 'CREATE TABLE IF NOT EXISTS "_sobject" (name TEXT PRIMARY KEY COLLATE NOCASE, '
@@ -241,6 +251,11 @@ class LocalCrm:
 
     def object_names(self) -> list[str]:
         return sorted(spec.name for spec in self._specs.values())
+
+    def object_for_id(self, record_id: str) -> str | None:
+        """The object an Id belongs to, by its key prefix (Salesforce's collections delete takes bare Ids)."""
+        prefix = record_id[:3]
+        return next((spec.name for spec in self._specs.values() if spec.key_prefix == prefix), None)
 
     def ensure_schema(self, describes: Mapping[str, Mapping[str, Any]]) -> None:
         """Create or extend tables so they hold every object and field in `describes` (describe-shaped JSON).

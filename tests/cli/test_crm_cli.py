@@ -10,13 +10,13 @@ from typer.testing import CliRunner
 
 from cli.app import app
 from connector.local import LocalCrm
-from tests.contract.describes import contract_describes
+from mappings.snapshots import load_describes
 
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     url = f"sqlite:///{tmp_path / 'crm.db'}"
-    with LocalCrm.create(url, contract_describes()) as crm:
+    with LocalCrm.create(url, load_describes("npsp_pmm")) as crm:
         crm.upsert("Account", "Ignite_Key__c", [{"Name": "Flagler Health", "Ignite_Key__c": "org:flch"}])
         crm.upsert(
             "Contact",
@@ -33,6 +33,7 @@ def env(tmp_path: Path) -> dict[str, str]:
         )
     return {
         "IGNITE_CRM": "local",
+        "IGNITE_PROFILE": "npsp_pmm",
         "IGNITE_LOCAL_CRM_URL": url,
         "IGNITE_DATABASE_URL": f"sqlite:///{tmp_path / 'service.db'}",
         "COLUMNS": "200",
@@ -75,9 +76,9 @@ def test_bad_query_exits_non_zero_with_the_code_and_position(env: dict[str, str]
 
 
 def test_describe_lists_fields_and_json_is_the_describe(env: dict[str, str]) -> None:
-    table = runner.invoke(app, ["crm", "describe", "Engagement__c"], env=env)
+    table = runner.invoke(app, ["crm", "describe", "pmdm__ProgramEngagement__c"], env=env)
     assert table.exit_code == 0, table.output
-    assert "Program__c" in table.output and "→ Program__c" in table.output and "restricted" in table.output
+    assert "pmdm__Stage__c" in table.output and "→ pmdm__Program__c" in table.output and "restricted" in table.output
     raw = runner.invoke(app, ["crm", "describe", "Contact", "--json"], env=env)
     assert json.loads(raw.output)["keyPrefix"] == "003"
 
@@ -87,7 +88,18 @@ def test_describe_of_an_unknown_object_fails_cleanly(env: dict[str, str]) -> Non
     assert result.exit_code == 1 and "INVALID_TYPE" in result.output
 
 
-def test_missing_local_crm_explains_itself(env: dict[str, str], tmp_path: Path) -> None:
-    env["IGNITE_LOCAL_CRM_URL"] = f"sqlite:///{tmp_path / 'absent.db'}"
+def test_a_fresh_local_crm_is_built_from_the_profile(env: dict[str, str], tmp_path: Path) -> None:
+    env["IGNITE_LOCAL_CRM_URL"] = f"sqlite:///{tmp_path / 'fresh.db'}"
+    env["IGNITE_PROFILE"] = "npsp_pmm"
+    result = runner.invoke(app, ["crm", "query", "SELECT COUNT() FROM pmdm__ProgramEngagement__c"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "no records" in result.output
+    described = runner.invoke(app, ["crm", "describe", "pmdm__Program__c", "--json"], env=env)
+    assert described.exit_code == 0 and json.loads(described.output)["name"] == "pmdm__Program__c"
+
+
+def test_a_local_crm_that_cannot_be_opened_exits_cleanly(env: dict[str, str], tmp_path: Path) -> None:
+    (tmp_path / "not-a-db").write_text("this is not SQLite")
+    env["IGNITE_LOCAL_CRM_URL"] = f"sqlite:///{tmp_path / 'not-a-db'}"
     result = runner.invoke(app, ["crm", "query", "SELECT Id FROM Contact"], env=env)
-    assert result.exit_code == 1 and "create one first" in result.output
+    assert result.exit_code == 1 and "CRM error" in result.output

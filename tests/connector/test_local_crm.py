@@ -227,3 +227,10 @@ def test_values_are_stored_in_typed_columns(url: str, tmp_path: Path) -> None:
     with closing(sqlite3.connect(tmp_path / "crm.db")) as conn:
         row = conn.execute('SELECT typeof("NumberOfEmployees"), typeof("AnnualRevenue") FROM "Account"').fetchone()
     assert row == ("integer", "real")
+
+
+def test_an_id_names_its_object(url: str) -> None:
+    with LocalCrm.create(url, contract_describes()) as crm:
+        [made] = crm.create("Lead", [{"LastName": "A", "Company": "B"}])
+        assert crm.object_for_id(made.id or "") == "Lead"
+        assert crm.object_for_id("zzz000000000000") is None
