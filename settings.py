@@ -49,12 +49,31 @@ class Settings(BaseSettings):
         ge=3,
         description="Funder exports blank every count from 1 to this minus one, and statistics from fewer people.",
     )
-    sf_username: str | None = Field(default=None, description="Salesforce username (password flow).")
+    sf_auth: Literal["password", "jwt", "session"] = Field(
+        default="password",
+        description="How to sign in to Salesforce: SOAP password login, JWT bearer, or a given session id.",
+    )
+    sf_username: str | None = Field(default=None, description="Salesforce username (password and jwt flows).")
     sf_password: SecretStr | None = Field(default=None, description="Salesforce password.")
     sf_security_token: SecretStr | None = Field(default=None, description="Salesforce security token.")
     sf_domain: str = Field(default="login", description="login, test, or a My Domain host prefix.")
     sf_api_version: str = Field(default="62.0", description="Salesforce REST API version.")
     sf_ca_bundle: Path | None = Field(default=None, description="CA bundle to trust (the sandbox's CA).")
+    sf_consumer_key: str | None = Field(default=None, description="Connected app consumer key (jwt flow).")
+    sf_private_key_file: Path | None = Field(
+        default=None, description="Private key (PEM) matching the connected app's certificate (jwt flow)."
+    )
+    sf_session_id: SecretStr | None = Field(default=None, description="A ready session id (session flow).")
+    sf_instance_url: str | None = Field(
+        default=None, description="https:// URL of the instance the session id belongs to (session flow)."
+    )
+    sf_bulk_threshold: int = Field(
+        default=2000, ge=1, description="Upserts of at least this many rows per object go through Bulk API 2.0."
+    )
+    sf_limit_pause_share: float = Field(
+        default=0.9, gt=0, le=1, description="Writes pause when this share of the daily API allocation is used."
+    )
+    sf_timeout: float = Field(default=60.0, gt=0, description="Seconds to wait for one Salesforce HTTP answer.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", description="Log level.")
     # NoDecode: the value may be a file path, so settings.py parses it rather than pydantic-settings' JSON decoder.
     intake_sources: Annotated[dict[str, IntakeSource], NoDecode] = Field(

@@ -9,6 +9,7 @@ from cli.context import console, get_context
 from cli.demo import demo_command
 from cli.imports import import_command
 from cli.serve import serve_command
+from cli.sandbox import sandbox_command
 
 app = typer.Typer(
     name="ignite-sync",
@@ -20,6 +21,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(crm.app, name="crm")
 app.command("import")(import_command)
 app.command("demo")(demo_command)
+app.command("sandbox")(sandbox_command)
 mapping.register(app)
 export.register(app)
 app.command("serve")(serve_command)

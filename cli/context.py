@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import typer
+from pydantic import SecretStr
 from rich.console import Console
 from sqlalchemy import Connection, Engine
 
@@ -58,10 +59,30 @@ def build_connector(settings: Settings) -> CrmConnector:
         # The local CRM is whatever the profile's org would be: create it on first use, and grow its schema
         # when the profile's snapshots gained objects or fields (existing records are kept).
         return LocalCrm.create(settings.local_crm_url, load_describes(settings.profile))
-    raise CrmError(
-        "IGNITE_CRM=salesforce: the Salesforce adapter is not wired into the CLI yet; use IGNITE_CRM=local",
-        code="NOT_CONFIGURED",
-    )
+    from connector.salesforce import build_salesforce_connector
+
+    def secret(value: SecretStr | None) -> str | None:
+        return None if value is None else value.get_secret_value()
+
+    try:
+        return build_salesforce_connector(
+            auth=settings.sf_auth,
+            username=settings.sf_username,
+            password=secret(settings.sf_password),
+            security_token=secret(settings.sf_security_token),
+            domain=settings.sf_domain,
+            api_version=settings.sf_api_version,
+            consumer_key=settings.sf_consumer_key,
+            private_key_file=settings.sf_private_key_file,
+            session_id=secret(settings.sf_session_id),
+            instance_url=settings.sf_instance_url,
+            ca_bundle=settings.sf_ca_bundle,
+            bulk_threshold=settings.sf_bulk_threshold,
+            limit_pause_share=settings.sf_limit_pause_share,
+            timeout=settings.sf_timeout,
+        )
+    except ValueError as exc:
+        raise CrmError(str(exc), code="NOT_CONFIGURED") from None
 
 
 def build_context(**overrides: object) -> AppContext:

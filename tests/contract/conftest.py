@@ -15,6 +15,8 @@ import pytest
 
 from connector.base import CrmConnector
 from connector.local import LocalCrm
+from connector.salesforce import SalesforceConnector
+from sandbox.harness import SandboxHarness
 from tests.contract.describes import contract_describes
 
 ConnectorFactory = Callable[[dict[str, dict[str, Any]]], CrmConnector]
@@ -34,8 +36,32 @@ def local_factory(request: pytest.FixtureRequest) -> Iterator[ConnectorFactory]:
         crm.close()
 
 
+def salesforce_factory(request: pytest.FixtureRequest) -> Iterator[ConnectorFactory]:
+    """SalesforceConnector → the sandbox over HTTPS (session-wide server) → a fresh LocalCrm per factory call."""
+    harness: SandboxHarness = request.getfixturevalue("sandbox_harness")
+    opened: list[SalesforceConnector] = []
+
+    def factory(describes: dict[str, dict[str, Any]]) -> CrmConnector:
+        harness.use(describes)
+        connector = harness.connector()
+        opened.append(connector)
+        return connector
+
+    yield factory
+    for connector in opened:
+        connector.close()
+
+
+@pytest.fixture(scope="session")
+def sandbox_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxHarness]:
+    harness = SandboxHarness(tmp_path_factory.mktemp("sandbox"), contract_describes())
+    yield harness
+    harness.stop()
+
+
 CONNECTOR_FACTORIES: dict[str, Callable[[pytest.FixtureRequest], Iterator[ConnectorFactory]]] = {
     "local": local_factory,
+    "salesforce": salesforce_factory,
 }
 
 

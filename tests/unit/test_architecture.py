@@ -13,6 +13,7 @@ ALLOWED = {
     "models": set(),
     "mappings": {"models"},
     "connector": set(),
+    "sandbox": {"connector"},
     "store": {"models"},
     "ingest": {"models", "store"},
     "demo": {"models", "store"},
