@@ -8,8 +8,8 @@ from cli import apikeys, crm, db, export, intake, mapping
 from cli.context import console, get_context
 from cli.demo import demo_command
 from cli.imports import import_command
-from cli.serve import serve_command
 from cli.sandbox import sandbox_command
+from cli.serve import serve_command
 
 app = typer.Typer(
     name="ignite-sync",
