@@ -1,12 +1,101 @@
 """Composition root: builds Settings once, wires the adapters, exposes `create_app()` and the `ignite-sync` CLI.
 
 Everything that reads the environment or picks an adapter happens here, so the rooms below stay testable
-with plain values.
+with plain values.  `ignite-sync serve` runs uvicorn on `service:create_app` with `factory=True`.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from sqlalchemy import Engine
+
 from cli.app import app
+from connector.base import CrmConnector, FatalCrmError, TransientCrmError
+from connector.local import LocalCrm
+from mappings.profile import load_profile
+from settings import Settings, load_settings
+from store.database import make_engine
+from sync.intake import IntakeHandler
+from webhooks.auth import api_key_dependency
+from webhooks.health import health_router
+from webhooks.ingest_api import ingest_router
+from webhooks.intake import IntakeForm, intake_router
+from webhooks.metrics import IntakeMetrics, inbox_gauges, job_gauges
+from webhooks.problems import ProblemDocument, install_problem_handlers
+
+DOC_SCHEMAS = (IntakeForm, ProblemDocument)
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
+    """The web service.  Called with no arguments by uvicorn (`factory=True`); tests pass Settings or an engine."""
+    settings = settings or load_settings()
+    logging.basicConfig(level=settings.log_level)
+    engine = engine or make_engine(settings.database_url)
+    metrics = IntakeMetrics()
+    metrics.watch_database(engine, [inbox_gauges, job_gauges])
+
+    web = FastAPI(
+        title="ignite-sync",
+        version="0.1.0",
+        summary="Signed intake webhook, program-data ingest API, health and metrics of the Ignite sync service.",
+    )
+    install_problem_handlers(web)
+    web.include_router(health_router(engine=engine, metrics=metrics))
+    web.include_router(
+        intake_router(
+            engine=engine,
+            sources=settings.intake_sources,
+            metrics=metrics,
+            max_body_bytes=settings.intake_max_body_bytes,
+        )
+    )
+    require_api_key = api_key_dependency(engine)
+    web.include_router(ingest_router(engine=engine, require_api_key=require_api_key, metrics=metrics))
+    # Further routers (e.g. the funder exports router) are added here the same way, sharing `require_api_key`.
+    _document_schemas(web)
+    return web
+
+
+def _document_schemas(web: FastAPI) -> None:
+    """Add the models the raw-body routes document by reference (they are not FastAPI parameters)."""
+
+    def openapi() -> dict[str, Any]:
+        if web.openapi_schema is None:
+            schema = get_openapi(title=web.title, version=web.version, summary=web.summary, routes=web.routes)
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            for model in DOC_SCHEMAS:
+                model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                components.update(model_schema.pop("$defs", {}))
+                components[model.__name__] = model_schema
+            web.openapi_schema = schema
+        return web.openapi_schema
+
+    web.openapi = openapi  # type: ignore[method-assign]
+
+
+def local_crm_factory(url: str) -> Callable[[], CrmConnector]:
+    """Open the embedded CRM per job.  A database that cannot be opened right now (volume remounting, file
+    being restored) is an outage, not a verdict: TransientCrmError, so intake jobs wait and retry."""
+
+    def connect() -> CrmConnector:
+        try:
+            return LocalCrm.open(url)
+        except FatalCrmError as exc:
+            raise TransientCrmError(f"the local CRM is unavailable: {exc}", code=exc.code) from exc
+
+    return connect
+
+
+def intake_handler(settings: Settings, engine: Engine) -> IntakeHandler:
+    """The `intake` job handler for the worker (register it under sync.intake.INTAKE_JOB)."""
+    if settings.crm != "local":
+        raise NotImplementedError("the Salesforce connector factory is wired by the lead (branch sfsandbox)")
+    return IntakeHandler(engine, local_crm_factory(settings.local_crm_url), load_profile(settings.profile))
 
 
 def main() -> None:

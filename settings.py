@@ -6,10 +6,12 @@ Built once in `service.py` and passed down as plain values; no room below reads 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from webhooks.sources import IntakeSource, parse_sources
 
 
 def default_database_url() -> str:
@@ -42,6 +44,11 @@ class Settings(BaseSettings):
     crm_individual_responses: bool = Field(
         default=False, description="Send individual survey answers to the CRM (sensitive; off by default)."
     )
+    export_min_cell: int = Field(
+        default=11,
+        ge=3,
+        description="Funder exports blank every count from 1 to this minus one, and statistics from fewer people.",
+    )
     sf_auth: Literal["password", "jwt", "session"] = Field(
         default="password",
         description="How to sign in to Salesforce: SOAP password login, JWT bearer, or a given session id.",
@@ -68,6 +75,22 @@ class Settings(BaseSettings):
     )
     sf_timeout: float = Field(default=60.0, gt=0, description="Seconds to wait for one Salesforce HTTP answer.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", description="Log level.")
+    # NoDecode: the value may be a file path, so settings.py parses it rather than pydantic-settings' JSON decoder.
+    intake_sources: Annotated[dict[str, IntakeSource], NoDecode] = Field(
+        default_factory=dict,
+        description="Intake webhook sources: a JSON object keyed by source name, or the path of a JSON file.",
+    )
+    intake_max_body_bytes: int = Field(
+        default=64 * 1024, ge=1024, le=1024 * 1024, description="Largest intake body accepted (413 above)."
+    )
+    intake_retention_days: int = Field(
+        default=30, ge=1, description="Raw intake bodies of settled submissions are purged after this many days."
+    )
+
+    @field_validator("intake_sources", mode="before")
+    @classmethod
+    def _parse_intake_sources(cls, value: Any) -> dict[str, IntakeSource]:
+        return parse_sources(value)
 
 
 class SettingsError(Exception):

@@ -6,9 +6,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import typer
+from pydantic import SecretStr
 from rich.console import Console
 from sqlalchemy import Connection, Engine
 
+from connector.base import CrmConnector, CrmError
 from settings import Settings, SettingsError, load_settings
 from store.database import make_engine, upgrade_database
 from store.repository import UpsertCounts
@@ -21,10 +23,21 @@ err_console = Console(stderr=True, soft_wrap=True)
 class AppContext:
     settings: Settings
     _upgraded: bool = field(default=False, init=False)
+    _connector: CrmConnector | None = field(default=None, init=False)
 
     @cached_property
     def engine(self) -> Engine:
         return make_engine(self.settings.database_url)
+
+    def connector(self) -> CrmConnector:
+        """The configured CRM, opened once per command; a CRM that cannot be opened ends the command cleanly."""
+        if self._connector is None:
+            try:
+                self._connector = build_connector(self.settings)
+            except (CrmError, ValueError) as exc:  # ValueError: the profile's describes do not fit this database
+                err_console.print(f"[red]CRM error[/red] {exc}", highlight=False)
+                raise typer.Exit(2) from None
+        return self._connector
 
     def after_import_batch(self, connection: Connection, counts: UpsertCounts) -> None:
         """Runs inside each import batch's transaction: changed rows queue an incremental sync with them."""
@@ -39,6 +52,41 @@ class AppContext:
             upgrade_database(self.engine)
             self._upgraded = True
         return self.engine
+
+
+def build_connector(settings: Settings) -> CrmConnector:
+    """The one place that chooses the CRM adapter from Settings (IGNITE_CRM)."""
+    if settings.crm == "local":
+        from connector.local import LocalCrm
+        from mappings.snapshots import load_describes
+
+        # The local CRM is whatever the profile's org would be: create it on first use, and grow its schema
+        # when the profile's snapshots gained objects or fields (existing records are kept).
+        return LocalCrm.create(settings.local_crm_url, load_describes(settings.profile))
+    from connector.salesforce import build_salesforce_connector
+
+    def secret(value: SecretStr | None) -> str | None:
+        return None if value is None else value.get_secret_value()
+
+    try:
+        return build_salesforce_connector(
+            auth=settings.sf_auth,
+            username=settings.sf_username,
+            password=secret(settings.sf_password),
+            security_token=secret(settings.sf_security_token),
+            domain=settings.sf_domain,
+            api_version=settings.sf_api_version,
+            consumer_key=settings.sf_consumer_key,
+            private_key_file=settings.sf_private_key_file,
+            session_id=secret(settings.sf_session_id),
+            instance_url=settings.sf_instance_url,
+            ca_bundle=settings.sf_ca_bundle,
+            bulk_threshold=settings.sf_bulk_threshold,
+            limit_pause_share=settings.sf_limit_pause_share,
+            timeout=settings.sf_timeout,
+        )
+    except ValueError as exc:
+        raise CrmError(str(exc), code="NOT_CONFIGURED") from None
 
 
 def build_context(**overrides: object) -> AppContext:

@@ -11,8 +11,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cli.context import AppContext, console, err_console, get_context
-from connector.base import CrmConnector, FatalCrmError, TransientCrmError
+from cli.context import AppContext, build_connector, console, err_console, get_context
+from connector.base import CrmConnector, CrmError, FatalCrmError, TransientCrmError
 from settings import Settings
 from sync import runner
 from sync.engine import Progress as SyncProgress
@@ -23,32 +23,10 @@ def crm_factory(settings: Settings, profile: str) -> Callable[[], CrmConnector]:
     """Builds the configured CRM connector when called (workers build theirs once, in their own process)."""
     if settings.crm == "local":
         url = settings.local_crm_url
+        # runner's opener also gives the local CRM the RecordType rows a real org has (see ensure_record_types)
         return lambda: runner.open_local_crm(url, profile)
-
-    def salesforce() -> CrmConnector:
-        from connector.salesforce import build_salesforce_connector
-
-        def secret(value: Any) -> str | None:
-            return value.get_secret_value() if value is not None else None
-
-        return build_salesforce_connector(
-            auth=settings.sf_auth,
-            username=settings.sf_username,
-            password=secret(settings.sf_password),
-            security_token=secret(settings.sf_security_token),
-            domain=settings.sf_domain,
-            api_version=settings.sf_api_version,
-            consumer_key=settings.sf_consumer_key,
-            private_key_file=settings.sf_private_key_file,
-            session_id=secret(settings.sf_session_id),
-            instance_url=settings.sf_instance_url,
-            ca_bundle=settings.sf_ca_bundle,
-            bulk_threshold=settings.sf_bulk_threshold,
-            limit_pause_share=settings.sf_limit_pause_share,
-            timeout=settings.sf_timeout,
-        )
-
-    return salesforce
+    chosen = settings.model_copy(update={"profile": profile})
+    return lambda: build_connector(chosen)
 
 
 class ProgressBars:
@@ -114,7 +92,7 @@ def sync_command(
         return
     try:
         crm = crm_factory(settings, profile_name)()
-    except (ValueError, FatalCrmError) as exc:
+    except (ValueError, CrmError) as exc:
         raise _fail(str(exc), 2) from None
     options: dict[str, Any] = {
         "profile": profile_name,
@@ -171,6 +149,8 @@ def worker_command(
     import threading
     from datetime import timedelta
 
+    from mappings.profile import load_profile
+    from sync.intake import INTAKE_JOB, IntakeHandler
     from sync.worker import install_signal_handlers
 
     context: AppContext = get_context(ctx)
@@ -179,10 +159,13 @@ def worker_command(
     engine = context.migrated_engine()
     stop = threading.Event()
     install_signal_handlers(stop)
+    factory = crm_factory(settings, settings.profile)
+    intake = IntakeHandler(engine, factory, load_profile(settings.profile))
     stats = runner.run_worker(
         engine,
         profile=settings.profile,
-        crm_factory=crm_factory(settings, settings.profile),
+        crm_factory=factory,
+        extra_handlers={INTAKE_JOB: intake},
         concurrency=concurrency,
         once=once,
         lease_seconds=lease_seconds,

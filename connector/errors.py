@@ -87,6 +87,5 @@ def classify(
             return Disposition.ROW_REJECTED
         if status >= 500:
             return Disposition.RETRY
-        if status < 300:
-            return Disposition.ROW_REJECTED
+    # Nothing we recognise (a bug, an unexpected exception): stop rather than retry blindly or drop the row.
     return Disposition.FATAL

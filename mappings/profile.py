@@ -289,6 +289,34 @@ def _check_step(
     return out
 
 
+def _load_step(
+    name: str, raw: object, header: ProfileHeader, file: str, problems: list[SpecProblem]
+) -> StepSpec | None:
+    """Fields are validated one by one first, so a bad field hides neither its siblings nor the step's checks."""
+    where = f"steps.{name}"
+    if not isinstance(raw, dict):
+        problems.append(SpecProblem(file, where, "a step must be a mapping"))
+        return None
+    raw_fields = raw.get("fields")
+    if not isinstance(raw_fields, dict) or not raw_fields:
+        problems.append(SpecProblem(file, f"{where}.fields", "a step needs at least one field"))
+        raw_fields = {}
+    fields: dict[str, FieldSpec] = {}
+    for field_name, raw_field in raw_fields.items():
+        spec = _validated(FieldSpec, raw_field, file, f"{where}.fields.{field_name}", problems)
+        if spec is not None:
+            fields[str(field_name)] = spec
+    step = _validated(StepSpec, {**raw, "fields": fields}, file, where, problems)
+    if step is not None:
+        problems.extend(_check_step(name, step, header.steps, header.flags, file))
+    elif raw.get("model") in MODELS:
+        for field_name, spec in fields.items():
+            _check_field(
+                str(raw["model"]), field_name, spec, f"{where}.fields.{field_name}", header.steps, file, problems
+            )
+    return step
+
+
 def load_profile_data(data: object, file: str) -> Profile:
     """Validate parsed YAML into a Profile, or raise ProfileError listing every problem."""
     problems: list[SpecProblem] = []
@@ -300,11 +328,9 @@ def load_profile_data(data: object, file: str) -> Profile:
         problems.append(SpecProblem(file, "profile", f"must be {stem!r} to match the file name"))
     steps: dict[str, StepSpec] = {}
     for name, raw in header.steps.items():
-        step = _validated(StepSpec, raw, file, f"steps.{name}", problems)
+        step = _load_step(str(name), raw, header, file, problems)
         if step is not None:
-            steps[name] = step
-    for name, step in steps.items():
-        problems += _check_step(name, step, header.steps, header.flags, file)
+            steps[str(name)] = step
     plugin_objects: dict[str, PluginObject] = {}
     plugin_fields: dict[str, dict[str, PluginField]] = {}
     raw_plugin = header.plugin

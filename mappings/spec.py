@@ -125,7 +125,7 @@ class StepSpec(SpecModel):
     when: str | None = None
     unless: str | None = None
     member_statuses: tuple[MemberStatus, ...] = ()
-    fields: dict[str, FieldSpec] = Field(min_length=1)
+    fields: dict[str, FieldSpec] = Field(default_factory=dict)
     unconfirmed: bool = False
     note: str | None = None
 

@@ -18,6 +18,7 @@ from models.common import IgniteModel, Phase
 from models.keys import CohortKey, MeasureKey, compose_key, slug_of
 from models.measures import MeasureCatalogue
 from models.records import SurveyResponse
+from models.statistics import Moments
 
 
 class CohortOutcome(IgniteModel):
@@ -70,7 +71,7 @@ def cohort_outcomes(
                 measure=measure_key,
                 phase=phase,
                 respondents=n,
-                mean=sum(values) / n,
+                mean=Moments.of(values).mean,
                 share_at_or_above_threshold=share,
             )
         )

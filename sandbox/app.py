@@ -702,11 +702,13 @@ def _by_type(
 
 
 def _object_of_id(crm: CrmConnector, record_id: str) -> str | None:
-    """Which object an Id belongs to, by its three-character key prefix (the CRM's describes carry them)."""
+    """Which object a bare Id belongs to, by its key prefix: the CRM knows (`object_for_id`), or its describes do."""
+    finder = getattr(crm, "object_for_id", None)
+    if finder is not None:
+        found = finder(record_id)
+        return None if found is None else str(found)
     names = getattr(crm, "object_names", None)
-    if names is None:
-        return None
-    for name in names():
+    for name in names() if names is not None else []:
         if crm.describe(name).get("keyPrefix") == record_id[:3]:
             return str(name)
     return None

@@ -29,6 +29,7 @@ class SandboxHarness:
     ):
         self.directory = directory
         self._crms: list[LocalCrm] = []
+        self._connectors: list[SalesforceConnector] = []
         config = config or SandboxConfig()
         config.session_id = config.session_id or secrets.token_urlsafe(24)
         self.session_id = config.session_id
@@ -55,6 +56,7 @@ class SandboxHarness:
 
     def use(self, describes: Mapping[str, Mapping[str, Any]]) -> LocalCrm:
         """Serve a fresh CRM from now on, with no faults and a reset API counter."""
+        self._close_connectors()
         crm = self._new_crm(describes)
         self.state.crm = crm
         self.state.faults = FaultPlan()
@@ -65,11 +67,23 @@ class SandboxHarness:
         self.state.faults = FaultPlan(seed=seed, rules=list(rules))
 
     def connector(self, *, policy: SalesforcePolicy = FAST_POLICY, timeout: float = 10.0) -> SalesforceConnector:
-        return SalesforceConnector(
+        connector = SalesforceConnector(
             GivenSession(self.session_id, self.url), ca_bundle=self.ca_bundle, timeout=timeout, policy=policy
         )
+        self.track(connector)
+        return connector
+
+    def track(self, connector: SalesforceConnector) -> None:
+        """Close this connector's connections when the CRM is swapped or the server stops."""
+        self._connectors.append(connector)
+
+    def _close_connectors(self) -> None:
+        for connector in self._connectors:
+            connector.close()
+        self._connectors.clear()
 
     def stop(self) -> None:
+        self._close_connectors()
         self.server.stop()
         for crm in self._crms:
             crm.close()

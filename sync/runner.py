@@ -31,7 +31,7 @@ from sync.engine import ProgressCallback, StepCounts, SyncEngine, SyncReport
 from sync.maintenance import Housekeeping, reconcile
 from sync.profiles import planned_steps
 from sync.retry import RetryPolicy
-from sync.worker import JobControl, Periodic, Retry, Worker, WorkerStats, run_workers
+from sync.worker import Handler, JobControl, Periodic, Retry, Worker, WorkerStats, run_workers
 
 log = logging.getLogger("ignite_sync.sync")
 
@@ -199,7 +199,7 @@ def enqueue_sync(database: str | Engine, *, profile: str | None = None, full: bo
         )
 
 
-def make_handlers(engine: Engine, crm_factory: CrmFactory, options: SyncOptions) -> dict[str, Any]:
+def make_handlers(engine: Engine, crm_factory: CrmFactory, options: SyncOptions) -> dict[str, Handler]:
     """The job handlers a worker runs: sync, reconcile, housekeeping."""
     crm_holder: dict[str, CrmConnector] = {}
     lock = threading.Lock()
@@ -251,6 +251,7 @@ def run_worker(
     stop: threading.Event | None = None,
     retry: RetryPolicy | None = None,
     chunk_size: int = 2000,
+    extra_handlers: Mapping[str, Handler] | None = None,
 ) -> WorkerStats:
     """Run workers on the service database's queue until stopped (or, with `once`, until nothing is due)."""
     engine = _engine(database)
@@ -268,7 +269,7 @@ def run_worker(
         min_respondents=min_respondents,
         chunk_size=chunk_size,
     )
-    handlers = make_handlers(engine, crm_factory, options)
+    handlers = {**make_handlers(engine, crm_factory, options), **(extra_handlers or {})}
     periodic = []
     if reconcile_every:
         periodic.append(Periodic(job_kinds.RECONCILE, reconcile_every))

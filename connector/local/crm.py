@@ -27,7 +27,7 @@ from typing import Any, overload
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
-from connector.base import CallCounter, CrmRecord, FatalCrmError, QueryPage, RowResult, TransientCrmError
+from connector.base import CallCounter, CrmConnector, CrmRecord, FatalCrmError, QueryPage, RowResult, TransientCrmError
 from connector.ids import BASE62, make_id, to_18
 from connector.local.query import CompiledQuery, compile_query, datetime_text, quote
 from connector.local.schema import (
@@ -212,7 +212,17 @@ class LocalCrm:
         self.close()
 
     def _init_meta(self) -> None:
-        conn = self._engine.raw_connection()
+        conn: Any = None
+        try:
+            conn = self._engine.raw_connection()
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except Exception as exc:  # not a database, unreadable, locked by a foreign program…
+            if conn is not None:
+                conn.close()
+            self._engine.dispose()
+            raise FatalCrmError(
+                f"cannot open the local CRM database {self._engine.url.database}: {exc}", code="NOT_FOUND"
+            ) from exc
         try:
             conn.execute(
                 'CREATE TABLE IF NOT EXISTS "_sobject" (name TEXT PRIMARY KEY COLLATE NOCASE, '
@@ -241,6 +251,11 @@ class LocalCrm:
 
     def object_names(self) -> list[str]:
         return sorted(spec.name for spec in self._specs.values())
+
+    def object_for_id(self, record_id: str) -> str | None:
+        """The object an Id belongs to, by its key prefix (Salesforce's collections delete takes bare Ids)."""
+        prefix = record_id[:3]
+        return next((spec.name for spec in self._specs.values() if spec.key_prefix == prefix), None)
 
     def ensure_schema(self, describes: Mapping[str, Mapping[str, Any]]) -> None:
         """Create or extend tables so they hold every object and field in `describes` (describe-shaped JSON).
@@ -694,58 +709,62 @@ class LocalCrm:
         if raw is None or raw == "":
             return None  # Salesforce's REST API treats an empty string as "clear this field"
         ftype = fspec.type
-        name = fspec.name
-        wrong = _RowError("INVALID_TYPE_ON_FIELD_IN_RECORD", f"{name}: value not of required type {ftype}", (name,))
         if ftype in TEXT_TYPES:
-            if isinstance(raw, bool) or not isinstance(raw, str | int | float | Decimal):
-                raise wrong
-            text = raw if isinstance(raw, str) else str(raw)
+            if type(raw) is str:
+                text = raw
+            elif isinstance(raw, int | float | Decimal) and not isinstance(raw, bool):
+                text = str(raw)
+            else:
+                raise _wrong_type(fspec)
             if fspec.length and len(text) > fspec.length:
-                raise _RowError("STRING_TOO_LONG", f"{name}: data value too large (max length={fspec.length})", (name,))
-            if fspec.restricted_picklist and fspec.type in ("picklist", "multipicklist"):
-                chosen = text.split(";") if fspec.type == "multipicklist" else [text]
-                bad = [v for v in chosen if v not in fspec.picklist_values]
-                if bad:
-                    raise _RowError(
-                        "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
-                        f"{name}: bad value for restricted picklist field: {bad[0]}",
-                        (name,),
-                    )
+                raise _RowError(
+                    "STRING_TOO_LONG", f"{fspec.name}: data value too large (max length={fspec.length})", (fspec.name,)
+                )
+            if fspec.restricted_picklist and ftype in ("picklist", "multipicklist"):
+                chosen = text.split(";") if ftype == "multipicklist" else (text,)
+                for value in chosen:
+                    if value not in fspec.picklist_values:
+                        raise _RowError(
+                            "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                            f"{fspec.name}: bad value for restricted picklist field: {value}",
+                            (fspec.name,),
+                        )
             return text
         if ftype in ("id", "reference"):
-            value = self._coerce_id(fspec, raw)
-            return value
+            return self._coerce_id(fspec, raw)
         if ftype == "boolean":
             if isinstance(raw, bool):
                 return int(raw)
             if isinstance(raw, str) and raw.lower() in ("true", "false"):
                 return int(raw.lower() == "true")
-            raise wrong
+            raise _wrong_type(fspec)
         if ftype in INTEGER_TYPES or ftype in REAL_TYPES:
             if isinstance(raw, bool):
-                raise wrong
+                raise _wrong_type(fspec)
+            if ftype in REAL_TYPES and type(raw) is float and math.isfinite(raw):
+                return raw
             try:
                 number = Decimal(str(raw)) if isinstance(raw, str | int | float | Decimal) else None
             except InvalidOperation:
                 number = None
             if number is None or not number.is_finite():
-                raise wrong
+                raise _wrong_type(fspec)
             if ftype in INTEGER_TYPES:
                 if number != number.to_integral_value():
-                    raise wrong
+                    raise _wrong_type(fspec)
                 return int(number)
             return float(number)
         if ftype == "date":
             if isinstance(raw, dt.datetime):
-                raise wrong
+                raise _wrong_type(fspec)
             if isinstance(raw, dt.date):
                 return raw.isoformat()
-            if isinstance(raw, str):
+            if isinstance(raw, str) and len(raw) == 10:
                 try:
-                    return dt.date.fromisoformat(raw[:10]).isoformat() if len(raw) == 10 else _bad(wrong)
+                    return dt.date.fromisoformat(raw).isoformat()
                 except ValueError:
-                    raise wrong from None
-            raise wrong
+                    raise _wrong_type(fspec) from None
+            raise _wrong_type(fspec)
         if ftype == "datetime":
             if isinstance(raw, dt.datetime):
                 return datetime_text(raw)
@@ -753,9 +772,9 @@ class LocalCrm:
                 try:
                     parsed = dt.datetime.fromisoformat(_iso(raw))
                 except ValueError:
-                    raise wrong from None
+                    raise _wrong_type(fspec) from None
                 return datetime_text(parsed)
-            raise wrong
+            raise _wrong_type(fspec)
         return raw if isinstance(raw, str) else json.dumps(raw)
 
     # -- matching (one SELECT per batch)
@@ -792,6 +811,7 @@ class LocalCrm:
                     )
         wanted = [rows_[0].values[ext.name] for rows_ in by_key.values() if len(rows_) == 1]
         matches: dict[Any, list[str]] = defaultdict(list)
+        stored: dict[str, Any] = {}
         for chunk in _chunks(wanted):
             marks = ", ".join("?" for _ in chunk)
             for rid, value in conn.execute(
@@ -800,6 +820,7 @@ class LocalCrm:
                 list(chunk),
             ):
                 matches[_fold(ext, value)].append(rid)
+                stored[rid] = value
         for key, key_rows in by_key.items():
             if len(key_rows) != 1:
                 continue
@@ -814,6 +835,9 @@ class LocalCrm:
                 )
             elif found:
                 row.create, row.record_id = False, found[0]
+                if stored[found[0]] == row.values[ext.name]:
+                    # The key already holds exactly this value: leave its unique index entry alone.
+                    del row.values[ext.name]
             else:
                 row.create = True
 
@@ -844,12 +868,8 @@ class LocalCrm:
     def _check_access(spec: ObjectSpec, row: _Row) -> None:
         """Field-level rules that depend on whether the row creates or updates: access and required fields."""
         names = list(row.values) + [ref.field.name for ref in row.refs]
-        blocked = []
-        for name in names:
-            fspec = spec.fields[name.lower()]
-            allowed = fspec.createable if row.create else fspec.updateable
-            if not allowed:
-                blocked.append(fspec.name)
+        forbidden = spec.not_createable if row.create else spec.not_updateable
+        blocked = [name for name in names if name in forbidden]
         if blocked:
             action = "create" if row.create else "update"
             row.error = _RowError(
@@ -863,8 +883,8 @@ class LocalCrm:
         if row.create:
             missing = [
                 f.name
-                for f in spec.fields.values()
-                if f.required_on_create and row.values.get(f.name) is None and f.name not in referenced
+                for f in spec.required_on_create
+                if row.values.get(f.name) is None and (not referenced or f.name not in referenced)
             ]
         else:
             missing = [
@@ -1023,6 +1043,14 @@ class LocalCrm:
             defaults = {f.name: _default(f) for f in columns}
             defaults.update({"IsDeleted": 0, "CreatedDate": now, "LastModifiedDate": now, "SystemModstamp": now})
             params = []
+            if spec.name == "ContentVersion" and "contentdocumentid" in spec.fields:
+                # Salesforce creates a ContentDocument for a new version that names none; the local CRM does not
+                # model ContentDocument, so it only issues the Id (ContentDocumentLink rows can then point at it).
+                new_documents = [r for r in creates if r.values.get("ContentDocumentId") is None]
+                if new_documents:
+                    doc_seq = self._allocate(conn, "ContentDocument", len(new_documents))
+                    for n, row in enumerate(new_documents):
+                        row.values["ContentDocumentId"] = make_id("069", doc_seq + n)
             for n, row in enumerate(creates):
                 row.record_id = make_id(spec.key_prefix, first + n)
                 values = {**defaults, **{k: v for k, v in row.values.items() if v is not None}}
@@ -1047,8 +1075,10 @@ class LocalCrm:
             )
 
 
-def _bad(err: _RowError) -> Any:
-    raise err
+def _wrong_type(fspec: FieldSpec) -> _RowError:
+    return _RowError(
+        "INVALID_TYPE_ON_FIELD_IN_RECORD", f"{fspec.name}: value not of required type {fspec.type}", (fspec.name,)
+    )
 
 
 def _iso(text: str) -> str:
@@ -1105,3 +1135,8 @@ def _build_record(compiled: CompiledQuery, row: Sequence[Any]) -> CrmRecord:
         if not missing:
             target[path[-1]] = _output(column.spec, value)
     return record
+
+
+def _is_a_crm_connector(crm: LocalCrm) -> CrmConnector:
+    """mypy proves LocalCrm satisfies the port structurally (the `create` descriptor included)."""
+    return crm

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 # Field types whose values are text and compare case-insensitively in SOQL (as in Salesforce).
@@ -175,6 +175,17 @@ class ObjectSpec:
     describe: dict[str, Any]
     fields: dict[str, FieldSpec]  # lower-case API name -> spec
     relationships: dict[str, FieldSpec]  # lower-case relationshipName -> the reference field
+    # Derived once, because every row of every write consults them.
+    by_name: dict[str, FieldSpec] = field(default_factory=dict)  # canonical API name -> spec
+    required_on_create: tuple[FieldSpec, ...] = ()
+    not_createable: frozenset[str] = frozenset()
+    not_updateable: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        self.by_name = {f.name: f for f in self.fields.values()}
+        self.required_on_create = tuple(f for f in self.fields.values() if f.required_on_create)
+        self.not_createable = frozenset(f.name for f in self.fields.values() if not f.createable)
+        self.not_updateable = frozenset(f.name for f in self.fields.values() if not f.updateable)
 
     @classmethod
     def from_describe(cls, name: str, raw: Mapping[str, Any], key_prefix: str) -> ObjectSpec:
@@ -212,7 +223,7 @@ class ObjectSpec:
         )
 
     def field(self, name: str) -> FieldSpec | None:
-        return self.fields.get(name.lower())
+        return self.by_name.get(name) or self.fields.get(name.lower())
 
     def stored_fields(self) -> list[FieldSpec]:
         return [f for f in self.fields.values() if f.stored]

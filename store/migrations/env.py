@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from alembic import context
 
-import store.jobs_tables  # noqa: F401  (registers the job queue, ledger and run-history tables)
+import store.exports_tables
+import store.intake_tables
+import store.jobs_tables  # noqa: F401  (job queue, ledger, run history)
 from store.tables import metadata
 
 engine = context.config.attributes["engine"]

@@ -24,3 +24,12 @@ def test_bench_quick_mode_runs_and_prints_a_ratio(script: Path, tmp_path: Path) 
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "ratio" in result.stdout.lower(), result.stdout
+
+
+def test_export_aggregate_bench_gives_identical_numbers_in_and_out_of_the_database(tmp_path: Path) -> None:
+    script = BENCH / "bench_export_aggregates.py"
+    result = subprocess.run(
+        [sys.executable, str(script), "--quick"], cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "identical published numbers: yes" in result.stdout

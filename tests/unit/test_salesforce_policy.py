@@ -192,3 +192,26 @@ def test_instance_url_must_be_https() -> None:
     assert instance_from_url("https://127.0.0.1:8443/") == "127.0.0.1:8443"
     with pytest.raises(ValueError, match="https"):
         instance_from_url("http://127.0.0.1:8443")
+
+
+def test_settings_wire_the_salesforce_adapter(tmp_path: Path) -> None:
+    from cli.context import build_connector
+    from connector.base import CrmError
+    from settings import load_settings
+
+    ca = tmp_path / "ca.pem"
+    ca.write_text("not read until a call is made")
+    settings = load_settings(
+        crm="salesforce",
+        sf_auth="session",
+        sf_session_id="sid",
+        sf_instance_url="https://127.0.0.1:8443",
+        sf_ca_bundle=ca,
+        sf_bulk_threshold=500,
+        sf_limit_pause_share=0.8,
+    )
+    connector = build_connector(settings)
+    assert isinstance(connector, SalesforceConnector)
+    assert connector.policy.bulk_threshold == 500 and connector.limit_tracker.pause_share == 0.8
+    with pytest.raises(CrmError, match="IGNITE_SF_SESSION_ID"):
+        build_connector(load_settings(crm="salesforce", sf_auth="session", sf_instance_url="https://x"))

@@ -1,0 +1,132 @@
+"""Export aggregates over many survey answers: GROUP BY in the database vs the same aggregation in Python.
+
+Both sides start from the same table in the same database, in the same process: the baseline reads the rows and
+aggregates them with the pure functions (`summarise_groups`); the project asks the database for sufficient
+statistics (`exports.aggregate.paired_summaries`).  The published statistics must come out identical.
+
+    python bench/bench_export_aggregates.py            # 1,000,000 answers (target: project >= 5x faster)
+    python bench/bench_export_aggregates.py --quick    # 20,000 answers, a smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import insert, select
+
+from exports.aggregate import paired_summaries
+from models import default_catalogue
+from models.statistics import prepost_statistics, summarise_groups
+from store import tables
+from store.database import make_engine, upgrade_database
+
+
+def seed(engine, answers: int, seed: int = 11) -> int:  # type: ignore[no-untyped-def]
+    rng = random.Random(seed)
+    measures = default_catalogue().measures
+    per_person = 2 * len(measures)
+    people = max(1, round(answers / (per_person * 0.92)))  # 8% of answers are skipped below
+    per_cohort = 150
+    now = datetime.now(UTC)
+    rows, written = [], 0
+    with engine.begin() as conn:
+        for i in range(people):
+            cohort = f"cohort:c{i // per_cohort}"
+            participant = f"participant:p{i:07d}"
+            for m in measures:
+                base = rng.randint(int(m.scale_min), int(m.scale_max))
+                for phase, value in (("pre", base), ("post", min(base + rng.choice((-1, 0, 1, 1)), int(m.scale_max)))):
+                    if rng.random() < 0.08:  # some people skip a survey
+                        continue
+                    rows.append(
+                        {
+                            "key": f"r:{i}:{m.key}:{phase}",
+                            "payload_hash": "0" * 64,
+                            "updated_at": now,
+                            "participant": participant,
+                            "cohort": cohort,
+                            "measure": m.key,
+                            "phase": phase,
+                            "value": float(max(value, int(m.scale_min))),
+                            "collected_on": date(2025, 3, 1),
+                        }
+                    )
+            if len(rows) >= 50_000:
+                conn.execute(insert(tables.survey_responses), rows)
+                written += len(rows)
+                rows = []
+        if rows:
+            conn.execute(insert(tables.survey_responses), rows)
+            written += len(rows)
+    return written
+
+
+def in_python(engine, catalogue):  # type: ignore[no-untyped-def]
+    sr = tables.survey_responses
+    groups: dict[tuple[str, str, str], dict[str, float]] = {}
+    with engine.connect() as conn:
+        result = conn.execute(select(sr.c.cohort, sr.c.measure, sr.c.phase, sr.c.participant, sr.c.value))
+        for cohort, measure, phase, participant, value in result:
+            groups.setdefault((cohort, measure, phase), {})[participant] = value
+    return summarise_groups(groups, {m.key: m for m in catalogue.measures})
+
+
+def in_database(engine, catalogue):  # type: ignore[no-untyped-def]
+    with engine.connect() as conn:
+        return paired_summaries(conn, None, None, None, catalogue)
+
+
+def published(summaries, catalogue):  # type: ignore[no-untyped-def]
+    """The numbers a funder would see, at the precision they are published with."""
+    measures = {m.key: m for m in catalogue.measures}
+    out = {}
+    for key, summary in summaries.items():
+        stats = prepost_statistics(summary, measures[key[1]])
+        out[key] = tuple(
+            round(getattr(stats, f), 6) if isinstance(getattr(stats, f), float) else getattr(stats, f)
+            for f in stats.__slots__
+        )
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="20,000 answers instead of 1,000,000")
+    parser.add_argument("--answers", type=int, default=None)
+    parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
+    args = parser.parse_args(argv)
+    answers = args.answers or (20_000 if args.quick else 1_000_000)
+    catalogue = default_catalogue()
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(args.database_url or f"sqlite:///{Path(tmp) / 'bench.db'}")
+        upgrade_database(engine)
+        started = time.perf_counter()
+        written = seed(engine, answers)
+        print(f"seeded {written:,} survey answers in {time.perf_counter() - started:.1f} s")
+        in_database(engine, catalogue)  # warm the page cache for both sides alike
+        t0 = time.perf_counter()
+        baseline = in_python(engine, catalogue)
+        t1 = time.perf_counter()
+        project = in_database(engine, catalogue)
+        t2 = time.perf_counter()
+        engine.dispose()
+    same = published(baseline, catalogue) == published(project, catalogue)
+    base_s, proj_s = t1 - t0, t2 - t1
+    print(f"{'aggregation over ' + format(written, ',') + ' answers':<44}{'seconds':>10}")
+    print(f"{'baseline: read rows, aggregate in Python':<44}{base_s:>10.3f}")
+    print(f"{'project: GROUP BY in the database':<44}{proj_s:>10.3f}")
+    print(f"{'ratio (baseline / project)':<44}{base_s / proj_s:>9.1f}x")
+    print(f"groups: {len(project):,}; identical published numbers: {'yes' if same else 'NO'}")
+    return 0 if same else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

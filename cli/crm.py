@@ -1,0 +1,125 @@
+"""`ignite-sync crm …`: look at the configured CRM the way staff would: run SOQL, read an object's describe."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from cli.context import console, err_console, get_context
+from connector.base import CrmError, CrmRecord
+
+app = typer.Typer(help="Query and describe the configured CRM (the local CRM by default).", no_args_is_help=True)
+
+
+def _flatten(record: CrmRecord, prefix: str = "") -> dict[str, Any]:
+    """`{"Account": {"Name": "x"}}` -> `{"Account.Name": "x"}` so a parent path is one table column."""
+    flat: dict[str, Any] = {}
+    for key, value in record.items():
+        if key == "attributes":
+            continue
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _fail(exc: CrmError) -> typer.Exit:
+    code = f"{exc.code}: " if exc.code else ""
+    err_console.print(f"[red]CRM error[/red] {code}{exc}", highlight=False, markup=True)
+    return typer.Exit(1)
+
+
+@app.command()
+def query(
+    ctx: typer.Context,
+    soql: Annotated[str, typer.Argument(help='A SOQL query, e.g. "SELECT Id, Name FROM Account LIMIT 10".')],
+    as_json: Annotated[bool, typer.Option("--json", help="Print {totalSize, records} as JSON.")] = False,
+    include_deleted: Annotated[
+        bool, typer.Option("--include-deleted", help="Also show deleted records (queryAll).")
+    ] = False,
+) -> None:
+    """Run SOQL against the configured CRM and print every row (all pages)."""
+    connector = get_context(ctx).connector()
+    try:
+        pages = list(connector.query(soql, include_deleted=include_deleted))
+    except CrmError as exc:
+        raise _fail(exc) from None
+    records = [record for page in pages for record in page.records]
+    total = pages[0].total_size if pages else 0
+    if as_json:
+        typer.echo(json.dumps({"totalSize": total, "done": True, "records": records}, indent=2, default=str))
+        return
+    if not records:
+        console.print(f"{total} record(s)" if total else "no records")
+        return
+    rows = [_flatten(record) for record in records]
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    # A parent that is null in some rows shows up as a bare "Account" key; its "Account.Name" column covers it.
+    columns = [c for c in columns if not any(other.startswith(c + ".") for other in columns)]
+    table = Table(*columns, title=f"{total} record(s)", show_lines=False)
+    for row in rows:
+        table.add_row(*(_cell(row.get(column)) for column in columns))
+    console.print(table)
+
+
+@app.command()
+def describe(
+    ctx: typer.Context,
+    object_name: Annotated[str, typer.Argument(metavar="OBJECT", help="API name, e.g. Contact or pmdm__Program__c.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the full describe JSON.")] = False,
+) -> None:
+    """Show an object's fields: type, length, required, access, keys, picklist values and lookup targets."""
+    connector = get_context(ctx).connector()
+    try:
+        result = connector.describe(object_name)
+    except CrmError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        typer.echo(json.dumps(result, indent=2, sort_keys=True))
+        return
+    table = Table(
+        "field",
+        "type",
+        "length",
+        "required",
+        "access",
+        "keys",
+        "values / target",
+        title=f"{result.get('name')} (key prefix {result.get('keyPrefix')})",
+    )
+    for field in sorted(result.get("fields", []), key=lambda f: str(f.get("name"))):
+        required = not field.get("nillable", True) and field.get("createable") and not field.get("defaultedOnCreate")
+        access = (
+            "".join(flag for flag, on in (("c", field.get("createable")), ("u", field.get("updateable"))) if on)
+            or "read-only"
+        )
+        keys = ", ".join(
+            word for word, on in (("external id", field.get("externalId")), ("unique", field.get("unique"))) if on
+        )
+        if field.get("referenceTo"):
+            extra = "→ " + ", ".join(field["referenceTo"])
+        else:
+            values = [str(v.get("value")) for v in field.get("picklistValues") or [] if v.get("active", True)]
+            extra = ("restricted: " if field.get("restrictedPicklist") else "") + ", ".join(values)
+        table.add_row(
+            str(field.get("name")),
+            str(field.get("type")),
+            _cell(field.get("length") or ""),
+            "yes" if required else "",
+            access,
+            keys,
+            extra,
+        )
+    console.print(table)

@@ -1,0 +1,73 @@
+"""`ignite-sync export funder KEY` and `ignite-sync funder-token create KEY`: funder outcome exports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli.context import console, err_console, get_context
+from exports.aggregate import load_funder
+from exports.service import UnknownFunderError, build_funder_report, funder_key, parse_formats, write_report
+from exports.tokens import create_token
+
+export_app = typer.Typer(help="Funder outcome exports (aggregate, small cells suppressed).", no_args_is_help=True)
+token_app = typer.Typer(help="Download tokens for the funder export endpoint.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(export_app, name="export")
+    app.add_typer(token_app, name="funder-token")
+
+
+@export_app.command("funder")
+def export_funder_command(
+    ctx: typer.Context,
+    key: Annotated[str, typer.Argument(help="Funder key, e.g. funder:acme (or just acme).")],
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the files into.")],
+    formats: Annotated[str, typer.Option("--format", help="Comma-separated: xlsx,csv,pdf,html.")] = "xlsx,csv,pdf,html",
+    attach: Annotated[
+        bool, typer.Option("--attach", help="Also attach the files to each grant's Opportunity in the CRM.")
+    ] = False,
+) -> None:
+    """Write one funder's export: only the cohorts its grants fund, within each grant's period."""
+    context = get_context(ctx)
+    try:
+        chosen = parse_formats(formats)
+    except ValueError as exc:
+        err_console.print(f"[red]--format[/red]: {exc}")
+        raise typer.Exit(2) from None
+    if attach:
+        # The connector factory is wired in service.py by the sync work; until then say so before writing anything.
+        err_console.print("[red]--attach[/red]: no CRM connector is configured in this build (see exports/attach.py)")
+        raise typer.Exit(2)
+    engine = context.migrated_engine()
+    try:
+        report = build_funder_report(engine, funder_key(key), k=context.settings.export_min_cell)
+    except UnknownFunderError as exc:
+        err_console.print(f"[red]error[/red] {exc}")
+        raise typer.Exit(1) from None
+    written = write_report(report, out, chosen)
+    for path in written:
+        console.print(f"wrote {path}")
+    suppressed = sum(t.suppressed_count for t in report.tables)
+    console.print(f"{len(written)} files for {report.funder.name}; {suppressed} values suppressed (k = {report.k})")
+
+
+@token_app.command("create")
+def create_token_command(
+    ctx: typer.Context,
+    key: Annotated[str, typer.Argument(help="Funder key, e.g. funder:acme (or just acme).")],
+    label: Annotated[str | None, typer.Option(help="A note to recognise the token by later.")] = None,
+) -> None:
+    """Create a download token for one funder; it is printed once and stored only as a hash."""
+    context = get_context(ctx)
+    engine = context.migrated_engine()
+    with engine.begin() as conn:
+        if load_funder(conn, funder_key(key)) is None:
+            err_console.print(f"[red]error[/red] no funder with key {funder_key(key)!r} in the service database")
+            raise typer.Exit(1)
+        issued = create_token(conn, funder_key(key), label)
+    console.print(f"token id {issued.id} for {issued.funder} (shown once; store it now):")
+    print(issued.secret)

@@ -1,0 +1,119 @@
+"""`ignite-sync check-mapping` and `ignite-sync plugin export`: a profile against describe data, and its metadata."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from cli.context import console, err_console, get_context
+from connector.base import CrmError
+from mappings.check import CheckReport, DescribeSource, check_profile, describe_source
+from mappings.plugin import plugin_files, write_plugin
+from mappings.profile import PROFILE_NAMES, Profile, ProfileError, load_profile
+from mappings.snapshots import load_describes
+
+plugin_app = typer.Typer(help="The CRM-side metadata a profile needs (Salesforce DX source).", no_args_is_help=True)
+
+_MISSING_CODES = {"NOT_FOUND", "INVALID_TYPE"}
+ProfileOption = Annotated[str | None, typer.Option("--profile", "-p", help="Profile name (default: IGNITE_PROFILE).")]
+
+
+def register(app: typer.Typer) -> None:
+    """Adds `check-mapping` and `plugin …` to the root app (one line in cli/app.py)."""
+    app.command("check-mapping")(check_mapping)
+    app.add_typer(plugin_app, name="plugin")
+
+
+def _profile(ctx: typer.Context, name: str | None) -> Profile:
+    chosen = name or get_context(ctx).settings.profile
+    if chosen not in PROFILE_NAMES:
+        err_console.print(f"[red]unknown profile[/red] {chosen!r}; choose one of {', '.join(PROFILE_NAMES)}")
+        raise typer.Exit(2)
+    try:
+        return load_profile(chosen)
+    except ProfileError as exc:
+        for problem in exc.problems:
+            err_console.print(f"[red]profile error[/red] {problem}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+def connector_describe(connector: Any) -> DescribeSource:
+    """Describe through any object with `describe(name)` (a CrmConnector); a missing object reads as None."""
+
+    def describe(name: str) -> Mapping[str, Any] | None:
+        try:
+            result: Mapping[str, Any] = connector.describe(name)
+        except CrmError as exc:
+            if exc.status == 404 or exc.code in _MISSING_CODES:
+                return None
+            raise
+        return result
+
+    return describe
+
+
+def _live_connector(ctx: typer.Context) -> Any:
+    """The CRM that IGNITE_CRM points at (the local CRM by default, or a Salesforce org)."""
+    return get_context(ctx).connector()
+
+
+def print_report(report: CheckReport) -> None:
+    if report.problems:
+        table = Table(title=f"{report.profile}: problems against the {report.source}", show_lines=False)
+        for column in ("step", "object", "field", "problem", "detail"):
+            table.add_column(column, overflow="fold")
+        for p in report.problems:
+            table.add_row(p.step, p.object, p.field, p.kind, p.message)
+        console.print(table)
+    if report.notes:
+        notes = Table(title="unconfirmed facts (a live check settles them)", style="dim")
+        for column in ("step", "object", "field", "note"):
+            notes.add_column(column)
+        for n in report.notes:
+            notes.add_row(n.step, n.object, n.field, n.message)
+        console.print(notes)
+    verdict = "[green]ok[/green]" if report.ok else f"[red]{len(report.problems)} problem(s)[/red]"
+    console.print(f"{report.profile} against the {report.source}: {verdict}")
+
+
+def check_mapping(
+    ctx: typer.Context,
+    profile: ProfileOption = None,
+    live: Annotated[
+        bool, typer.Option("--live", help="Check against the connected org's describe, not the snapshot.")
+    ] = False,
+) -> None:
+    """Check a mapping profile against describe data; exit 1 on any problem."""
+    loaded = _profile(ctx, profile)
+    if live:
+        source, label = connector_describe(_live_connector(ctx)), "live org"
+    else:
+        source, label = describe_source(load_describes(loaded.name)), "snapshot"
+    report = check_profile(loaded, source, source=label)
+    print_report(report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@plugin_app.command("export")
+def export(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the Salesforce DX source into.")],
+    profile: ProfileOption = None,
+) -> None:
+    """Write the custom objects, fields, permission set and package.xml the profile needs."""
+    loaded = _profile(ctx, profile)
+    written = write_plugin(plugin_files(loaded), out)
+    fields = sum(1 for p in written if p.name.endswith(".field-meta.xml"))
+    objects = sum(1 for p in written if p.name.endswith(".object-meta.xml"))
+    console.print(
+        f"wrote {len(written)} files to {out}: {objects} custom objects, {fields} custom fields", soft_wrap=True
+    )
+    console.print(
+        f"deploy with: cd {out} && sf project deploy start --manifest package.xml --target-org <alias>",
+        soft_wrap=True,
+    )

@@ -1,0 +1,247 @@
+"""Reading a funder's scope from the service database, aggregated in SQL.
+
+The database does the GROUP BY (a million answers never travel to Python); what comes back are sufficient
+statistics (`PairedSummary`, counts), and `models.statistics` turns them into the published numbers, so the
+SQL path and the pure-Python path (`summaries_from_responses`) give the same results by construction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, and_, case, func, literal, select
+
+from models import Funder, Grant, Measure, MeasureCatalogue, SurveyResponse
+from models.common import EnrollmentStatus
+from models.outcomes import group_responses
+from models.statistics import NO_CHANGE, Moments, PairedSummary, summarise_groups
+from store import tables
+from store.records import KINDS
+
+# Enrolment statuses as published: invited people never joined and are not counted.
+STATUS_COLUMNS = {
+    EnrollmentStatus.ENROLLED.value: "in_progress",
+    EnrollmentStatus.COMPLETED.value: "completed",
+    EnrollmentStatus.WITHDRAWN.value: "withdrawn",
+}
+ROLES = ("clinician", "administrator", "other")
+
+
+@dataclass(frozen=True)
+class CohortInfo:
+    key: str
+    name: str
+    organization: str
+    start_date: date
+    end_date: date
+    status: str
+    delivery: str
+
+
+@dataclass
+class GrantData:
+    """Everything one grant's part of an export is computed from."""
+
+    grant: Grant
+    cohorts: list[CohortInfo]
+    # (cohort, role, column) -> people; column in STATUS_COLUMNS values
+    enrolment: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    # (cohort, role) -> sessions attended by people still enrolled or completed
+    attended: dict[tuple[str, str], int] = field(default_factory=dict)
+    sessions_held: dict[str, int] = field(default_factory=dict)
+    summaries: dict[tuple[str, str], PairedSummary] = field(default_factory=dict)
+    latest: date | None = None
+
+
+def load_funder(conn: Connection, key: str) -> Funder | None:
+    row = conn.execute(select(tables.funders).where(tables.funders.c.key == key)).first()
+    return Funder.model_validate(KINDS["funders"].from_row(row).model_dump()) if row is not None else None
+
+
+def funder_keys(conn: Connection) -> list[str]:
+    return list(conn.execute(select(tables.funders.c.key).order_by(tables.funders.c.key)).scalars())
+
+
+def _grants(conn: Connection, funder: str) -> list[Grant]:
+    rows = conn.execute(select(tables.grants).where(tables.grants.c.funder == funder).order_by(tables.grants.c.key))
+    return [Grant.model_validate(KINDS["grants"].from_row(r).model_dump()) for r in rows]
+
+
+def _cohorts_in_period(conn: Connection, grant: Grant) -> list[CohortInfo]:
+    """The grant's cohorts that ran at least partly within its period; others are outside what it paid for."""
+    c, o = tables.cohorts, tables.organizations
+    query = (
+        select(c, o.c.name.label("organization_name"))
+        .select_from(c.outerjoin(o, o.c.key == c.c.organization))
+        .where(
+            c.c.key.in_(list(grant.cohorts)),
+            c.c.start_date <= grant.period_end,
+            c.c.end_date >= grant.period_start,
+        )
+        .order_by(c.c.key)
+    )
+    return [
+        CohortInfo(
+            key=r.key,
+            name=r.name,
+            organization=r.organization_name or r.organization,
+            start_date=r.start_date,
+            end_date=r.end_date,
+            status=r.status,
+            delivery=r.delivery,
+        )
+        for r in conn.execute(query)
+    ]
+
+
+def _period_bounds(grant: Grant) -> tuple[datetime, datetime]:
+    start = datetime.combine(grant.period_start, time(), UTC)
+    return start, datetime.combine(grant.period_end + timedelta(days=1), time(), UTC)
+
+
+def load_grant_data(conn: Connection, grant: Grant, catalogue: MeasureCatalogue) -> GrantData:
+    data = GrantData(grant=grant, cohorts=_cohorts_in_period(conn, grant))
+    keys = [c.key for c in data.cohorts]
+    if not keys:
+        return data
+    e, p, s, a = tables.enrollments, tables.participants, tables.sessions, tables.attendance
+    for cohort, role, status, n in conn.execute(
+        select(e.c.cohort, p.c.role, e.c.status, func.count())
+        .select_from(e.join(p, p.c.key == e.c.participant))
+        .where(e.c.cohort.in_(keys), e.c.status.in_(list(STATUS_COLUMNS)))
+        .group_by(e.c.cohort, p.c.role, e.c.status)
+    ):
+        data.enrolment[(cohort, role, STATUS_COLUMNS[status])] = int(n)
+
+    start, end = _period_bounds(grant)
+    in_period = and_(s.c.cohort.in_(keys), s.c.starts_at >= start, s.c.starts_at < end)
+    held = select(s.c.cohort, func.count(func.distinct(s.c.key))).where(
+        in_period, select(a.c.key).where(a.c.session == s.c.key).exists()
+    )
+    data.sessions_held = {cohort: int(n) for cohort, n in conn.execute(held.group_by(s.c.cohort))}
+    attended = (
+        select(s.c.cohort, p.c.role, func.count())
+        .select_from(
+            a.join(s, s.c.key == a.c.session)
+            .join(p, p.c.key == a.c.participant)
+            .join(e, and_(e.c.participant == a.c.participant, e.c.cohort == s.c.cohort))
+        )
+        .where(in_period, a.c.status == "present", e.c.status.in_(["enrolled", "completed"]))
+        .group_by(s.c.cohort, p.c.role)
+    )
+    data.attended = {(cohort, role): int(n) for cohort, role, n in conn.execute(attended)}
+    data.summaries = paired_summaries(conn, keys, grant.period_start, grant.period_end, catalogue)
+    latest = conn.execute(
+        select(func.max(tables.survey_responses.c.collected_on)).where(
+            tables.survey_responses.c.cohort.in_(keys),
+            tables.survey_responses.c.collected_on.between(grant.period_start, grant.period_end),
+        )
+    ).scalar_one()
+    last_session = conn.execute(select(func.max(s.c.starts_at)).where(in_period)).scalar_one()
+    dates = [d for d in (latest, last_session.date() if last_session else None) if d is not None]
+    data.latest = max(dates) if dates else None
+    return data
+
+
+def load_funder_data(conn: Connection, funder: str, catalogue: MeasureCatalogue) -> list[GrantData]:
+    return [load_grant_data(conn, g, catalogue) for g in _grants(conn, funder)]
+
+
+def _threshold_count(
+    value: ColumnElement[float], measure: ColumnElement[str], measures: Sequence[Measure]
+) -> ColumnElement[Any]:
+    with_threshold = [m for m in measures if m.threshold is not None]
+    if not with_threshold:
+        return literal(0)
+    return func.sum(case(*((and_(measure == m.key, value >= m.threshold), 1) for m in with_threshold), else_=0))
+
+
+def paired_summaries(
+    conn: Connection,
+    cohorts: Sequence[str] | None,
+    start: date | None,
+    end: date | None,
+    catalogue: MeasureCatalogue,
+) -> dict[tuple[str, str], PairedSummary]:
+    """(cohort, measure) -> PairedSummary, in one GROUP BY over respondents and one over groups.
+
+    `cohorts=None` and open dates mean "everything" (the benchmark).  Only catalogued measures are summarised.
+    """
+    sr = tables.survey_responses
+    conditions: list[ColumnElement[bool]] = [
+        sr.c.phase.in_(["pre", "post"]),
+        sr.c.measure.in_([m.key for m in catalogue.measures]),
+    ]
+    if cohorts is not None:
+        conditions.append(sr.c.cohort.in_(list(cohorts)))
+    if start is not None:
+        conditions.append(sr.c.collected_on >= start)
+    if end is not None:
+        conditions.append(sr.c.collected_on <= end)
+    per_person = (
+        select(
+            sr.c.cohort,
+            sr.c.measure,
+            func.max(case((sr.c.phase == "pre", sr.c.value))).label("pre"),
+            func.max(case((sr.c.phase == "post", sr.c.value))).label("post"),
+        )
+        .where(*conditions)
+        .group_by(sr.c.cohort, sr.c.measure, sr.c.participant)
+        .subquery()
+    )
+    pre, post = per_person.c.pre, per_person.c.post
+    change = post - pre
+    query = (
+        select(
+            per_person.c.cohort,
+            per_person.c.measure,
+            func.count(pre),
+            func.sum(pre),
+            func.sum(pre * pre),
+            func.count(post),
+            func.sum(post),
+            func.sum(post * post),
+            func.count(change),
+            func.sum(change),
+            func.sum(change * change),
+            func.sum(case((post.is_not(None), pre))),
+            func.sum(case((post.is_not(None), pre * pre))),
+            func.sum(case((pre.is_not(None), post))),
+            func.sum(case((pre.is_not(None), post * post))),
+            func.sum(case((change > NO_CHANGE, 1), else_=0)),
+            func.sum(case((change < -NO_CHANGE, 1), else_=0)),
+            func.sum(case((and_(change >= -NO_CHANGE, change <= NO_CHANGE), 1), else_=0)),
+            _threshold_count(pre, per_person.c.measure, catalogue.measures),
+            _threshold_count(post, per_person.c.measure, catalogue.measures),
+        )
+        .group_by(per_person.c.cohort, per_person.c.measure)
+        .order_by(per_person.c.cohort, per_person.c.measure)
+    )
+    out: dict[tuple[str, str], PairedSummary] = {}
+    for row in conn.execute(query):
+        cohort, measure, *nums = row
+        v = [x or 0 for x in nums]
+        out[(cohort, measure)] = PairedSummary(
+            pre=Moments(int(v[0]), float(v[1]), float(v[2])),
+            post=Moments(int(v[3]), float(v[4]), float(v[5])),
+            change=Moments(int(v[6]), float(v[7]), float(v[8])),
+            pre_paired=Moments(int(v[6]), float(v[9]), float(v[10])),
+            post_paired=Moments(int(v[6]), float(v[11]), float(v[12])),
+            n_increased=int(v[13]),
+            n_decreased=int(v[14]),
+            n_no_change=int(v[15]),
+            n_pre_at_threshold=int(v[16]),
+            n_post_at_threshold=int(v[17]),
+        )
+    return out
+
+
+def summaries_from_responses(
+    responses: Iterable[SurveyResponse], catalogue: MeasureCatalogue
+) -> dict[tuple[str, str], PairedSummary]:
+    """The same summaries computed in Python from models: the reference the SQL path is checked against."""
+    groups = {(c, m, str(p)): answers for (c, m, p), answers in group_responses(responses).items()}
+    return summarise_groups(groups, {m.key: m for m in catalogue.measures})

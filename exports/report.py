@@ -1,0 +1,440 @@
+"""A funder's export as publishable tables: statistics computed, small cells suppressed, never a person's row.
+
+`build_report` is pure (it takes the `GrantData` the aggregate queries produced), so suppression is tested
+over random cohorts without a database.  Every writer (CSV package, XLSX, HTML, PDF) renders this one
+`FunderReport`, so the same numbers appear in every file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Literal
+
+from exports.aggregate import ROLES, GrantData
+from exports.suppression import CountTable, suppress
+from models import Funder, Measure, MeasureCatalogue
+from models.statistics import PairedSummary, prepost_statistics
+
+ALL = "all"
+FieldType = Literal["string", "integer", "number", "date"]
+Value = str | int | float | date | None
+SUPPRESSED = "suppressed"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: FieldType
+    description: str
+    # how people see it: "count", "mean" (3 decimals), "pct" (0-100, 1 decimal), "text", "date"
+    style: str = "text"
+
+
+@dataclass
+class Table:
+    name: str
+    title: str
+    description: str
+    columns: list[Column]
+    primary_key: list[str]
+    rows: list[dict[str, Value]] = field(default_factory=list)
+
+    @property
+    def suppressed_count(self) -> int:
+        return sum(len(str(r.get(SUPPRESSED) or "").split(";")) for r in self.rows if r.get(SUPPRESSED))
+
+
+@dataclass
+class FunderReport:
+    funder: Funder
+    k: int
+    as_of: date | None
+    tables: list[Table]
+    measures: list[Measure]
+    grants: list[GrantData]
+
+    def table(self, name: str) -> Table:
+        return next(t for t in self.tables if t.name == name)
+
+
+COUNT_COLUMNS = ("in_progress", "completed", "withdrawn")
+ACTIVE = "active"
+# Blanking one of these costs readers every statistic computed from it, so complements are sought elsewhere first.
+OUTCOME_WEIGHTS = {"n_paired": 4}
+
+
+def _flag_column() -> Column:
+    return Column(
+        SUPPRESSED,
+        "string",
+        "Names of this row's columns left blank by small-cell suppression (';'-separated); empty when none.",
+    )
+
+
+PARTICIPATION_COLUMNS = [
+    Column("grant", "string", "Grant key."),
+    Column("cohort", "string", "Cohort key, or 'all' for the grant's roll-up over its cohorts."),
+    Column("role", "string", "clinician, administrator, other, or 'all'."),
+    Column("enrolled", "integer", "People who joined (in progress + completed + withdrawn).", "count"),
+    Column("in_progress", "integer", "People still enrolled.", "count"),
+    Column("completed", "integer", "People who completed the cohort.", "count"),
+    Column("withdrawn", "integer", "People who withdrew.", "count"),
+    Column("sessions_held", "integer", "Sessions in the grant period with attendance recorded.", "count"),
+    Column(
+        "attendance_rate",
+        "number",
+        "Percent of sessions attended: sessions attended / (sessions held x people in progress or completed).",
+        "pct",
+    ),
+    _flag_column(),
+]
+
+OUTCOME_COLUMNS = [
+    Column("grant", "string", "Grant key."),
+    Column("cohort", "string", "Cohort key, or 'all' for the grant's roll-up over its cohorts."),
+    Column("measure", "string", "Measure key (see measures)."),
+    Column("n_pre", "integer", "Respondents before the cohort.", "count"),
+    Column("n_post", "integer", "Respondents after the cohort.", "count"),
+    Column("n_paired", "integer", "Respondents with both a pre and a post answer.", "count"),
+    Column("mean_pre", "number", "Mean pre answer of paired respondents.", "mean"),
+    Column(
+        "mean_post", "number", "Mean post answer of paired respondents (mean_post - mean_pre = mean_change).", "mean"
+    ),
+    Column("mean_change", "number", "Mean of (post - pre) over paired respondents.", "mean"),
+    Column("sd_change", "number", "Standard deviation of the paired change (n - 1).", "mean"),
+    Column("ci95_low", "number", "Lower bound of the 95% confidence interval of mean_change (Student's t).", "mean"),
+    Column("ci95_high", "number", "Upper bound of the 95% confidence interval of mean_change (Student's t).", "mean"),
+    Column("d_z", "number", "Cohen's d_z = mean_change / sd_change (paired effect size).", "mean"),
+    Column("mean_pre_all", "number", "Mean of all pre answers (n_pre respondents).", "mean"),
+    Column("mean_post_all", "number", "Mean of all post answers (n_post respondents).", "mean"),
+    Column("n_improved", "integer", "Paired respondents who changed in the better direction.", "count"),
+    Column("n_unchanged", "integer", "Paired respondents with no change.", "count"),
+    Column("n_worse", "integer", "Paired respondents who changed in the worse direction.", "count"),
+    Column("pct_improved", "number", "Percent of paired respondents improved.", "pct"),
+    Column("pct_unchanged", "number", "Percent of paired respondents unchanged.", "pct"),
+    Column("pct_worse", "number", "Percent of paired respondents worse.", "pct"),
+    Column("n_pre_at_threshold", "integer", "Pre respondents at or above the measure's threshold.", "count"),
+    Column("n_post_at_threshold", "integer", "Post respondents at or above the measure's threshold.", "count"),
+    Column("prevalence_pre", "number", "Percent of pre respondents at or above the threshold.", "pct"),
+    Column("prevalence_post", "number", "Percent of post respondents at or above the threshold.", "pct"),
+    _flag_column(),
+]
+
+# statistic -> the counts it is computed from; it is blanked whenever one of them is.
+OUTCOME_BASES: dict[str, tuple[str, ...]] = {
+    "mean_pre": ("n_paired",),
+    "mean_post": ("n_paired",),
+    "mean_pre_all": ("n_pre",),
+    "mean_post_all": ("n_post",),
+    "mean_change": ("n_paired",),
+    "sd_change": ("n_paired",),
+    "ci95_low": ("n_paired",),
+    "ci95_high": ("n_paired",),
+    "d_z": ("n_paired",),
+    "pct_improved": ("n_improved", "n_paired"),
+    "pct_unchanged": ("n_unchanged", "n_paired"),
+    "pct_worse": ("n_worse", "n_paired"),
+    "prevalence_pre": ("n_pre_at_threshold", "n_pre"),
+    "prevalence_post": ("n_post_at_threshold", "n_post"),
+}
+OUTCOME_COUNTS = ("n_pre", "n_post", "n_paired", "n_improved", "n_unchanged", "n_worse")
+THRESHOLD_COUNTS = ("n_pre_at_threshold", "n_post_at_threshold")
+
+
+def _round(value: float | None, style: str) -> float | None:
+    if value is None:
+        return None
+    rounded = round(value, 1 if style == "pct" else 3)
+    return rounded + 0.0 if rounded != 0 else 0.0  # never "-0.0"
+
+
+def _participation(data: GrantData, k: int) -> tuple[list[dict[str, Value]], int]:
+    grant = data.grant.key
+    cohorts = [c.key for c in data.cohorts]
+    table = CountTable(k)
+    roles = (*ROLES, ALL)
+    units = (*cohorts, ALL)
+    for cohort in cohorts:
+        for role in ROLES:
+            parts = [data.enrolment.get((cohort, role, col), 0) for col in COUNT_COLUMNS]
+            for col, v in zip(COUNT_COLUMNS, parts, strict=True):
+                table.add((cohort, role, col), v)
+            table.add((cohort, role, "enrolled"), sum(parts))
+            # the people attendance is counted over: in progress + completed, printed nowhere but derivable
+            table.add((cohort, role, ACTIVE), parts[0] + parts[1], hidden=True)
+    columns = ("enrolled", *COUNT_COLUMNS, ACTIVE)
+    for col in columns:
+        for cohort in cohorts:
+            table.add((cohort, ALL, col), sum(table.values[(cohort, r, col)] for r in ROLES), hidden=col == ACTIVE)
+        for role in roles:
+            table.add((ALL, role, col), sum(table.values[(c, role, col)] for c in cohorts), hidden=col == ACTIVE)
+    for unit in units:
+        for role in roles:
+            table.relate((unit, role, "enrolled"), [(unit, role, c) for c in COUNT_COLUMNS])
+            table.relate((unit, role, ACTIVE), [(unit, role, "in_progress"), (unit, role, "completed")])
+            table.relate((unit, role, "enrolled"), [(unit, role, ACTIVE), (unit, role, "withdrawn")])
+        for col in columns:
+            table.relate((unit, ALL, col), [(unit, r, col) for r in ROLES])
+    for role in roles:
+        for col in columns:
+            table.relate((ALL, role, col), [(c, role, col) for c in cohorts])
+    blanked = suppress(table)
+
+    rows: list[dict[str, Value]] = []
+    for unit in (ALL, *cohorts):
+        unit_cohorts = cohorts if unit == ALL else [unit]
+        held = sum(data.sessions_held.get(c, 0) for c in unit_cohorts)
+        for role in roles:
+            row_roles = ROLES if role == ALL else (role,)
+            row: dict[str, Value] = {"grant": grant, "cohort": unit, "role": role}
+            flags = []
+            for col in ("enrolled", *COUNT_COLUMNS):
+                cell = (unit, role, col)
+                if cell in blanked:
+                    row[col] = None
+                    flags.append(col)
+                else:
+                    row[col] = table.values[cell]
+            row["sessions_held"] = held
+            attended = sum(data.attended.get((c, r), 0) for c in unit_cohorts for r in row_roles)
+            scheduled = sum(
+                data.sessions_held.get(c, 0)
+                * (data.enrolment.get((c, r, "in_progress"), 0) + data.enrolment.get((c, r, "completed"), 0))
+                for c in unit_cohorts
+                for r in row_roles
+            )
+            if (unit, role, ACTIVE) in blanked:  # a rate from 1..k-1 people
+                row["attendance_rate"] = None
+                flags.append("attendance_rate")
+            else:
+                row["attendance_rate"] = _round(100.0 * attended / scheduled, "pct") if scheduled else None
+            row[SUPPRESSED] = ";".join(flags)
+            rows.append(row)
+    return rows, len(blanked)
+
+
+def _outcome_counts(summary: PairedSummary, measure: Measure) -> dict[str, int]:
+    s = prepost_statistics(summary, measure)
+    counts = {
+        "n_pre": s.n_pre,
+        "n_post": s.n_post,
+        "n_paired": s.n_paired,
+        "n_improved": s.n_improved,
+        "n_unchanged": s.n_unchanged,
+        "n_worse": s.n_worse,
+        "n_pre_only": s.n_pre - s.n_paired,
+        "n_post_only": s.n_post - s.n_paired,
+    }
+    if measure.threshold is not None:
+        counts["n_pre_at_threshold"] = summary.n_pre_at_threshold
+        counts["n_post_at_threshold"] = summary.n_post_at_threshold
+        counts["n_pre_below_threshold"] = s.n_pre - summary.n_pre_at_threshold
+        counts["n_post_below_threshold"] = s.n_post - summary.n_post_at_threshold
+    return counts
+
+
+HIDDEN_COUNTS = ("n_pre_only", "n_post_only", "n_pre_below_threshold", "n_post_below_threshold")
+
+
+def _outcomes(data: GrantData, measures: Sequence[Measure], k: int) -> tuple[list[dict[str, Value]], int]:
+    grant = data.grant.key
+    cohorts = [c.key for c in data.cohorts]
+    rows: list[dict[str, Value]] = []
+    blanked_total = 0
+    for measure in measures:
+        summaries = {c: data.summaries.get((c, measure.key), PairedSummary()) for c in cohorts}
+        summaries[ALL] = sum(summaries.values(), PairedSummary())
+        if summaries[ALL].pre.n == 0 and summaries[ALL].post.n == 0:
+            continue
+        table = CountTable(k)
+        counts = {unit: _outcome_counts(summary, measure) for unit, summary in summaries.items()}
+        for unit, unit_counts in counts.items():
+            for name, value in unit_counts.items():
+                table.add((unit, name), value, hidden=name in HIDDEN_COUNTS, weight=OUTCOME_WEIGHTS.get(name, 1))
+        for unit in counts:
+            table.relate((unit, "n_pre"), [(unit, "n_paired"), (unit, "n_pre_only")])
+            table.relate((unit, "n_post"), [(unit, "n_paired"), (unit, "n_post_only")])
+            table.relate((unit, "n_paired"), [(unit, "n_improved"), (unit, "n_unchanged"), (unit, "n_worse")])
+            if measure.threshold is not None:
+                table.relate((unit, "n_pre"), [(unit, "n_pre_at_threshold"), (unit, "n_pre_below_threshold")])
+                table.relate((unit, "n_post"), [(unit, "n_post_at_threshold"), (unit, "n_post_below_threshold")])
+        for name in counts[ALL]:
+            table.relate((ALL, name), [(c, name) for c in cohorts])
+        blanked = suppress(table)
+        blanked_total += len(blanked)
+        for unit in (ALL, *cohorts):
+            stats = prepost_statistics(summaries[unit], measure)
+            values: dict[str, float | int | None] = {
+                "mean_pre": stats.mean_pre,
+                "mean_post": stats.mean_post,
+                "mean_pre_all": stats.mean_pre_all,
+                "mean_post_all": stats.mean_post_all,
+                "mean_change": stats.mean_change,
+                "sd_change": stats.sd_change,
+                "ci95_low": stats.ci_low,
+                "ci95_high": stats.ci_high,
+                "d_z": stats.d_z,
+                "pct_improved": stats.pct_improved,
+                "pct_unchanged": stats.pct_unchanged,
+                "pct_worse": stats.pct_worse,
+                "prevalence_pre": stats.prevalence_pre,
+                "prevalence_post": stats.prevalence_post,
+            }
+            row: dict[str, Value] = {"grant": grant, "cohort": unit, "measure": measure.key}
+            flags = []
+            for col in OUTCOME_COLUMNS[3:-1]:
+                name = col.name
+                if name in OUTCOME_COUNTS or name in THRESHOLD_COUNTS:
+                    if name not in counts[unit]:
+                        row[name] = None
+                    elif (unit, name) in blanked:
+                        row[name] = None
+                        flags.append(name)
+                    else:
+                        row[name] = counts[unit][name]
+                    continue
+                if values[name] is None:
+                    row[name] = None
+                elif any((unit, base) in blanked for base in OUTCOME_BASES[name]):
+                    row[name] = None
+                    flags.append(name)
+                else:
+                    row[name] = _round(values[name], col.style)
+            row[SUPPRESSED] = ";".join(flags)
+            rows.append(row)
+    return rows, blanked_total
+
+
+def build_report(funder: Funder, grants: Sequence[GrantData], catalogue: MeasureCatalogue, k: int) -> FunderReport:
+    if k < 3:
+        raise ValueError("the minimum cell size k must be at least 3")
+    measures = list(catalogue.measures)
+    grant_rows: list[dict[str, Value]] = []
+    cohort_rows: list[dict[str, Value]] = []
+    participation: list[dict[str, Value]] = []
+    outcomes: list[dict[str, Value]] = []
+    used_measures: set[str] = set()
+    for data in grants:
+        g = data.grant
+        grant_rows.append(
+            {
+                "grant": g.key,
+                "name": g.name,
+                "period_start": g.period_start,
+                "period_end": g.period_end,
+                "amount": float(g.amount),
+                "currency": g.currency,
+                "cohorts": len(data.cohorts),
+            }
+        )
+        for c in data.cohorts:
+            cohort_rows.append(
+                {
+                    "grant": g.key,
+                    "cohort": c.key,
+                    "name": c.name,
+                    "organization": c.organization,
+                    "start_date": c.start_date,
+                    "end_date": c.end_date,
+                    "status": c.status,
+                    "delivery": c.delivery,
+                    "sessions_held": data.sessions_held.get(c.key, 0),
+                }
+            )
+        rows, _ = _participation(data, k)
+        participation.extend(rows)
+        rows, _ = _outcomes(data, measures, k)
+        outcomes.extend(rows)
+        used_measures |= {str(r["measure"]) for r in rows}
+    measure_rows: list[dict[str, Value]] = [
+        {
+            "measure": m.key,
+            "label": m.label,
+            "description": m.description,
+            "scale_min": m.scale_min,
+            "scale_max": m.scale_max,
+            "higher_is_better": "yes" if m.higher_is_better else "no",
+            "threshold": m.threshold,
+        }
+        for m in measures
+        if m.key in used_measures
+    ]
+    latest = [d.latest for d in grants if d.latest is not None]
+    tables = [
+        Table(
+            "grants",
+            "Grants",
+            "The funder's grants and how many of their cohorts ran within each grant's period.",
+            [
+                Column("grant", "string", "Grant key."),
+                Column("name", "string", "Grant name."),
+                Column("period_start", "date", "First day of the grant period.", "date"),
+                Column("period_end", "date", "Last day of the grant period.", "date"),
+                Column("amount", "number", "Grant amount.", "money"),
+                Column("currency", "string", "ISO 4217 currency code."),
+                Column("cohorts", "integer", "Cohorts in this export for the grant.", "count"),
+            ],
+            ["grant"],
+            grant_rows,
+        ),
+        Table(
+            "cohorts",
+            "Cohorts",
+            "Cohorts funded by each grant that ran at least partly within its period.",
+            [
+                Column("grant", "string", "Grant key."),
+                Column("cohort", "string", "Cohort key."),
+                Column("name", "string", "Cohort name."),
+                Column("organization", "string", "Host organisation."),
+                Column("start_date", "date", "First day of the cohort.", "date"),
+                Column("end_date", "date", "Last day of the cohort.", "date"),
+                Column("status", "string", "planned, active, completed or canceled."),
+                Column("delivery", "string", "in_person, virtual or hybrid."),
+                Column("sessions_held", "integer", "Sessions in the grant period with attendance recorded.", "count"),
+            ],
+            ["grant", "cohort"],
+            cohort_rows,
+        ),
+        Table(
+            "participation",
+            "Participation",
+            "Enrolment and attendance per grant, cohort and role; blank cells are suppressed (see notes).",
+            PARTICIPATION_COLUMNS,
+            ["grant", "cohort", "role"],
+            participation,
+        ),
+        Table(
+            "outcomes",
+            "Outcomes",
+            "Pre/post statistics per grant, cohort and measure; blank cells are suppressed or not applicable.",
+            OUTCOME_COLUMNS,
+            ["grant", "cohort", "measure"],
+            outcomes,
+        ),
+        Table(
+            "measures",
+            "Measures",
+            "What each outcome measure asks, its scale, and which direction is better.",
+            [
+                Column("measure", "string", "Measure key."),
+                Column("label", "string", "Short name."),
+                Column("description", "string", "What is asked."),
+                Column("scale_min", "number", "Lowest answer.", "mean"),
+                Column("scale_max", "number", "Highest answer.", "mean"),
+                Column("higher_is_better", "string", "yes when a higher answer is better."),
+                Column("threshold", "number", "Answers at or above this count toward prevalence.", "mean"),
+            ],
+            ["measure"],
+            measure_rows,
+        ),
+    ]
+    return FunderReport(
+        funder=funder,
+        k=k,
+        as_of=max(latest) if latest else None,
+        tables=tables,
+        measures=[m for m in measures if m.key in used_measures],
+        grants=list(grants),
+    )

@@ -1,0 +1,1 @@
+"""Writers: each renders one `FunderReport` into one kind of file; none computes a number of its own."""

@@ -1,0 +1,94 @@
+"""A one-page HTML summary with an inline SVG chart: what a program officer reads first, no scripts, no links out."""
+
+from __future__ import annotations
+
+from html import escape
+from pathlib import Path
+
+from exports.notes import notes
+from exports.report import FunderReport
+from exports.writers.summary import GrantSummary, change_text, fmt, grant_summaries
+
+_PRE, _POST = "#9DB4CC", "#1F5F99"
+
+
+def svg_chart(summary: GrantSummary, width: int = 640, bar_height: int = 12) -> str:
+    """Horizontal paired bars (before / after) per measure, each scaled to the share of its own scale used."""
+    lines = summary.measures
+    label_w, gap = 230, 14
+    height = 40 + len(lines) * (2 * bar_height + gap)
+    plot_w = width - label_w - 60
+    top = max(
+        (max(v for v in (m.mean_pre, m.mean_post) if v is not None) for m in lines if m.mean_pre or m.mean_post),
+        default=1.0,
+    )
+    scale = plot_w / (top * 1.1 if top else 1.0)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+        f'aria-label="Mean answer before and after, {escape(summary.name)}">',
+        f'<rect x="{label_w}" y="6" width="10" height="10" fill="{_PRE}"/>'
+        f'<text x="{label_w + 14}" y="15" font-size="11">Before</text>'
+        f'<rect x="{label_w + 70}" y="6" width="10" height="10" fill="{_POST}"/>'
+        f'<text x="{label_w + 84}" y="15" font-size="11">After</text>',
+    ]
+    y = 30
+    for m in lines:
+        parts.append(
+            f'<text x="{label_w - 8}" y="{y + bar_height + 4}" font-size="12" text-anchor="end">'
+            f"{escape(m.label)}</text>"
+        )
+        for i, (value, colour) in enumerate(((m.mean_pre, _PRE), (m.mean_post, _POST))):
+            by = y + i * bar_height
+            if value is None:
+                parts.append(f'<text x="{label_w + 4}" y="{by + bar_height - 2}" font-size="10">suppressed</text>')
+                continue
+            w = value * scale
+            parts.append(f'<rect x="{label_w}" y="{by}" width="{w:.1f}" height="{bar_height - 1}" fill="{colour}"/>')
+            parts.append(f'<text x="{label_w + w + 4:.1f}" y="{by + bar_height - 2}" font-size="10">{value:.2f}</text>')
+        y += 2 * bar_height + gap
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def render_html(report: FunderReport) -> str:
+    as_of = report.as_of.isoformat() if report.as_of else "n/a"
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>Ignite outcomes for {escape(report.funder.name)}</title>",
+        "<style>body{font-family:system-ui,sans-serif;max-width:56rem;margin:2rem auto;color:#222}"
+        "table{border-collapse:collapse;margin:.5rem 0 1rem}th,td{border:1px solid #ccc;padding:.25rem .5rem;"
+        "text-align:right}th:first-child,td:first-child{text-align:left}.muted{color:#666;font-size:.85rem}"
+        "</style></head><body>",
+        f"<h1>Ignite outcomes for {escape(report.funder.name)}</h1>",
+        f'<p class="muted">Data as of {escape(as_of)}. A dash means suppressed (fewer than {report.k} people, '
+        "or blanked so another small cell cannot be worked out) or not applicable.</p>",
+    ]
+    for g in grant_summaries(report):
+        out += [
+            f"<h2>{escape(g.name)}</h2>",
+            f'<p class="muted">{escape(g.period)} · {g.cohorts} cohort(s)</p>',
+            f"<p>Enrolled <b>{fmt(g.enrolled)}</b> · completed <b>{fmt(g.completed)}</b> · "
+            f"attendance <b>{fmt(g.attendance_rate, 1, '%')}</b></p>",
+            svg_chart(g),
+            "<table><tr><th>Measure</th><th>n paired</th><th>Before</th><th>After</th>"
+            "<th>Change [95% CI]</th><th>d<sub>z</sub></th><th>Improved</th></tr>",
+        ]
+        for m in g.measures:
+            better = "higher is better" if m.higher_is_better else "lower is better"
+            out.append(
+                f'<tr><td>{escape(m.label)} <span class="muted">({better})</span></td><td>{fmt(m.n_paired)}</td>'
+                f"<td>{fmt(m.mean_pre)}</td><td>{fmt(m.mean_post)}</td><td>{escape(change_text(m))}</td>"
+                f"<td>{fmt(m.d_z)}</td><td>{fmt(m.pct_improved, 0, '%')}</td></tr>"
+            )
+        out.append("</table>")
+    out.append("<h2>Notes</h2>")
+    for heading, text in notes(report):
+        out.append(f'<p class="muted"><b>{escape(heading)}.</b> {escape(text)}</p>')
+    out.append("</body></html>")
+    return "\n".join(out) + "\n"
+
+
+def write_html(report: FunderReport, path: Path) -> Path:
+    path.write_text(render_html(report), encoding="utf-8")
+    return path

@@ -1,0 +1,96 @@
+"""What the one-page summaries (HTML and PDF) show: the roll-up numbers per grant, picked once for both."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from exports.report import ALL, FunderReport
+
+
+@dataclass(frozen=True)
+class MeasureLine:
+    label: str
+    higher_is_better: bool
+    n_paired: int | None
+    mean_pre: float | None
+    mean_post: float | None
+    mean_change: float | None
+    ci_low: float | None
+    ci_high: float | None
+    d_z: float | None
+    pct_improved: float | None
+
+
+@dataclass(frozen=True)
+class GrantSummary:
+    key: str
+    name: str
+    period: str
+    cohorts: int
+    enrolled: int | None
+    completed: int | None
+    attendance_rate: float | None
+    measures: list[MeasureLine]
+
+
+def _num(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) else None
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) else None
+
+
+def grant_summaries(report: FunderReport) -> list[GrantSummary]:
+    labels = {m.key: m for m in report.measures}
+    participation = report.table("participation").rows
+    outcomes = report.table("outcomes").rows
+    out = []
+    for data in report.grants:
+        g = data.grant
+        total = next((r for r in participation if r["grant"] == g.key and r["cohort"] == ALL and r["role"] == ALL), {})
+        lines = [
+            MeasureLine(
+                label=labels[str(r["measure"])].label,
+                higher_is_better=labels[str(r["measure"])].higher_is_better,
+                n_paired=_int(r.get("n_paired")),
+                mean_pre=_num(r.get("mean_pre")),
+                mean_post=_num(r.get("mean_post")),
+                mean_change=_num(r.get("mean_change")),
+                ci_low=_num(r.get("ci95_low")),
+                ci_high=_num(r.get("ci95_high")),
+                d_z=_num(r.get("d_z")),
+                pct_improved=_num(r.get("pct_improved")),
+            )
+            for r in outcomes
+            if r["grant"] == g.key and r["cohort"] == ALL
+        ]
+        out.append(
+            GrantSummary(
+                key=g.key,
+                name=g.name,
+                period=f"{g.period_start.isoformat()} to {g.period_end.isoformat()}",
+                cohorts=len(data.cohorts),
+                enrolled=_int(total.get("enrolled")),
+                completed=_int(total.get("completed")),
+                attendance_rate=_num(total.get("attendance_rate")),
+                measures=lines,
+            )
+        )
+    return out
+
+
+def fmt(value: float | int | None, digits: int = 2, suffix: str = "") -> str:
+    """How a summary prints a number; a blank (suppressed or not applicable) prints as an en dash."""
+    if value is None:
+        return "–"
+    if isinstance(value, int):
+        return f"{value}{suffix}"
+    return f"{value:.{digits}f}{suffix}"
+
+
+def change_text(line: MeasureLine) -> str:
+    if line.mean_change is None:
+        return "–"
+    ci = f" [{line.ci_low:+.2f}, {line.ci_high:+.2f}]" if line.ci_low is not None and line.ci_high is not None else ""
+    return f"{line.mean_change:+.2f}{ci}"

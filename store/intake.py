@@ -1,0 +1,267 @@
+"""Repositories of the intake inbox and the API keys.  They never commit: the caller's transaction does.
+
+The web layer writes an inbox row and its job in one transaction (`InboxRepository.insert` plus the job
+queue's `enqueue` on the same connection), so either both exist or neither does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from store.intake_tables import DONE, FAILED, PENDING, QUARANTINED, api_keys, intake_inbox
+
+__all__ = [
+    "DONE",
+    "FAILED",
+    "PENDING",
+    "QUARANTINED",
+    "ApiKeyRepository",
+    "DuplicateDelivery",
+    "InboxEntry",
+    "InboxRepository",
+    "NewApiKey",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class InboxEntry:
+    id: int
+    receipt_id: str
+    source: str
+    delivery_id: str
+    received_at: datetime
+    status: str
+    quarantined: bool
+    submission: dict[str, Any] | None
+    email_hash: str | None
+    outcome: str | None
+    crm_object: str | None
+    crm_id: str | None
+    job_id: int | None
+    raw_body: bytes | None
+
+
+def postgresql_or_sqlite_insert(connection: Connection) -> Any:
+    return postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+
+
+def new_receipt_id() -> str:
+    return "rcpt_" + secrets.token_hex(12)
+
+
+def _entry(row: Any) -> InboxEntry:
+    return InboxEntry(
+        id=row.id,
+        receipt_id=row.receipt_id,
+        source=row.source,
+        delivery_id=row.delivery_id,
+        received_at=row.received_at,
+        status=row.status,
+        quarantined=bool(row.quarantined),
+        submission=row.submission,
+        email_hash=row.email_hash,
+        outcome=row.outcome,
+        crm_object=row.crm_object,
+        crm_id=row.crm_id,
+        job_id=row.job_id,
+        raw_body=row.raw_body,
+    )
+
+
+class DuplicateDelivery(Exception):
+    """The (source, delivery id) pair is already in the inbox; `existing` is the row it collided with."""
+
+    def __init__(self, existing: InboxEntry) -> None:
+        super().__init__(f"delivery {existing.delivery_id} of {existing.source} is already in the inbox")
+        self.existing = existing
+
+
+class InboxRepository:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def find(self, source: str, delivery_id: str) -> InboxEntry | None:
+        row = self.connection.execute(
+            select(intake_inbox).where(and_(intake_inbox.c.source == source, intake_inbox.c.delivery_id == delivery_id))
+        ).first()
+        return _entry(row) if row is not None else None
+
+    def get(self, inbox_id: int) -> InboxEntry | None:
+        row = self.connection.execute(select(intake_inbox).where(intake_inbox.c.id == inbox_id)).first()
+        return _entry(row) if row is not None else None
+
+    def by_receipt(self, receipt_id: str) -> InboxEntry | None:
+        row = self.connection.execute(select(intake_inbox).where(intake_inbox.c.receipt_id == receipt_id)).first()
+        return _entry(row) if row is not None else None
+
+    def insert(
+        self,
+        *,
+        source: str,
+        delivery_id: str,
+        received_at: datetime,
+        content_type: str,
+        raw_body: bytes,
+        submission: dict[str, Any] | None,
+        email_hash: str | None,
+        quarantine_reason: str | None = None,
+    ) -> InboxEntry:
+        """Insert a new row; raise DuplicateDelivery when the (source, delivery id) pair is already there.
+
+        INSERT … ON CONFLICT DO NOTHING keeps the caller's transaction usable (no savepoint, which pysqlite
+        handles badly), and being the transaction's first statement it takes SQLite's write lock at once.
+        """
+        values = {
+            "receipt_id": new_receipt_id(),
+            "source": source,
+            "delivery_id": delivery_id,
+            "received_at": received_at,
+            "content_type": content_type[:100],
+            "body_sha256": hashlib.sha256(raw_body).hexdigest(),
+            "raw_body": raw_body,
+            "submission": submission,
+            "email_hash": email_hash,
+            "quarantined": quarantine_reason is not None,
+            "quarantine_reason": quarantine_reason,
+            "status": QUARANTINED if quarantine_reason is not None else PENDING,
+        }
+        row = self.connection.execute(
+            postgresql_or_sqlite_insert(self.connection)(intake_inbox)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["source", "delivery_id"])
+            .returning(*intake_inbox.c)
+        ).first()
+        if row is None:
+            existing = self.find(source, delivery_id)
+            if existing is None:  # the conflict was on receipt_id (a 96-bit random clash): let the sender retry
+                raise RuntimeError("receipt id collision; retry the request")
+            raise DuplicateDelivery(existing)
+        return _entry(row)
+
+    def attach_job(self, inbox_id: int, job_id: int) -> None:
+        self.connection.execute(update(intake_inbox).where(intake_inbox.c.id == inbox_id).values(job_id=job_id))
+
+    def record_outcome(self, inbox_id: int, *, outcome: str, crm_object: str, crm_id: str, at: datetime) -> None:
+        self.connection.execute(
+            update(intake_inbox)
+            .where(intake_inbox.c.id == inbox_id)
+            .values(
+                status=DONE, outcome=outcome, crm_object=crm_object, crm_id=crm_id, processed_at=at, last_error=None
+            )
+        )
+
+    def record_error(self, inbox_id: int, message: str, *, final: bool) -> None:
+        values: dict[str, Any] = {"last_error": message[:2000]}
+        if final:
+            values["status"] = FAILED
+        self.connection.execute(update(intake_inbox).where(intake_inbox.c.id == inbox_id).values(**values))
+
+    def purge_bodies(self, *, older_than: timedelta, now: datetime | None = None) -> int:
+        """Drop raw bodies and submissions of settled rows received before the retention cut-off.
+
+        Pending rows keep everything however old they are: nothing accepted may be lost while the CRM is away.
+        The row itself (source, delivery id, receipt, outcome, email hash) stays, so idempotency and the audit
+        trail outlive the personal data.
+        """
+        now = now or datetime.now(UTC)
+        cutoff = now - older_than
+        result = self.connection.execute(
+            update(intake_inbox)
+            .where(
+                and_(
+                    intake_inbox.c.received_at < cutoff,
+                    intake_inbox.c.status != PENDING,
+                    intake_inbox.c.body_purged_at.is_(None),
+                )
+            )
+            .values(raw_body=None, submission=None, body_purged_at=now)
+        )
+        return int(result.rowcount or 0)
+
+    def counts_by_status(self) -> dict[str, int]:
+        rows = self.connection.execute(select(intake_inbox.c.status, func.count()).group_by(intake_inbox.c.status))
+        return {str(status): int(n) for status, n in rows}
+
+    def counts_by_outcome(self) -> dict[str, int]:
+        rows = self.connection.execute(
+            select(intake_inbox.c.outcome, func.count())
+            .where(intake_inbox.c.outcome.is_not(None))
+            .group_by(intake_inbox.c.outcome)
+        )
+        return {str(outcome): int(n) for outcome, n in rows}
+
+
+# ---------------------------------------------------------------------------------------------------- API keys
+
+API_KEY_PREFIX = "isk"
+
+
+@dataclass(frozen=True, slots=True)
+class NewApiKey:
+    name: str
+    key_id: str
+    token: str  # shown once, never stored
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyInfo:
+    name: str
+    key_id: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+def hash_token(token: str) -> str:
+    """SHA-256 is enough here: keys are 32 random bytes, so there is nothing to brute-force a slow hash against."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class ApiKeyRepository:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def create(self, name: str, *, now: datetime | None = None) -> NewApiKey:
+        key_id = secrets.token_hex(6)
+        token = f"{API_KEY_PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
+        self.connection.execute(
+            api_keys.insert().values(
+                name=name, key_id=key_id, key_hash=hash_token(token), created_at=now or datetime.now(UTC)
+            )
+        )
+        return NewApiKey(name=name, key_id=key_id, token=token)
+
+    def revoke(self, name: str, *, now: datetime | None = None) -> bool:
+        result = self.connection.execute(
+            update(api_keys)
+            .where(and_(api_keys.c.name == name, api_keys.c.revoked_at.is_(None)))
+            .values(revoked_at=now or datetime.now(UTC))
+        )
+        return bool(result.rowcount)
+
+    def list(self) -> list[ApiKeyInfo]:
+        rows = self.connection.execute(select(api_keys).order_by(api_keys.c.name)).all()
+        return [ApiKeyInfo(r.name, r.key_id, r.created_at, r.last_used_at, r.revoked_at) for r in rows]
+
+    def authenticate(self, token: str, *, now: datetime | None = None) -> str | None:
+        """The key's name when the token is a live key, else None.  The hash comparison is constant-time."""
+        parts = token.split("_", 2)
+        if len(parts) != 3 or parts[0] != API_KEY_PREFIX:
+            return None
+        row = self.connection.execute(select(api_keys).where(api_keys.c.key_id == parts[1])).first()
+        if row is None or row.revoked_at is not None:
+            return None
+        if not hmac.compare_digest(hash_token(token).encode("ascii"), row.key_hash.encode("ascii")):
+            return None
+        self.connection.execute(
+            update(api_keys).where(api_keys.c.id == row.id).values(last_used_at=now or datetime.now(UTC))
+        )
+        return str(row.name)

@@ -1,0 +1,64 @@
+"""Tables of the web service: the intake inbox and the API keys of the ingest API.
+
+The inbox is the durable hand-off between the HTTP answer and the CRM: a row is written (with its job, in one
+transaction) before the sender hears 202, so an accepted submission survives any crash or CRM outage.  The
+unique (source, delivery_id) pair is the idempotency guard against sender retries; rows are kept long after
+their raw body is purged, so the guard outlives every sender's retry window (Standard Webhooks senders retry
+for about three days; we keep ids indefinitely and bodies for the retention period).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, Boolean, Column, Index, Integer, LargeBinary, String, Table, Text, UniqueConstraint
+
+from store.tables import metadata
+from store.types import UtcDateTime
+
+# Inbox states.  `pending` rows have a job that will deliver them; the others are terminal.
+PENDING = "pending"
+DONE = "done"
+QUARANTINED = "quarantined"
+FAILED = "failed"
+
+intake_inbox = Table(
+    "intake_inbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("receipt_id", String(40), nullable=False, unique=True),
+    Column("source", String(64), nullable=False),
+    Column("delivery_id", String(255), nullable=False),
+    Column("received_at", UtcDateTime(), nullable=False),
+    Column("content_type", String(100), nullable=False),
+    Column("body_sha256", String(64), nullable=False),
+    # The exact bytes the sender signed, for audit and replay; NULL once purged after the retention period.
+    Column("raw_body", LargeBinary, nullable=True),
+    Column("body_purged_at", UtcDateTime(), nullable=True),
+    # The normalised IntakeSubmission (JSON mode); NULL for quarantined rows that never validated.
+    Column("submission", JSON, nullable=True),
+    Column("email_hash", String(24), nullable=True),
+    Column("quarantined", Boolean, nullable=False, default=False),
+    Column("quarantine_reason", String(64), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("job_id", Integer, nullable=True),
+    Column("outcome", String(32), nullable=True),
+    Column("crm_object", String(40), nullable=True),
+    Column("crm_id", String(40), nullable=True),
+    Column("processed_at", UtcDateTime(), nullable=True),
+    Column("last_error", Text, nullable=True),
+    UniqueConstraint("source", "delivery_id", name="uq_intake_inbox_source_delivery_id"),
+    Index("ix_intake_inbox_received_at", "received_at"),
+    Index("ix_intake_inbox_status", "status"),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(80), nullable=False, unique=True),
+    # The public part of the key (shown in lists and logs); the secret part is only ever stored hashed.
+    Column("key_id", String(16), nullable=False, unique=True),
+    Column("key_hash", String(64), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("last_used_at", UtcDateTime(), nullable=True),
+    Column("revoked_at", UtcDateTime(), nullable=True),
+)

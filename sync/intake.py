@@ -1,0 +1,205 @@
+"""The intake job: deliver one accepted submission to the CRM without ever making a duplicate.
+
+In order: an existing Contact with the email gets a Task carrying the message (no Lead for a known person);
+else an open (unconverted) Lead with the email is updated with the message appended; else a Lead is upserted
+on the submission's key (Company = organisation, LeadSource as the mapping profile declares).  Every write is
+keyed, so a retried job rewrites the same record: the Task and the new Lead are upserts on the submission key,
+and the appended message carries the key as a marker so it is appended once.  A duplicate rule that blocks
+the new Lead (DUPLICATES_DETECTED) is data, not failure: the matched record is adopted.
+
+SOQL values go through simple-salesforce's `format_soql`, so `o'brien@example.org` is an ordinary email and
+no field can change a query's shape.  While the CRM is unreachable the connector raises TransientCrmError and
+the worker retries with backoff (about 72 hours) before dead-lettering; the inbox row stays `pending` and keeps
+its body throughout.  Logs carry the delivery id and a hash of the email, never the submission.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from simple_salesforce.format import format_soql
+from sqlalchemy import Engine
+
+from connector.base import CrmConnector, FatalCrmError, RowResult
+from mappings.profile import Profile
+from mappings.transform import CrmWrite, to_crm
+from models import IntakeSubmission
+from models.keys import email_hash
+from store.intake import PENDING, InboxRepository
+from store.jobs import Job
+
+log = logging.getLogger("ignite.intake")
+
+INTAKE_JOB = "intake"
+LEAD_STEP = "intake_lead"
+NOTE_STEP = "intake_note"
+EXISTING_CONTACT = "existing_contact"
+DESCRIPTION_LIMIT = 32_000
+CONTACT_BY_EMAIL = "SELECT Id FROM Contact WHERE Email = {} ORDER BY CreatedDate LIMIT 1"
+OPEN_LEAD_BY_EMAIL = (
+    "SELECT Id, Description FROM Lead WHERE Email = {} AND IsConverted = false ORDER BY CreatedDate LIMIT 1"
+)
+
+LINKED_CONTACT = "linked_contact"
+UPDATED_LEAD = "updated_lead"
+CREATED_LEAD = "created_lead"
+ADOPTED_DUPLICATE = "adopted_duplicate"
+
+
+class IntakeRejected(FatalCrmError):
+    """The CRM refused the submission's record for a reason retrying cannot fix; it goes to the dead-letter list."""
+
+
+@dataclass(frozen=True)
+class IntakeOutcome:
+    outcome: str
+    object_name: str
+    record_id: str
+
+
+ConnectorFactory = Callable[[], CrmConnector]
+
+
+def _first_id(crm: CrmConnector, soql: str) -> dict[str, Any] | None:
+    for page in crm.query(soql):
+        for record in page.records:
+            return record
+        if page.done:
+            break
+    return None
+
+
+def _note(submission: IntakeSubmission) -> str:
+    when = submission.received_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    message = submission.message or "(no message)"
+    return f"Ignite intake {when} from {submission.organization} [{submission.key}]:\n{message}"
+
+
+def _write(profile: Profile, submission: IntakeSubmission, step: str, flags: tuple[str, ...]) -> CrmWrite:
+    for write in to_crm(submission, profile, flags=flags):
+        if write.step == step:
+            return write
+    raise FatalCrmError(f"profile {profile.name} has no {step!r} step for intake submissions")
+
+
+def _plain_payload(write: CrmWrite, drop: set[str]) -> dict[str, Any]:
+    """The write's payload without the API fields in `drop` (references we set by Id instead)."""
+    return {key: value for key, value in write.payload.items() if write.field_names.get(key, key) not in drop}
+
+
+def _rejected(result: RowResult, what: str) -> IntakeRejected:
+    fields = f" ({', '.join(result.fields)})" if result.fields else ""
+    return IntakeRejected(f"{what}: {result.error_code}{fields}: {result.message}", code=result.error_code)
+
+
+class IntakeDelivery:
+    """Delivers one submission through a connector.  Pure decision-making over the port; no database."""
+
+    def __init__(self, crm: CrmConnector, profile: Profile) -> None:
+        self.crm = crm
+        self.profile = profile
+
+    def deliver(self, submission: IntakeSubmission) -> IntakeOutcome:
+        contact = _first_id(
+            self.crm,
+            format_soql("SELECT Id FROM Contact WHERE Email = {} ORDER BY CreatedDate LIMIT 1", submission.email),
+        )
+        if contact is not None:
+            return self._task_on(str(contact["Id"]), submission)
+        lead = _first_id(self.crm, format_soql(OPEN_LEAD_BY_EMAIL, submission.email))
+        if lead is not None:
+            return self._append_to_lead(str(lead["Id"]), lead.get("Description"), submission, UPDATED_LEAD)
+        return self._upsert_lead(submission)
+
+    def _task_on(self, contact_id: str, submission: IntakeSubmission) -> IntakeOutcome:
+        write = _write(self.profile, submission, NOTE_STEP, (EXISTING_CONTACT,))
+        payload = _plain_payload(write, {"WhoId"})
+        payload["WhoId"] = contact_id
+        [result] = self.crm.upsert("Task", write.key_field, [payload])
+        if not result.success or result.id is None:
+            raise _rejected(result, "the Task on the existing Contact was refused")
+        return IntakeOutcome(LINKED_CONTACT, "Contact", contact_id)
+
+    def _append_to_lead(
+        self, lead_id: str, description: Any, submission: IntakeSubmission, outcome: str
+    ) -> IntakeOutcome:
+        existing = description if isinstance(description, str) else ""
+        if f"[{submission.key}]" not in existing:  # a retried job must not append twice
+            text = f"{existing}\n\n{_note(submission)}" if existing else _note(submission)
+            [result] = self.crm.update("Lead", [{"Id": lead_id, "Description": text[-DESCRIPTION_LIMIT:]}])
+            if not result.success:
+                raise _rejected(result, "updating the open Lead was refused")
+        return IntakeOutcome(outcome, "Lead", lead_id)
+
+    def _upsert_lead(self, submission: IntakeSubmission) -> IntakeOutcome:
+        write = _write(self.profile, submission, LEAD_STEP, ())
+        [result] = self.crm.upsert("Lead", write.key_field, [write.payload])
+        if result.success and result.id is not None:
+            return IntakeOutcome(CREATED_LEAD, "Lead", result.id)
+        if result.error_code == "DUPLICATES_DETECTED" and result.matched_ids:
+            return self._adopt(result.matched_ids[0], submission)
+        raise _rejected(result, "the new Lead was refused")
+
+    def _adopt(self, record_id: str, submission: IntakeSubmission) -> IntakeOutcome:
+        """A duplicate rule matched an existing record: attach the message to it instead of failing."""
+        lead = self.crm.get("Lead", record_id, ["Id", "Description", "IsConverted"])
+        if lead is not None:
+            return self._append_to_lead(record_id, lead.get("Description"), submission, ADOPTED_DUPLICATE)
+        if self.crm.get("Contact", record_id, ["Id"]) is not None:
+            linked = self._task_on(record_id, submission)
+            return IntakeOutcome(ADOPTED_DUPLICATE, linked.object_name, linked.record_id)
+        return IntakeOutcome(ADOPTED_DUPLICATE, "Lead", record_id)
+
+
+class IntakeHandler:
+    """The worker's handler for `intake` jobs (payload `{"inbox_id": …}`); see sync.worker.Handler.
+
+    The connector is built per job by `connector_factory`, so a CRM that is down when the job starts raises
+    TransientCrmError there and the worker schedules a retry.
+    """
+
+    def __init__(self, engine: Engine, connector_factory: ConnectorFactory, profile: Profile) -> None:
+        self.engine = engine
+        self.connector_factory = connector_factory
+        self.profile = profile
+
+    def __call__(self, job: Job, control: object = None) -> None:
+        inbox_id = int(job.payload["inbox_id"])
+        with self.engine.connect() as connection:
+            entry = InboxRepository(connection).get(inbox_id)
+        if entry is None:
+            raise FatalCrmError(f"intake job {job.id}: inbox row {inbox_id} does not exist")
+        if entry.status != PENDING or entry.submission is None:
+            log.info("intake delivery=%s already settled (%s)", entry.delivery_id, entry.status)
+            return
+        submission = IntakeSubmission.model_validate(entry.submission)
+        try:
+            outcome = IntakeDelivery(self.connector_factory(), self.profile).deliver(submission)
+        except FatalCrmError as exc:
+            with self.engine.begin() as connection:
+                InboxRepository(connection).record_error(inbox_id, str(exc), final=True)
+            log.warning("intake delivery=%s email=%s refused: %s", entry.delivery_id, entry.email_hash, exc.code)
+            raise
+        except Exception as exc:
+            with self.engine.begin() as connection:
+                InboxRepository(connection).record_error(inbox_id, f"{type(exc).__name__}: {exc}", final=False)
+            raise
+        with self.engine.begin() as connection:
+            InboxRepository(connection).record_outcome(
+                inbox_id,
+                outcome=outcome.outcome,
+                crm_object=outcome.object_name,
+                crm_id=outcome.record_id,
+                at=datetime.now(UTC),
+            )
+        log.info(
+            "intake delivery=%s email=%s %s %s",
+            entry.delivery_id,
+            email_hash(submission.email),
+            outcome.outcome,
+            outcome.record_id,
+        )

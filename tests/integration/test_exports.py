@@ -1,0 +1,118 @@
+"""Funder exports from a real service database: scope, identical numbers by SQL and Python, valid files."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import Engine
+
+from exports.aggregate import load_funder_data, paired_summaries, summaries_from_responses
+from exports.service import build_funder_report, export_all_funders, export_funder, export_zip
+from models import default_catalogue
+from tests.exports.factory import CohortSpec, ProgramSpec, seed, two_funders
+
+
+@pytest.fixture
+def program(engine: Engine) -> dict[str, list[object]]:
+    return seed(engine, two_funders())
+
+
+def test_database_aggregates_equal_the_pure_python_ones(engine: Engine, program: dict[str, list[object]]) -> None:
+    catalogue = default_catalogue()
+    with engine.connect() as conn:
+        in_sql = paired_summaries(conn, None, None, None, catalogue)
+    in_python = summaries_from_responses(program["responses"], catalogue)  # type: ignore[arg-type]
+    assert in_sql.keys() == in_python.keys()
+    for key in in_sql:
+        a, b = in_sql[key], in_python[key]
+        assert a.change.n == b.change.n and a.n_increased == b.n_increased, key
+        assert a.pre.total == pytest.approx(b.pre.total) and a.change.total_sq == pytest.approx(b.change.total_sq)
+        assert a.n_pre_at_threshold == b.n_pre_at_threshold and a.post_paired.total == pytest.approx(
+            b.post_paired.total
+        )
+
+
+def test_an_export_holds_only_the_funders_own_cohorts(engine: Engine, program: dict[str, list[object]]) -> None:
+    report = build_funder_report(engine, "funder:acme")
+    cohorts = {r["cohort"] for t in ("participation", "outcomes") for r in report.table(t).rows}
+    assert cohorts == {"all", "cohort:river", "cohort:hill"}
+    assert {r["grant"] for r in report.table("grants").rows} == {"grant:acme-2025"}
+
+
+def test_answers_and_cohorts_outside_the_grant_period_are_left_out(engine: Engine) -> None:
+    spec = ProgramSpec(
+        cohorts=[CohortSpec("early", 30), CohortSpec("late", 30, start=date(2026, 3, 1))],
+        grants={"g": ("acme", ["early", "late"], date(2025, 1, 1), date(2025, 2, 15))},
+    )
+    seed(engine, spec)
+    with engine.connect() as conn:
+        (data,) = load_funder_data(conn, "funder:acme", default_catalogue())
+    assert [c.key for c in data.cohorts] == ["cohort:early"]  # "late" starts after the period
+    # the early cohort's post answers are dated after 2025-02-15: no pairs inside the period
+    assert data.summaries and all(s.post.n == 0 for s in data.summaries.values())
+    assert data.sessions_held["cohort:early"] == 3  # sessions on Feb 1, 8, 15 (the fourth is on the 22nd)
+
+
+def test_every_format_is_written_and_the_package_validates(
+    engine: Engine, program: dict[str, list[object]], tmp_path: Path
+) -> None:
+    from frictionless import validate
+
+    written = export_funder(engine, "acme", tmp_path)
+    names = {p.name for p in written}
+    assert {
+        "outcomes.xlsx",
+        "datapackage.json",
+        "outcomes.csv",
+        "participation.csv",
+        "summary.html",
+        "summary.pdf",
+        "README.md",
+    } <= names
+    report = validate(str(tmp_path / "datapackage.json"))
+    assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])
+    package = json.loads((tmp_path / "datapackage.json").read_text())
+    outcomes = next(r for r in package["resources"] if r["name"] == "outcomes")
+    assert outcomes["schema"]["missingValues"] == [""]
+    assert {f["name"]: f["type"] for f in outcomes["schema"]["fields"]}["d_z"] == "number"
+    assert (tmp_path / "summary.pdf").read_bytes().startswith(b"%PDF")
+    html = (tmp_path / "summary.html").read_text()
+    assert "<svg" in html and "Acme Foundation" in html and "<script" not in html
+
+
+def test_the_workbook_has_typed_sheets_a_native_chart_and_notes(
+    engine: Engine, program: dict[str, list[object]], tmp_path: Path
+) -> None:
+    export_funder(engine, "acme", tmp_path, ["xlsx"])
+    book = load_workbook(tmp_path / "outcomes.xlsx")
+    assert book.sheetnames == ["Summary", "Grants", "Cohorts", "Participation", "Outcomes", "Measures", "Notes"]
+    assert len(book["Summary"]._charts) == 1
+    notes = {row[0]: row[1] for row in book["Notes"].iter_rows(values_only=True)}
+    assert "Cohen's d_z = mean change / standard deviation of the change" in notes["Outcome statistics"]
+    assert "from 1 to 10" in notes["Small-cell suppression"]
+    outcomes = book["Outcomes"]
+    header = [c.value for c in outcomes[1]]
+    roll_up = next(r for r in outcomes.iter_rows(min_row=2, values_only=True) if r[1] == "all")
+    n_paired = roll_up[header.index("n_paired")]
+    assert isinstance(n_paired, int) and n_paired >= 11
+
+
+def test_same_data_gives_byte_identical_csv_and_json(
+    engine: Engine, program: dict[str, list[object]], tmp_path: Path
+) -> None:
+    export_funder(engine, "acme", tmp_path / "one", ["csv", "xlsx", "pdf"])
+    export_funder(engine, "acme", tmp_path / "two", ["csv", "xlsx", "pdf"])
+    for path in sorted((tmp_path / "one").iterdir()):
+        assert path.read_bytes() == (tmp_path / "two" / path.name).read_bytes(), path.name
+    report = build_funder_report(engine, "funder:acme")
+    assert export_zip(report) == export_zip(report)
+
+
+def test_the_demo_gets_a_folder_per_funder(engine: Engine, program: dict[str, list[object]], tmp_path: Path) -> None:
+    folders = export_all_funders(engine, tmp_path)
+    assert folders == {"funder:acme": tmp_path / "exports" / "acme", "funder:zenith": tmp_path / "exports" / "zenith"}
+    assert (tmp_path / "exports" / "zenith" / "outcomes.xlsx").exists()

@@ -1,0 +1,169 @@
+"""The transform's rules: external-ID lookups, field ownership, rejected rows, flags, record types."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from mapping_cases import FLCH, GRANT, INTAKE, PAT, RELATED, RESPONSES, SESSION, ZOE, ZOE_PRESENT
+
+from mappings.profile import load_profile
+from mappings.snapshots import load_describes
+from mappings.spec import UpdatePolicy
+from mappings.transform import (
+    MappingRejected,
+    RelatedRecords,
+    fields_to_read,
+    merge_writes,
+    record_type_id,
+    salesforce_datetime,
+    to_crm,
+    update_payload,
+)
+from models import Participant
+
+NPSP = load_profile("npsp_pmm")
+
+
+def test_lookups_are_external_id_references_by_relationship_name() -> None:
+    [contact] = to_crm(ZOE, NPSP)
+    assert contact.payload["Account"] == {"Ignite_Key__c": "org:flch"}
+    assert contact.field_names["Account"] == "AccountId"
+    assert "AccountId" not in contact.payload
+
+
+def test_polymorphic_lookups_name_the_target_type() -> None:
+    [task] = to_crm(INTAKE, NPSP, flags={"existing_contact"})
+    assert task.payload["Who"]["attributes"] == {"type": "Contact"}
+
+
+def test_datetimes_are_sent_in_utc_and_dates_without_time_zone() -> None:
+    [session] = to_crm(SESSION, NPSP, related=RELATED)
+    assert session.payload["pmdm__SessionStart__c"] == "2025-03-04T23:30:00.000+0000"
+    assert session.payload["pmdm__SessionEnd__c"] == "2025-03-05T01:00:00.000+0000"
+    [delivery] = to_crm(ZOE_PRESENT, NPSP, related=RELATED)
+    assert delivery.payload["pmdm__DeliveryDate__c"] == "2025-03-04"
+
+
+def test_a_naive_datetime_is_refused() -> None:
+    with pytest.raises(ValueError, match="time zone"):
+        salesforce_datetime(datetime(2025, 1, 1, 12, 0))
+    assert salesforce_datetime(datetime(2025, 1, 1, 12, 0, 0, 123456, tzinfo=UTC)) == "2025-01-01T12:00:00.123+0000"
+
+
+def test_grant_amounts_keep_their_cents() -> None:
+    [opportunity] = to_crm(GRANT, NPSP)
+    assert opportunity.payload["Amount"] == 125000.10
+    assert opportunity.record_type == "Grant"
+
+
+def test_record_type_resolves_from_the_describe_by_developer_name() -> None:
+    account = load_describes("npsp_pmm")["Account"]
+    assert record_type_id(account, "Organization") == "012000000000002AAA"
+    with pytest.raises(LookupError, match="no active record type 'Nope'"):
+        record_type_id(account, "Nope")
+
+
+def test_if_blank_fields_are_sent_only_where_the_crm_is_blank() -> None:
+    [contact] = to_crm(ZOE, NPSP)
+    existing = {"Title": "Chief of Emergency Medicine", "Phone": "", "AccountId": "001000000000001AAA"}
+    sent = update_payload(contact, existing)
+    assert "Title" not in sent  # staff corrected it
+    assert sent["Phone"] == "+1 555 0100"  # blank in the CRM, so the sync fills it
+    assert "Account" not in sent
+    assert sent["Ignite_Key__c"] == ZOE.key
+    assert fields_to_read(contact) == ("AccountId", "Phone", "Title", "npe01__Preferred_Email__c")
+
+
+def test_never_fields_are_set_on_create_only() -> None:
+    [opportunity] = to_crm(GRANT, NPSP)
+    assert opportunity.policies["StageName"] is UpdatePolicy.NEVER
+    assert update_payload(opportunity, None)["StageName"] == "Awarded"
+    sent = update_payload(opportunity, {"StageName": "Withdrawn"})
+    assert "StageName" not in sent and "CloseDate" not in sent
+    assert sent["Amount"] == 125000.10
+
+
+def test_a_value_too_long_for_a_reject_field_rejects_the_row_naming_the_field() -> None:
+    long_email = "a" * 60 + "@" + "b" * 20 + ".example.org"
+    person = Participant(email=long_email, first_name="A", last_name="B", role="other", organization=FLCH.key)
+    with pytest.raises(MappingRejected) as excinfo:
+        to_crm(person, NPSP)
+    fields = sorted(p.field for p in excinfo.value.problems)
+    assert fields == ["Contact.Email", "Contact.npe01__WorkEmail__c"]
+    assert excinfo.value.record == person.key
+    assert "the CRM field holds at most 80" in excinfo.value.problems[0].rule
+
+
+def test_a_missing_related_record_rejects_the_row_and_says_which() -> None:
+    with pytest.raises(MappingRejected) as excinfo:
+        to_crm(ZOE_PRESENT, NPSP, related=RelatedRecords([ZOE]))
+    rules = {p.rule for p in excinfo.value.problems}
+    assert "needs the Session 'session:flch-2025-spring-01', which was not given" in rules
+
+
+def test_individual_responses_are_written_only_when_the_setting_turns_them_on() -> None:
+    assert to_crm(RESPONSES[0], NPSP) == []
+    [response] = to_crm(RESPONSES[0], NPSP, flags={"individual_responses"})
+    assert response.object_name == "Ignite_Survey_Response__c"
+
+
+def test_an_intake_matching_an_existing_contact_becomes_a_task_not_a_lead() -> None:
+    assert [w.object_name for w in to_crm(INTAKE, NPSP)] == ["Lead"]
+    assert [w.object_name for w in to_crm(INTAKE, NPSP, flags={"existing_contact"})] == ["Task"]
+
+
+def test_unknown_flags_are_refused() -> None:
+    with pytest.raises(ValueError, match="unknown flags"):
+        to_crm(INTAKE, NPSP, flags={"everything"})
+
+
+def test_a_cohort_makes_a_cohort_a_service_and_a_schedule_in_dependency_order() -> None:
+    from mapping_cases import SPRING
+
+    writes = to_crm(SPRING, NPSP)
+    assert [w.object_name for w in writes] == ["pmdm__ProgramCohort__c", "pmdm__Service__c", "pmdm__ServiceSchedule__c"]
+    assert [w.order for w in writes] == sorted(w.order for w in writes)
+    assert writes[2].payload["pmdm__Service__r"] == {"Ignite_Key__c": "service:flch-2025-spring"}
+
+
+def test_engagement_account_stays_blank_so_pmm_validation_passes() -> None:
+    from mapping_cases import ZOE_ENROLLED
+
+    [engagement] = to_crm(ZOE_ENROLLED, NPSP, related=RELATED)
+    assert "pmdm__Account__c" not in engagement.payload and "pmdm__Account__r" not in engagement.payload
+    assert engagement.payload["pmdm__Program__r"] == {"Ignite_Key__c": "program:ignite"}
+
+
+def test_summaries_update_the_organisation_account_without_creating_it() -> None:
+    from mapping_cases import ORG_SUMMARY
+
+    [write] = to_crm(ORG_SUMMARY[0], NPSP)
+    assert (write.object_name, write.key, write.operation) == ("Account", "org:flch", "update_existing")
+    assert set(write.payload) == {
+        "Ignite_Key__c",
+        "Ignite_Cohorts_Hosted__c",
+        "Ignite_Participants__c",
+        "Ignite_Sessions_Attended__c",
+        "Ignite_Last_Cohort_End__c",
+    }
+    assert write.order > NPSP.position("organization_account")
+
+
+def test_merge_writes_drops_equal_repeats_and_refuses_conflicts() -> None:
+    from mapping_cases import OUTCOMES
+
+    nc = load_profile("nonprofit_cloud")
+    writes = [w for o in OUTCOMES.values() for w in to_crm(o, nc, related=RELATED)]
+    merged = merge_writes(writes)
+    assert len(merged) < len(writes)
+    assert len({(w.step, w.key) for w in merged}) == len(merged)
+    [first, *_] = writes
+    clash = type(first)(**{**first.__dict__, "payload": {**first.payload, "Name": "other"}})
+    with pytest.raises(ValueError, match="two different payloads"):
+        merge_writes([first, clash])
+
+
+def test_participant_without_optional_fields_sends_blanks() -> None:
+    [contact] = to_crm(PAT, NPSP)
+    assert contact.payload["Title"] is None and contact.payload["Phone"] is None

@@ -1,0 +1,50 @@
+"""Fixtures for the web service: a migrated database and an app built by create_app."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from service import create_app
+from settings import load_settings
+from store.database import make_engine, upgrade_database
+from tests.web.helpers import SOURCES
+
+
+@pytest.fixture
+def web_engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    upgrade_database(engine)
+    yield engine
+    engine.dispose()
+
+
+AppFactory = Callable[..., TestClient]
+
+
+@pytest.fixture
+def make_client(web_engine: Engine) -> Iterator[AppFactory]:
+    clients: list[TestClient] = []
+
+    def build(sources: dict[str, Any] | None = None, **settings: Any) -> TestClient:
+        config = load_settings(
+            database_url=str(web_engine.url.render_as_string(hide_password=False)),
+            intake_sources=SOURCES if sources is None else sources,
+            **settings,
+        )
+        client = TestClient(create_app(config, engine=web_engine))
+        clients.append(client)
+        return client
+
+    yield build
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture
+def client(make_client: AppFactory) -> TestClient:
+    return make_client()

@@ -1,0 +1,384 @@
+"""The intake webhook's promises: signed, idempotent, durable before 202, strict about input, never a 5xx."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, func, select
+
+from store.intake import InboxRepository
+from store.intake_tables import intake_inbox
+from store.jobs_tables import jobs
+from tests.web.helpers import (
+    FORM_TOKEN,
+    OLD_FORM_TOKEN,
+    ROTATED_SECRET,
+    SITE_SECRET,
+    compact,
+    new_whsec,
+    stale,
+    standard_headers,
+    submission,
+    tally_signature,
+    typeform_signature,
+)
+
+URL = "/webhooks/intake/website"
+
+
+def counts(engine: Engine) -> tuple[int, int]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(func.count()).select_from(intake_inbox)).scalar_one()
+        queued = conn.execute(select(func.count()).select_from(jobs)).scalar_one()
+    return int(rows), int(queued)
+
+
+def assert_problem(response, status: int, field: str | None = None) -> dict:  # type: ignore[no-untyped-def]
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    document = response.json()
+    assert document["status"] == status
+    assert document["type"].startswith("urn:ignite-sync:problem:")
+    if field is not None:
+        assert field in [e["field"] for e in document["errors"]], document
+    return document
+
+
+def test_signed_submission_is_stored_with_its_job_before_the_202(client: TestClient, web_engine: Engine) -> None:
+    body = compact(submission(email="  Ada@Example.ORG "))
+    headers = standard_headers(body, msg_id="msg_first")
+    response = client.post(URL, content=body, headers=headers)
+    assert response.status_code == 202, response.text
+    receipt = response.json()["receipt_id"]
+    assert receipt.startswith("rcpt_")
+    with web_engine.connect() as conn:
+        entry = InboxRepository(conn).find("website", "msg_first")
+        assert entry is not None and entry.receipt_id == receipt
+        assert entry.status == "pending" and not entry.quarantined
+        assert entry.raw_body == body  # the exact signed bytes, for audit and replay
+        assert entry.submission is not None and entry.submission["email"] == "ada@example.org"
+        job = conn.execute(select(jobs).where(jobs.c.id == entry.job_id)).one()
+    assert job.kind == "intake" and job.payload == {"inbox_id": entry.id} and job.state == "queued"
+
+
+def test_repeated_delivery_answers_200_with_the_same_receipt_and_writes_nothing(
+    client: TestClient, web_engine: Engine
+) -> None:
+    body = compact(submission())
+    first = client.post(URL, content=body, headers=standard_headers(body, msg_id="msg_dup"))
+    # The sender retries later: same webhook-id, new timestamp, new signature.
+    again = client.post(URL, content=body, headers=standard_headers(body, msg_id="msg_dup"))
+    assert first.status_code == 202 and again.status_code == 200
+    assert again.json() == {"receipt_id": first.json()["receipt_id"], "status": "duplicate"}
+    assert counts(web_engine) == (1, 1)
+
+
+def test_submission_under_data_envelope_is_accepted(client: TestClient) -> None:
+    body = compact({"type": "intake.submitted", "timestamp": "2026-11-27T10:00:00Z", "data": submission()})
+    assert client.post(URL, content=body, headers=standard_headers(body)).status_code == 202
+
+
+def test_captured_request_replayed_after_five_minutes_is_refused(client: TestClient, web_engine: Engine) -> None:
+    body = compact(submission())
+    headers = standard_headers(body, at=stale(301))
+    document = assert_problem(client.post(URL, content=body, headers=headers), 401)
+    assert "5 minutes" in document["detail"]
+    assert counts(web_engine) == (0, 0)
+
+
+def test_future_timestamp_is_refused(client: TestClient) -> None:
+    body = compact(submission())
+    headers = standard_headers(body, at=datetime.now(UTC) + timedelta(seconds=301))
+    assert_problem(client.post(URL, content=body, headers=headers), 401)
+
+
+def test_timestamp_within_tolerance_is_accepted(client: TestClient) -> None:
+    body = compact(submission())
+    assert client.post(URL, content=body, headers=standard_headers(body, at=stale(240))).status_code == 202
+
+
+def test_wrong_secret_is_refused(client: TestClient, web_engine: Engine) -> None:
+    body = compact(submission())
+    assert_problem(client.post(URL, content=body, headers=standard_headers(body, secret=new_whsec())), 401)
+    assert counts(web_engine) == (0, 0)
+
+
+def test_body_tampered_by_one_byte_is_refused(client: TestClient) -> None:
+    body = compact(submission())
+    headers = standard_headers(body)
+    tampered = body.replace(b"Ada", b"Adb")
+    assert_problem(client.post(URL, content=tampered, headers=headers), 401)
+
+
+def test_malformed_signature_headers_answer_401_never_500(client: TestClient) -> None:
+    body = compact(submission())
+    good = standard_headers(body)
+    variants = [
+        {**good, "webhook-signature": "v1"},
+        {**good, "webhook-signature": "v1,not base64!!"},
+        {**good, "webhook-signature": "v1,a,b"},
+        {**good, "webhook-signature": "v2," + good["webhook-signature"].split(",")[1]},
+        {**good, "webhook-timestamp": good["webhook-timestamp"] + ".5"},
+        {**good, "webhook-timestamp": "soon"},
+        {**good, "webhook-id": "msg.with.dots"},
+        {k: v for k, v in good.items() if k != "webhook-signature"},
+        {k: v for k, v in good.items() if k != "webhook-id"},
+    ]
+    for headers in variants:
+        assert_problem(client.post(URL, content=body, headers=headers), 401)
+
+
+def test_secrets_rotate_without_refusing_either_key(client: TestClient) -> None:
+    url = "/webhooks/intake/rotating"
+    for secret in (ROTATED_SECRET, SITE_SECRET):
+        body = compact(submission())
+        assert client.post(url, content=body, headers=standard_headers(body, secret=secret)).status_code == 202
+    # A sender mid-rotation sends two signatures; one unknown to us is fine.
+    body = compact(submission())
+    headers = standard_headers(body, secret=SITE_SECRET)
+    unknown = standard_headers(body, secret=new_whsec(), msg_id=headers["webhook-id"])
+    signature = unknown["webhook-signature"] + " " + headers["webhook-signature"]
+    at = datetime.fromtimestamp(int(headers["webhook-timestamp"]), UTC)
+    assert standard_headers(body, secret=SITE_SECRET, msg_id=headers["webhook-id"], at=at) == headers
+    response = client.post(url, content=body, headers={**headers, "webhook-signature": signature})
+    assert response.status_code == 202, response.text
+
+
+def test_body_over_64_kib_is_refused_with_413(client: TestClient, web_engine: Engine) -> None:
+    body = compact(submission(message="x" * 70_000))
+    document = assert_problem(client.post(URL, content=body, headers=standard_headers(body)), 413)
+    assert "65536" in document["detail"]
+    assert counts(web_engine) == (0, 0)
+
+
+def test_streamed_body_without_length_is_cut_off_at_64_kib(client: TestClient) -> None:
+    headers = standard_headers(b"{}")
+
+    def chunks():  # type: ignore[no-untyped-def]
+        for _ in range(100):
+            yield b" " * 1024  # 100 KiB of whitespace, sent chunked with no Content-Length
+
+    assert_problem(client.post(URL, content=chunks(), headers=headers), 413)
+
+
+def test_wrong_content_type_is_refused_with_415(client: TestClient) -> None:
+    body = compact(submission())
+    headers = {**standard_headers(body), "content-type": "text/plain"}
+    assert_problem(client.post(URL, content=body, headers=headers), 415, field="Content-Type")
+
+
+def test_invalid_submission_is_a_problem_naming_field_and_rule(client: TestClient, web_engine: Engine) -> None:
+    body = compact(submission(email="not-an-email", state="ZZ"))
+    document = assert_problem(client.post(URL, content=body, headers=standard_headers(body)), 400, field="email")
+    rules = {e["field"]: e["rule"] for e in document["errors"]}
+    assert "exactly one '@'" in rules["email"]
+    assert "state" in rules
+    assert counts(web_engine) == (0, 0)
+
+
+def test_unknown_field_and_server_fields_are_refused(client: TestClient) -> None:
+    body = compact(submission(favourite_colour="teal"))
+    assert_problem(client.post(URL, content=body, headers=standard_headers(body)), 400, field="favourite_colour")
+    body = compact(submission(delivery_id="forged"))
+    assert_problem(client.post(URL, content=body, headers=standard_headers(body)), 400, field="delivery_id")
+
+
+def test_body_that_is_not_json_is_a_400_after_verification(client: TestClient) -> None:
+    body = b"{not json"
+    assert_problem(client.post(URL, content=body, headers=standard_headers(body)), 400, field="(body)")
+
+
+def test_filled_honeypot_is_accepted_but_quarantined_without_a_job(client: TestClient, web_engine: Engine) -> None:
+    body = compact(submission(website_url="http://spam.example"))
+    response = client.post(URL, content=body, headers=standard_headers(body, msg_id="msg_bot"))
+    assert response.status_code == 202
+    with web_engine.connect() as conn:
+        entry = InboxRepository(conn).find("website", "msg_bot")
+    assert entry is not None and entry.quarantined and entry.status == "quarantined" and entry.job_id is None
+    assert counts(web_engine) == (1, 0)
+    metrics = client.get("/metrics").text
+    assert 'ignite_intake_quarantined_total{source="website"} 1.0' in metrics
+
+
+def test_empty_honeypot_is_an_ordinary_submission(client: TestClient, web_engine: Engine) -> None:
+    body = compact(submission(website_url=""))
+    assert client.post(URL, content=body, headers=standard_headers(body)).status_code == 202
+    assert counts(web_engine) == (1, 1)
+
+
+def test_unicode_names_are_kept_exactly(client: TestClient, web_engine: Engine) -> None:
+    body = compact(submission(first_name="Zoë", last_name="Ōtsuka-李", organization="Hôpital Saint-Émile"))
+    assert client.post(URL, content=body, headers=standard_headers(body, msg_id="msg_uni")).status_code == 202
+    with web_engine.connect() as conn:
+        entry = InboxRepository(conn).find("website", "msg_uni")
+    assert entry is not None and entry.submission is not None
+    assert (entry.submission["first_name"], entry.submission["last_name"]) == ("Zoë", "Ōtsuka-李")
+
+
+def test_soql_injection_text_is_stored_as_plain_data(client: TestClient, web_engine: Engine) -> None:
+    hostile = "x' OR Email != '' --"
+    body = compact(submission(email="o'brien@example.org", organization=hostile, last_name="O'Brien"))
+    assert client.post(URL, content=body, headers=standard_headers(body, msg_id="msg_soql")).status_code == 202
+    with web_engine.connect() as conn:
+        entry = InboxRepository(conn).find("website", "msg_soql")
+    assert entry is not None and entry.submission is not None
+    assert entry.submission["organization"] == hostile and entry.submission["email"] == "o'brien@example.org"
+
+
+def test_unconfigured_source_is_404_but_configured_ones_never_are(client: TestClient) -> None:
+    body = compact(submission())
+    assert_problem(client.post("/webhooks/intake/nobody", content=body, headers=standard_headers(body)), 404)
+    for source in ("website", "rotating", "typeform", "tally", "wix", "dev"):
+        status = client.post(f"/webhooks/intake/{source}", content=b"{}", headers={"content-type": "x/y"}).status_code
+        assert status not in (404, 410)
+
+
+def test_rate_limit_answers_429_with_retry_after(client: TestClient) -> None:
+    url = "/webhooks/intake/throttled"
+    statuses = []
+    for _ in range(4):
+        body = compact(submission())
+        response = client.post(url, content=body, headers=standard_headers(body))
+        statuses.append(response.status_code)
+    assert statuses == [202, 202, 202, 429]
+    assert 1 <= int(response.headers["retry-after"]) <= 60
+    # Forged posts do not count against the source: a real sender is not locked out by an attacker.
+    other = client.post("/webhooks/intake/website", content=b"{}", headers=standard_headers(b"{}", secret=new_whsec()))
+    assert other.status_code == 401
+
+
+def typeform_headers(signature: str) -> dict[str, str]:
+    return {"content-type": "application/json", "typeform-signature": signature}
+
+
+def test_typeform_post_signed_per_its_docs_is_mapped_from_the_answers_array(
+    client: TestClient, web_engine: Engine
+) -> None:
+    payload = {
+        "event_id": "01HTYPEFORMEVENT",
+        "event_type": "form_response",
+        "form_response": {
+            "form_id": "abc",
+            "token": "tok",
+            "submitted_at": "2026-11-27T10:00:00Z",
+            "hidden": {"org": "Mercy Community Hospital", "fax": ""},
+            "answers": [
+                {"type": "text", "text": "Grace", "field": {"id": "1", "type": "short_text", "ref": "first_name"}},
+                {"type": "text", "text": "Hopper", "field": {"id": "2", "type": "short_text", "ref": "last_name"}},
+                {
+                    "type": "email",
+                    "email": "grace@mercy.example.org",
+                    "field": {"id": "3", "type": "email", "ref": "email"},
+                },
+                {
+                    "type": "choice",
+                    "choice": {"label": "clinician"},
+                    "field": {"id": "4", "type": "multiple_choice", "ref": "role"},
+                },
+                {"type": "text", "text": "Please call.", "field": {"id": "5", "type": "long_text", "ref": "message"}},
+            ],
+        },
+    }
+    body = json.dumps(payload).encode()
+    url = "/webhooks/intake/typeform"
+    response = client.post(
+        url, content=body, headers={"content-type": "application/json", "typeform-signature": typeform_signature(body)}
+    )
+    assert response.status_code == 202, response.text
+    with web_engine.connect() as conn:
+        entry = InboxRepository(conn).find("typeform", "01HTYPEFORMEVENT")
+    assert entry is not None and entry.submission is not None
+    assert entry.submission["organization"] == "Mercy Community Hospital"
+    assert entry.submission["role"] == "clinician" and entry.submission["email"] == "grace@mercy.example.org"
+    # Typeform has no timestamp: its event id is the replay guard.
+    again = client.post(
+        url, content=body, headers={"content-type": "application/json", "typeform-signature": typeform_signature(body)}
+    )
+    assert again.status_code == 200
+    wrong = typeform_signature(body, secret="not the secret")
+    assert_problem(client.post(url, content=body, headers=typeform_headers(wrong)), 401)
+    hex_style = "sha256=" + typeform_signature(body).encode().hex()
+    assert_problem(
+        client.post(url, content=body, headers=typeform_headers(hex_style)),
+        401,
+    )
+
+
+def test_tally_post_signed_per_its_docs_is_mapped_from_its_fields(client: TestClient, web_engine: Engine) -> None:
+    payload = {
+        "eventId": str(uuid.uuid4()),
+        "eventType": "FORM_RESPONSE",
+        "createdAt": "2026-11-27T10:00:00.000Z",
+        "data": {
+            "responseId": "r1",
+            "formId": "f1",
+            "fields": [
+                {"key": "question_1", "label": "First name", "type": "INPUT_TEXT", "value": "Mary"},
+                {"key": "question_2", "label": "Last name", "type": "INPUT_TEXT", "value": "Seacole"},
+                {"key": "question_email", "label": "Email", "type": "INPUT_EMAIL", "value": "mary@seacole.example.org"},
+                {"key": "question_4", "label": "Organisation", "type": "INPUT_TEXT", "value": "Seacole Health"},
+                {
+                    "key": "question_5",
+                    "label": "Interest",
+                    "type": "MULTIPLE_CHOICE",
+                    "value": ["o2"],
+                    "options": [{"id": "o1", "text": "Pilot"}, {"id": "o2", "text": "Full cohort"}],
+                },
+            ],
+        },
+    }
+    body = json.dumps(payload).encode()
+    headers = {"content-type": "application/json", "tally-signature": tally_signature(body)}
+    assert client.post("/webhooks/intake/tally", content=body, headers=headers).status_code == 202
+    with web_engine.connect() as conn:
+        entry = InboxRepository(conn).find("tally", payload["eventId"])
+    assert entry is not None and entry.submission is not None
+    assert entry.submission["interest"] == "Full cohort" and entry.submission["consent_to_contact"] is True
+    bad = {**headers, "tally-signature": tally_signature(body, "wrong")}
+    assert_problem(client.post("/webhooks/intake/tally", content=body, headers=bad), 401)
+
+
+def test_token_source_takes_form_posts_and_rotated_tokens(client: TestClient, web_engine: Engine) -> None:
+    form = urlencode({"fname": "Ida", "lname": "Wells", "email": "ida@example.org", "org": "Wells Clinic", "msg": "Hi"})
+    url = "/webhooks/intake/wix"
+    base = {"content-type": "application/x-www-form-urlencoded", "x-submission-id": "sub-1"}
+    assert client.post(url, content=form, headers={**base, "x-ignite-token": FORM_TOKEN}).status_code == 202
+    again = client.post(url, content=form, headers={**base, "x-ignite-token": OLD_FORM_TOKEN})
+    assert again.status_code == 200  # the old token still works during rotation; same submission id: duplicate
+    assert_problem(client.post(url, content=form, headers={**base, "x-ignite-token": "guess"}), 401)
+    assert_problem(client.post(url, content=form, headers=base), 401)
+    json_body = compact(submission())
+    assert_problem(
+        client.post(
+            url, content=json_body, headers={**base, "content-type": "application/json", "x-ignite-token": FORM_TOKEN}
+        ),
+        415,
+    )
+    with web_engine.connect() as conn:
+        entry = InboxRepository(conn).find("wix", "sub-1")
+    assert entry is not None and entry.submission is not None and entry.submission["last_name"] == "Wells"
+
+
+def test_sender_without_delivery_id_is_deduplicated_by_body_hash(client: TestClient, web_engine: Engine) -> None:
+    body = compact(submission())
+    first = client.post("/webhooks/intake/dev", content=body, headers={"content-type": "application/json"})
+    again = client.post("/webhooks/intake/dev", content=body, headers={"content-type": "application/json"})
+    assert (first.status_code, again.status_code) == (202, 200)
+    assert counts(web_engine) == (1, 1)
+
+
+def test_metrics_count_accepted_and_rejected_by_reason(client: TestClient) -> None:
+    body = compact(submission())
+    client.post(URL, content=body, headers=standard_headers(body))
+    client.post(URL, content=body, headers=standard_headers(body, secret=new_whsec()))
+    client.post(URL, content=body, headers={**standard_headers(body), "content-type": "text/csv"})
+    text = client.get("/metrics").text
+    assert 'ignite_intake_accepted_total{source="website"} 1.0' in text
+    assert 'ignite_intake_rejected_total{reason="bad_signature",source="website"} 1.0' in text
+    assert 'ignite_intake_rejected_total{reason="unsupported_media_type",source="website"} 1.0' in text
+    assert 'ignite_jobs{state="queued"} 1.0' in text
+    assert 'ignite_intake_inbox{status="pending"} 1.0' in text

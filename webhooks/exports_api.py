@@ -1,0 +1,74 @@
+"""`GET /api/v1/exports/funders/{key}.zip`: a funder downloads its own export with its bearer token.
+
+The app supplies the database through the `get_engine` dependency (and may override `get_min_cell`).  A token
+of another funder gets the same 404 as a funder that does not exist, so nobody can learn which funders exist;
+every attempt, refused or not, is written to the download log.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Response
+from sqlalchemy import Engine
+
+from exports.service import DEFAULT_MIN_CELL, UnknownFunderError, build_funder_report, export_zip, funder_key, sha256
+from exports.tokens import record_download, verify_token
+
+router = APIRouter(prefix="/api/v1/exports", tags=["exports"])
+
+NOT_FOUND = "no such export"
+
+
+def get_engine() -> Engine:
+    """Overridden by the app (`app.dependency_overrides[get_engine] = ...`)."""
+    raise RuntimeError("the exports router needs the app to provide the service database engine")
+
+
+def get_min_cell() -> int:
+    return DEFAULT_MIN_CELL
+
+
+def _bearer(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, value = authorization.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+@router.get("/funders/{key}.zip", response_class=Response)
+def download_funder_export(
+    key: str,
+    engine: Annotated[Engine, Depends(get_engine)],
+    k: Annotated[int, Depends(get_min_cell)],
+    authorization: Annotated[str | None, Header()] = None,
+) -> Response:
+    requested = funder_key(key)
+    secret = _bearer(authorization)
+    with engine.begin() as conn:
+        holder = verify_token(conn, secret) if secret else None
+        if holder is None:
+            record_download(conn, requested=requested, outcome="unauthorized")
+    if holder is None:
+        raise HTTPException(401, "a valid funder token is required", headers={"WWW-Authenticate": "Bearer"})
+    if holder.funder != requested:
+        with engine.begin() as conn:
+            record_download(conn, requested=requested, outcome="refused", holder=holder)
+        raise HTTPException(404, NOT_FOUND)
+    try:
+        report = build_funder_report(engine, requested, k=k)
+    except UnknownFunderError:
+        with engine.begin() as conn:
+            record_download(conn, requested=requested, outcome="not_found", holder=holder)
+        raise HTTPException(404, NOT_FOUND) from None
+    body = export_zip(report)
+    with engine.begin() as conn:
+        record_download(
+            conn, requested=requested, outcome="ok", holder=holder, size_bytes=len(body), sha256=sha256(body)
+        )
+    filename = f"ignite-outcomes-{requested.split(':', 1)[1]}.zip"
+    return Response(
+        body,
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
+    )

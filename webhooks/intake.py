@@ -1,0 +1,306 @@
+"""POST /webhooks/intake/{source}: verify → validate → inbox row + job in one transaction → 202.
+
+Order matters: the source and content type are checked before the body is read, the size while reading
+(64 KiB, counted on the stream, not after), the signature on the raw bytes before any parsing, then the
+source's rate limit (only verified posts count, so forgeries cannot spend a real sender's budget), and only
+then is the payload mapped and validated.  The answer goes out after the commit, so a
+202 always means "stored durably, with a job that will deliver it".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from anyio import to_thread
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from limits import RateLimitItem, parse
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+from sqlalchemy import Engine
+
+from models import IntakeSubmission, Problem, problems_from_validation_error
+from models.keys import email_hash
+from store.intake import DuplicateDelivery, InboxEntry, InboxRepository
+from store.jobs import JobRepository
+from sync.intake import INTAKE_JOB
+from webhooks.fieldmaps import PayloadError, extract, parse_body
+from webhooks.metrics import IntakeMetrics
+from webhooks.problems import problem, problem_responses
+from webhooks.sources import IntakeSource
+from webhooks.verify import SignatureRejected, Verifier
+
+log = logging.getLogger("ignite.intake")
+
+# Attempts are bounded by the retry policy's ~72-hour budget first; this only stops a job that crashes workers.
+INTAKE_MAX_ATTEMPTS = 500
+SERVER_FIELDS = ("source", "delivery_id", "received_at", "key")
+JSON_TYPES = ("application/json",)
+FORM_TYPES = ("application/x-www-form-urlencoded",)
+
+# The documented request body: the submission as a sender writes it (the service adds source, delivery id
+# and the time it was received).
+IntakeForm: type[BaseModel] = create_model(  # type: ignore[call-overload]
+    "IntakeForm",
+    __config__=ConfigDict(extra="forbid"),
+    **{
+        name: (info.annotation, info)
+        for name, info in IntakeSubmission.model_fields.items()
+        if name not in SERVER_FIELDS
+    },
+)
+
+
+class Receipt(BaseModel):
+    receipt_id: str
+    status: str  # "accepted" (new, 202) or "duplicate" (already received, 200)
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+@dataclass
+class _Outcome:
+    entry: InboxEntry
+    created: bool
+
+
+async def read_limited(request: Request, limit: int) -> bytes:
+    """The body, refusing as soon as it passes `limit` bytes, whatever Content-Length claimed."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge
+    buffer = bytearray()
+    async for chunk in request.stream():
+        buffer += chunk
+        if len(buffer) > limit:
+            raise BodyTooLarge
+    return bytes(buffer)
+
+
+def _media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+class _SourceRuntime:
+    def __init__(self, name: str, config: IntakeSource) -> None:
+        self.name = name
+        self.config = config
+        self.verifier = Verifier(config)
+        self.rate: RateLimitItem = parse(config.rate_limit)
+
+
+def intake_router(
+    *,
+    engine: Engine,
+    sources: Mapping[str, IntakeSource],
+    metrics: IntakeMetrics,
+    max_body_bytes: int = 64 * 1024,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> APIRouter:
+    runtimes = {name: _SourceRuntime(name, config) for name, config in sources.items()}
+    limiter = MovingWindowRateLimiter(MemoryStorage())
+    # SQLite has one writer at a time; queueing writers here, not in SQLite's busy handler (which sleeps in
+    # growing steps), keeps the tail latency flat.  Postgres writers run in parallel.
+    write_lock = threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
+    router = APIRouter(tags=["intake"])
+
+    def reject(source: str, reason: str, response: JSONResponse) -> JSONResponse:
+        metrics.rejected.labels(source=source, reason=reason).inc()
+        log.info("intake rejected source=%s reason=%s status=%s", source, reason, response.status_code)
+        return response
+
+    def persist(
+        runtime: _SourceRuntime,
+        delivery_id: str,
+        body: bytes,
+        content_type: str,
+        submission: IntakeSubmission | None,
+        quarantine: str | None,
+        received_at: datetime,
+    ) -> _Outcome:
+        with write_lock, engine.begin() as connection:
+            inbox = InboxRepository(connection)
+            try:
+                entry = inbox.insert(
+                    source=runtime.name,
+                    delivery_id=delivery_id,
+                    received_at=received_at,
+                    content_type=content_type,
+                    raw_body=body,
+                    submission=submission.model_dump(mode="json") if submission is not None else None,
+                    email_hash=email_hash(submission.email) if submission is not None else None,
+                    quarantine_reason=quarantine,
+                )
+            except DuplicateDelivery as duplicate:
+                return _Outcome(duplicate.existing, created=False)
+            if quarantine is None:
+                job_id = JobRepository(connection).enqueue(
+                    INTAKE_JOB,
+                    {"inbox_id": entry.id},
+                    idempotency_key=f"intake:{entry.receipt_id}",
+                    max_attempts=INTAKE_MAX_ATTEMPTS,
+                )
+                inbox.attach_job(entry.id, job_id)
+            return _Outcome(entry, created=True)
+
+    @router.post(
+        "/webhooks/intake/{source}",
+        status_code=202,
+        response_model=Receipt,
+        summary="Receive a signed intake submission",
+        description=(
+            "Verifies the source's signature on the raw body, validates the submission, stores it with its "
+            "delivery job in one transaction and answers 202 with a receipt. A repeated delivery (same source "
+            "and delivery id) answers 200 with the first receipt and writes nothing. Sources without a field map "
+            "post the IntakeForm JSON, at the top level or under `data`."
+        ),
+        responses={
+            200: {"description": "repeated delivery: the first receipt", "model": Receipt},
+            **problem_responses(400, 401, 404, 413, 415, 429),
+        },
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/IntakeForm"}},
+                    "application/x-www-form-urlencoded": {"schema": {"type": "object"}},
+                },
+            }
+        },
+    )
+    async def receive(source: str, request: Request) -> Response:
+        started = time.perf_counter()
+        try:
+            return await _receive(source, request)
+        finally:
+            metrics.ack_seconds.observe(time.perf_counter() - started)
+
+    async def _receive(source: str, request: Request) -> Response:
+        runtime = runtimes.get(source)
+        if runtime is None:
+            # Not a configured live source, so 404 cannot make a real sender disable its webhook.
+            return reject(
+                "(unknown)",
+                "unknown_source",
+                problem(
+                    404, "unknown-source", "Unknown intake source", "no intake source is configured under this name"
+                ),
+            )
+        media = _media_type(request)
+        allowed = FORM_TYPES if runtime.config.accepts_form else JSON_TYPES
+        if media not in allowed:
+            return reject(
+                source,
+                "unsupported_media_type",
+                problem(
+                    415,
+                    "unsupported-media-type",
+                    "Unsupported content type",
+                    f"this source accepts {' or '.join(allowed)}",
+                    errors=[{"field": "Content-Type", "rule": f"must be {' or '.join(allowed)}"}],
+                ),
+            )
+        try:
+            body = await read_limited(request, max_body_bytes)
+        except BodyTooLarge:
+            return reject(
+                source,
+                "too_large",
+                problem(
+                    413,
+                    "too-large",
+                    "Body too large",
+                    f"intake bodies are at most {max_body_bytes} bytes",
+                    errors=[{"field": "(body)", "rule": f"at most {max_body_bytes} bytes"}],
+                ),
+            )
+        try:
+            verified = runtime.verifier.verify(request.headers, body)
+        except SignatureRejected as exc:
+            return reject(source, exc.reason, problem(401, "bad-signature", "Signature rejected", exc.detail))
+        # Counted after verification, so forged posts cannot spend a real sender's budget.
+        if not limiter.hit(runtime.rate, source):
+            reset_at, _remaining = limiter.get_window_stats(runtime.rate, source)
+            retry_after = max(1, math.ceil(reset_at - time.time()))
+            return reject(
+                source,
+                "rate_limited",
+                problem(
+                    429,
+                    "rate-limited",
+                    "Too many requests",
+                    f"this source accepts {runtime.config.rate_limit}; retry after {retry_after} s",
+                    headers={"Retry-After": str(retry_after)},
+                ),
+            )
+        received_at = clock()
+        try:
+            document = parse_body(body, form=runtime.config.accepts_form)
+            extracted = extract(runtime.config, document)
+        except PayloadError as exc:
+            return reject(source, "invalid_body", _invalid([Problem("submission", exc.field, exc.rule)]))
+        delivery_id = verified.delivery_id or extracted.delivery_id or hashlib.sha256(body).hexdigest()
+        submission: IntakeSubmission | None = None
+        quarantine: str | None = "honeypot" if extracted.honeypot_filled else None
+        if quarantine is None:
+            submission_or_problems = _validate(extracted.fields, source, delivery_id, received_at)
+            if isinstance(submission_or_problems, list):
+                return reject(source, "invalid_body", _invalid(submission_or_problems))
+            submission = submission_or_problems
+        outcome = await to_thread.run_sync(
+            persist, runtime, delivery_id, body, media, submission, quarantine, received_at
+        )
+        entry = outcome.entry
+        if not outcome.created:
+            metrics.duplicates.labels(source=source).inc()
+            log.info("intake duplicate source=%s delivery=%s receipt=%s", source, delivery_id, entry.receipt_id)
+            return JSONResponse({"receipt_id": entry.receipt_id, "status": "duplicate"}, status_code=200)
+        if quarantine is not None:
+            metrics.quarantined.labels(source=source).inc()
+            log.info("intake quarantined source=%s delivery=%s reason=%s", source, delivery_id, quarantine)
+        else:
+            metrics.accepted.labels(source=source).inc()
+            log.info(
+                "intake accepted source=%s delivery=%s receipt=%s email=%s",
+                source,
+                delivery_id,
+                entry.receipt_id,
+                entry.email_hash,
+            )
+        # A quarantined post gets the same answer as an accepted one: a bot learns nothing.
+        return JSONResponse({"receipt_id": entry.receipt_id, "status": "accepted"}, status_code=202)
+
+    return router
+
+
+def _validate(
+    fields: dict[str, Any], source: str, delivery_id: str, received_at: datetime
+) -> IntakeSubmission | list[Problem]:
+    server_set = [
+        Problem("submission", name, "is set by the service, not the sender") for name in SERVER_FIELDS if name in fields
+    ]
+    if server_set:
+        return server_set
+    try:
+        return IntakeSubmission.model_validate(
+            {**fields, "source": source, "delivery_id": delivery_id, "received_at": received_at}
+        )
+    except ValidationError as exc:
+        return problems_from_validation_error("submission", exc)
+
+
+def _invalid(problems: list[Problem]) -> JSONResponse:
+    first = problems[0]
+    return problem(400, "invalid-submission", "Invalid submission", f"{first.field}: {first.rule}", errors=problems)

@@ -1,0 +1,172 @@
+"""Intake sources as configuration: who may post, how each proves it, and how its payload becomes a submission.
+
+Parsed once from `IGNITE_INTAKE_SOURCES` (a JSON object, or the path of a file holding one) by settings.py.
+Pure pydantic, no web framework, so settings can import it cheaply.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+
+from models.keys import SLUG
+
+Scheme = Literal["standard-webhooks", "typeform", "tally", "token", "none"]
+PayloadFormat = Literal["json", "typeform", "tally", "form"]
+
+SUBMISSION_FIELDS = frozenset(
+    {
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "organization",
+        "job_title",
+        "role",
+        "organization_kind",
+        "state",
+        "interest",
+        "message",
+        "consent_to_contact",
+    }
+)
+_TOKEN_HASH = re.compile(r"^sha256:[0-9a-f]{64}$")
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+_RATE = re.compile(r"^\d+/(second|minute|hour)$")
+
+
+class _Config(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FieldMap(_Config):
+    """Data, not code: which part of the sender's payload fills each IntakeSubmission field.
+
+    Selectors by format:
+    - `json`: a dotted path into the JSON body (`data.contact.email`; digits index arrays).
+    - `typeform`: an answer's `field.ref` in `form_response.answers`, or `hidden.<name>` for hidden fields.
+    - `tally`: a field's `key` or `label` in `data.fields`.
+    - `form`: the name of a form-encoded field.
+    """
+
+    format: PayloadFormat
+    fields: dict[str, str] = Field(min_length=1)
+    constants: dict[str, str | bool] = Field(default_factory=dict)
+
+    @field_validator("fields", "constants")
+    @classmethod
+    def _known_targets(cls, value: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(value) - SUBMISSION_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown submission field(s) {unknown}; allowed: {sorted(SUBMISSION_FIELDS)}")
+        return value
+
+
+class IntakeSource(_Config):
+    scheme: Scheme
+    # HMAC secrets (standard-webhooks: `whsec_…`; typeform/tally: the secret as entered in their UI).
+    # Several at once while rotating: a request signed with any of them is accepted.
+    secrets: list[SecretStr] = Field(default_factory=list)
+    # For `token`: hashes (`sha256:<hex>`) of the accepted tokens; `ignite-sync intake new-token` makes a pair.
+    token_hashes: list[str] = Field(default_factory=list)
+    token_header: str = "X-Ignite-Token"  # noqa: S105 (a header name, not a secret)
+    # Required (true) for scheme `none`: unsigned posts are for local development only.
+    insecure: bool = False
+    field_map: FieldMap | None = None
+    # Name (selector, in the field map's language) of a hidden field people leave empty and bots fill.
+    honeypot: str | None = None
+    # Where the sender's own delivery id is (token / none schemes): a header name; else SHA-256 of the body.
+    delivery_id_header: str | None = None
+    rate_limit: str = "120/minute"
+
+    @field_validator("token_hashes")
+    @classmethod
+    def _hash_shape(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if not _TOKEN_HASH.match(item):
+                raise ValueError("token hashes look like 'sha256:<64 lower-case hex digits>'")
+        return value
+
+    @field_validator("token_header", "delivery_id_header")
+    @classmethod
+    def _header_shape(cls, value: str | None) -> str | None:
+        if value is not None and not _HEADER_NAME.match(value):
+            raise ValueError("a header name is 1-64 letters, digits or '-'")
+        return value
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _rate_shape(cls, value: str) -> str:
+        if not _RATE.match(value):
+            raise ValueError("rate limits look like '120/minute' (per second, minute or hour)")
+        return value
+
+    @model_validator(mode="after")
+    def _scheme_needs(self) -> IntakeSource:
+        if self.scheme in ("standard-webhooks", "typeform", "tally") and not self.secrets:
+            raise ValueError(f"scheme {self.scheme!r} needs at least one secret")
+        if self.scheme == "standard-webhooks":
+            for secret in self.secrets:
+                _check_whsec(secret.get_secret_value())
+        if self.scheme == "token" and not self.token_hashes:
+            raise ValueError("scheme 'token' needs at least one entry in token_hashes")
+        if self.scheme == "none" and not self.insecure:
+            raise ValueError("scheme 'none' accepts unsigned posts; set insecure: true (local development only)")
+        if self.scheme in ("typeform", "tally") and self.field_map is not None and self.field_map.format != self.scheme:
+            raise ValueError(f"a {self.scheme} source needs a field map of format {self.scheme!r}")
+        return self
+
+    @property
+    def accepts_form(self) -> bool:
+        return self.field_map is not None and self.field_map.format == "form"
+
+
+def _check_whsec(secret: str) -> None:
+    raw = secret.removeprefix("whsec_")
+    try:
+        key = base64.b64decode(raw + "=" * (-len(raw) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("standard-webhooks secrets are 'whsec_' followed by base64") from None
+    if len(key) < 16:
+        raise ValueError("standard-webhooks secrets must hold at least 16 random bytes (24-64 recommended)")
+
+
+def parse_sources(value: Any) -> dict[str, IntakeSource]:
+    """Accept a mapping, a JSON object string, or the path of a file holding one."""
+    if value is None or value == "":
+        return {}
+    if isinstance(value, str):
+        text = value.strip()
+        if not text.startswith("{"):
+            path = Path(text).expanduser()
+            if not path.is_file():
+                raise ValueError("must be a JSON object or the path of a file holding one (no such file)")
+            text = path.read_text("utf-8")
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    if not isinstance(value, dict):
+        raise ValueError("must be a JSON object keyed by source name")
+    sources: dict[str, IntakeSource] = {}
+    for name, config in value.items():
+        if not isinstance(name, str) or not re.fullmatch(SLUG, name):
+            raise ValueError(f"source name {name!r} must be a slug (lower-case letters, digits, '-', '_', '.')")
+        if isinstance(config, IntakeSource):
+            sources[name] = config
+            continue
+        try:
+            sources[name] = IntakeSource.model_validate(config)
+        except ValidationError as exc:
+            problems = []
+            for item in exc.errors(include_url=False, include_input=False):
+                where = ".".join(str(p) for p in item["loc"]) or "(source)"
+                problems.append(f"{where}: {item['msg'].removeprefix('Value error, ')}")
+            raise ValueError(f"source {name!r}: " + "; ".join(problems)) from None
+    return sources
