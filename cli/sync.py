@@ -189,17 +189,16 @@ def status_command(
 ) -> None:
     """What the CRM holds, what failed and why, the job queue, and the last runs."""
     context: AppContext = get_context(ctx)
-    status = runner.sync_status(context.migrated_engine())
+    status = runner.sync_status(context.migrated_engine(), profile=context.settings.profile)
     if as_json:
         print(json.dumps(status, sort_keys=True, default=str))
         return
     objects = Table(title="CRM objects")
-    for name in ("object", "synced", "rejected", "blocked", "invalid", "missing"):
+    states = ("synced", "pending", "rejected", "blocked", "invalid", "missing")
+    for name in ("object", *states):
         objects.add_column(name, justify="left" if name == "object" else "right")
     for object_name, counts in sorted(status["objects"].items()):
-        objects.add_row(
-            object_name, *(f"{counts.get(s, 0):,}" for s in ("synced", "rejected", "blocked", "invalid", "missing"))
-        )
+        objects.add_row(object_name, *(f"{counts.get(s, 0):,}" for s in states))
     console.print(objects)
     if status["errors"]:
         errors = Table(title="Top problems")

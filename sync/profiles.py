@@ -148,6 +148,29 @@ class _StepMapper:
         self.lookups = _lookups(self.profile, self.step.name)
         self.owner = _owner_step(self.profile, self.step.name)
 
+    @property
+    def keys_may_repeat(self) -> bool:
+        """A step keyed by something other than the record's own key may map several records to one CRM row
+        (pre and post outcomes share one indicator assignment)."""
+        return self.profile.steps[self.step.name].key != "{key}"
+
+    def dedupe(self, candidates: Iterator[Candidate]) -> Iterator[Candidate]:
+        """One candidate per key: identical repeats are dropped, conflicting ones are reported invalid."""
+        if not self.keys_may_repeat:
+            yield from candidates
+            return
+        seen: dict[str, str | None] = {}
+        for candidate in candidates:
+            if candidate.key not in seen:
+                seen[candidate.key] = candidate.payload_hash
+                yield candidate
+            elif seen[candidate.key] != candidate.payload_hash and candidate.payload is not None:
+                problem = (
+                    f"{candidate.source_key} maps to {candidate.key} ({self.step.name}) with other values than an "
+                    "earlier record: the profile's key for this step must tell them apart"
+                )
+                yield Candidate(key=f"{candidate.key}", payload=None, source_key=candidate.source_key, problem=problem)
+
     def candidate(
         self, instance: BaseModel, related: StoreRelated, source_hash: str, extra_flags: Iterable[str] = ()
     ) -> Candidate | None:
@@ -243,6 +266,9 @@ class TableSource:
             )
 
     def candidates(self, engine: Engine, *, full: bool) -> Iterator[Candidate]:
+        return self.mapper.dedupe(self._candidates(engine, full=full))
+
+    def _candidates(self, engine: Engine, *, full: bool) -> Iterator[Candidate]:
         related = StoreRelated(engine)
         not_before = _max_updated_at(engine, self._inputs)
         after: str | None = None
@@ -331,7 +357,10 @@ class DerivedSource:
 
     def candidates(self, engine: Engine, *, full: bool) -> Iterator[Candidate]:
         if not full and self._is_fresh(engine)[0]:
-            return
+            return iter(())
+        return self.mapper.dedupe(self._candidates(engine))
+
+    def _candidates(self, engine: Engine) -> Iterator[Candidate]:
         related = StoreRelated(engine)
         batch: list[BaseModel] = []
         for instance in self.produce(engine):

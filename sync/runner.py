@@ -15,7 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 from sqlalchemy.engine import make_url
 
 from connector.base import CrmConnector, FatalCrmError, TransientCrmError
@@ -24,12 +24,13 @@ from mappings.profile import Profile, load_profile
 from mappings.snapshots import load_describes
 from store.database import make_engine, upgrade_database
 from store.jobs import Job, JobRepository
+from store.jobs_tables import sync_ledger
 from store.ledger import LedgerRepository
 from store.runs import RunRepository
 from sync import jobs as job_kinds
 from sync.engine import ProgressCallback, StepCounts, SyncEngine, SyncReport
 from sync.maintenance import Housekeeping, reconcile
-from sync.profiles import planned_steps
+from sync.profiles import TableSource, planned_steps
 from sync.retry import RetryPolicy
 from sync.worker import Handler, JobControl, Periodic, Retry, Worker, WorkerStats, run_workers
 
@@ -291,14 +292,48 @@ def run_worker(
     return run_workers(make, concurrency, once=once)
 
 
-def sync_status(database: str | Engine, *, runs: int = 5, errors: int = 10) -> dict[str, Any]:
-    """Everything `status` shows, as plain JSON-ready values."""
+def pending_by_object(engine: Engine, profile: str, *, individual_responses: bool = False) -> dict[str, int]:
+    """Program records not yet in the CRM in their current form, per object (steps fed by program tables).
+
+    Steps switched per record by a flag (an intake becomes a Lead or a Task) and derived records are left out:
+    their pending count cannot be known without running their transforms.
+    """
+    loaded = load_profile(profile)
+    pending: dict[str, int] = {}
+    with engine.connect() as conn:
+        problems = {
+            step: int(n)
+            for step, n in conn.execute(
+                select(sync_ledger.c.step, func.count())
+                .where(sync_ledger.c.status != "synced")
+                .group_by(sync_ledger.c.step)
+            )
+        }
+    for planned in planned_steps(loaded, flags=_flags(individual_responses)):
+        spec = loaded.steps[planned.step.name]
+        if not isinstance(planned.source, TableSource) or spec.when or spec.unless:
+            continue
+        total = planned.source.total(engine) or 0
+        waiting = total - planned.source.fresh_count(engine) - problems.get(planned.step.name, 0)
+        name = planned.step.object_name
+        pending[name] = pending.get(name, 0) + max(waiting, 0)
+    return pending
+
+
+def sync_status(
+    database: str | Engine, *, runs: int = 5, errors: int = 10, profile: str | None = None
+) -> dict[str, Any]:
+    """Everything `status` shows, as plain JSON-ready values (`pending` per object when a profile is given)."""
     engine = _engine(database)
+    pending = pending_by_object(engine, profile) if profile else {}
     with engine.connect() as conn:
         ledger = LedgerRepository(conn)
         repo = JobRepository(conn)
+        objects = ledger.counts()
+        for object_name, n in pending.items():
+            objects.setdefault(object_name, {})["pending"] = n
         return {
-            "objects": ledger.counts(),
+            "objects": objects,
             "errors": [
                 {
                     "object": g.object_name,

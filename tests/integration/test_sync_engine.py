@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from syncdata import KEY, PROFILE, crm_rows, describes, keys_of, local_crm, program, seed, update_records
 
 from models import Cohort, Participant
-from sync.runner import enqueue_sync, replay, run_sync, run_worker, sync_status
+from sync.runner import enqueue_sync, open_local_crm, replay, run_sync, run_worker, sync_status
 
 
 @pytest.fixture
@@ -199,6 +199,17 @@ def test_a_changed_cohort_name_reaches_the_rows_that_show_it(engine: Engine, tmp
     assert objects["Contact"]["updated"] == 0
 
 
+def test_status_counts_what_is_still_pending_per_object(engine: Engine, tmp_path: Path, data: dict) -> None:  # type: ignore[type-arg]
+    seed(engine, data)
+    crm, _ = local_crm(tmp_path)
+    before = sync_status(engine, profile=PROFILE)["objects"]
+    assert before["Contact"] == {"pending": len(data["participants"])}
+    run_sync(engine, crm=crm, profile=PROFILE, only=["Account", "Contact"])
+    after = sync_status(engine, profile=PROFILE)["objects"]
+    assert after["Contact"] == {"synced": len(data["participants"]), "pending": 0}
+    assert after["pmdm__ServiceDelivery__c"]["pending"] == len(data["attendance"])
+
+
 def test_a_queued_sync_is_run_by_a_worker(engine: Engine, tmp_path: Path, data: dict) -> None:  # type: ignore[type-arg]
     seed(engine, data)
     crm, url = local_crm(tmp_path)
@@ -210,3 +221,13 @@ def test_a_queued_sync_is_run_by_a_worker(engine: Engine, tmp_path: Path, data: 
     status = sync_status(engine)
     assert status["jobs"] == {"succeeded": 1}
     assert status["runs"][0]["mode"] == "incremental" and status["runs"][0]["status"] == "succeeded"
+
+
+def test_records_that_map_to_one_crm_row_are_sent_once(engine: Engine, tmp_path: Path, data: dict) -> None:  # type: ignore[type-arg]
+    """Nonprofit Cloud: the pre and post outcomes of a cohort's measure share one IndicatorAssignment."""
+    seed(engine, data)
+    crm = open_local_crm(f"sqlite:///{tmp_path / 'npc.db'}", "nonprofit_cloud")
+    report = run_sync(engine, crm=crm, profile="nonprofit_cloud")
+    assignments = report.by_object()["IndicatorAssignment"]
+    assert assignments["created"] == len(data["cohorts"]) and assignments["rejected"] == 0
+    assert report.by_object()["IndicatorResult"]["created"] == 2 * len(data["cohorts"])  # pre and post
