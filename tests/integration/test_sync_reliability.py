@@ -223,3 +223,40 @@ def test_a_sync_through_the_sandbox_with_20_percent_faults_ends_exactly_right(tm
     finally:
         server.kill()
         server.communicate(timeout=10)
+
+
+@pytest.mark.slow
+def test_sigterm_finishes_the_current_batch_and_gives_the_job_back(tmp_path: Path) -> None:
+    data = program(cohorts=10, per_cohort=16, sessions=6)
+    database_url = f"sqlite:///{tmp_path / 'svc.db'}"
+    engine = make_engine(database_url)
+    upgrade_database(engine)
+    seed(engine, data)
+    crm, crm_url = local_crm(tmp_path)
+    job_id = enqueue_sync(engine, reason="test")
+
+    first = worker(database_url, crm_url, "--once", "--chunk-size", "20")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and first.poll() is None:
+        with engine.connect() as conn:
+            if int(conn.execute(select(func.count()).select_from(sync_ledger)).scalar_one()) >= 200:
+                break
+        time.sleep(0.01)
+    first.send_signal(signal.SIGTERM)
+    out, err = first.communicate(timeout=30)
+    assert first.returncode == 0, err
+    assert "1 released" in out
+    with engine.connect() as conn:
+        job = JobRepository(conn).get(job_id)
+        [run_status] = conn.execute(select(sync_runs.c.status).where(sync_runs.c.job_id == job_id)).scalars().all()
+    assert job is not None and job.state == "queued" and job.attempts == 0 and job.lease_owner is None
+    assert run_status == "interrupted"
+
+    second = worker(database_url, crm_url, "--once")  # no lease to wait for: the job was given back
+    _, err = second.communicate(timeout=120)
+    assert second.returncode == 0, err
+    with engine.connect() as conn:
+        job = JobRepository(conn).get(job_id)
+    assert job is not None and job.state == "succeeded" and job.attempts == 1
+    assert_no_duplicates(crm_state(crm))
+    assert run_sync(engine, crm=crm, profile=PROFILE).writes == 0
