@@ -7,7 +7,7 @@ parent's CRM Id); it writes one row per sent, matched, rejected or blocked recor
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -91,7 +91,9 @@ class LedgerRepository:
         if not entries:
             return
         now = utcnow()
-        rows = [{**asdict(e), "updated_at": now} for e in entries]
+        names = tuple(LedgerEntry.__dataclass_fields__)
+        # a flat field copy: dataclasses.asdict deep-copies every value and was a fifth of a sync's time
+        rows = [{**{name: getattr(e, name) for name in names}, "updated_at": now} for e in entries]
         insert = postgresql.insert if self.connection.dialect.name == "postgresql" else sqlite.insert
         for start in range(0, len(rows), CHUNK):
             stmt = insert(sync_ledger)
