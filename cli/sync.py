@@ -21,10 +21,6 @@ from sync.engine import SyncReport
 
 def crm_factory(settings: Settings, profile: str) -> Callable[[], CrmConnector]:
     """Builds the configured CRM connector when called (workers build theirs once, in their own process)."""
-    if settings.crm == "local":
-        url = settings.local_crm_url
-        # runner's opener also gives the local CRM the RecordType rows a real org has (see ensure_record_types)
-        return lambda: runner.open_local_crm(url, profile)
     chosen = settings.model_copy(update={"profile": profile})
     return lambda: build_connector(chosen)
 

@@ -40,31 +40,8 @@ CrmFactory = Callable[[], CrmConnector]
 
 
 def open_local_crm(url: str, profile: str) -> LocalCrm:
-    """The embedded CRM at `url`, created from the profile's describe snapshots if it does not exist yet."""
-    describes = load_describes(profile)
-    crm = LocalCrm.create(url, describes)
-    ensure_record_types(crm, describes)
-    return crm
-
-
-def ensure_record_types(crm: LocalCrm, describes: Mapping[str, Mapping[str, Any]]) -> None:
-    """A real org has a RecordType row behind every record type its describes list; the describe snapshots
-    carry only the describe side, so a local CRM gets the rows here (once), and the engine finds them by name."""
-    if "RecordType" not in describes:
-        return
-    existing = {
-        (str(r["SobjectType"]), str(r["DeveloperName"]))
-        for r in crm.query_all("SELECT SobjectType, DeveloperName FROM RecordType")
-    }
-    wanted = [
-        {"SobjectType": name, "DeveloperName": info["developerName"], "Name": info["name"], "IsActive": True}
-        for name, describe in sorted(describes.items())
-        for info in describe.get("recordTypeInfos") or []
-        if not info.get("master") and (name, info["developerName"]) not in existing
-    ]
-    if wanted:
-        crm.create("RecordType", wanted)
-    crm.counter.calls.clear()  # setting up the double is not sync traffic
+    """The embedded CRM at `url`, created from the profile's describe snapshots (with their record types)."""
+    return LocalCrm.create(url, load_describes(profile))
 
 
 def _engine(database: str | Engine) -> Engine:

@@ -186,7 +186,27 @@ class LocalCrm:
         """
         crm = cls(cls._engine_for(url), clock=clock, page_size=page_size)
         crm.ensure_schema(describes)
+        crm.ensure_record_types(describes)
         return crm
+
+    def ensure_record_types(self, describes: Mapping[str, Mapping[str, Any]]) -> None:
+        """A real org has a RecordType row behind every record type its describes list; describes carry only
+        the describe side, so the local CRM adds the rows (once) and record types resolve by DeveloperName."""
+        if "recordtype" not in self._specs:
+            return
+        existing = {
+            (str(r["SobjectType"]), str(r["DeveloperName"]))
+            for r in self.query_all("SELECT SobjectType, DeveloperName FROM RecordType")
+        }
+        wanted = [
+            {"SobjectType": name, "DeveloperName": info["developerName"], "Name": info["name"], "IsActive": True}
+            for name, describe in sorted(describes.items())
+            for info in describe.get("recordTypeInfos") or []
+            if not info.get("master") and (name, info["developerName"]) not in existing
+        ]
+        if wanted:
+            self.create_records("RecordType", wanted)
+        self.counter.calls.clear()  # setting up the org is not sync traffic
 
     @classmethod
     def open(cls, url: str, *, clock: Clock | None = None, page_size: int = DEFAULT_PAGE_SIZE) -> LocalCrm:

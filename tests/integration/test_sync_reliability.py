@@ -29,7 +29,7 @@ from store.jobs import JobRepository
 from store.jobs_tables import sync_ledger, sync_runs
 from sync.jobs import SYNC
 from sync.retry import RetryPolicy
-from sync.runner import enqueue_sync, ensure_record_types, run_sync
+from sync.runner import enqueue_sync, run_sync
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECKED = (
@@ -187,7 +187,7 @@ def test_a_sync_through_the_sandbox_with_20_percent_faults_ends_exactly_right(tm
         assert server.stdout is not None
         info = json.loads(server.stdout.readline())
         sandbox_crm = LocalCrm.open(info["crm_url"])
-        ensure_record_types(sandbox_crm, describes())
+        sandbox_crm.ensure_record_types(describes())
         kinds = ("500", "503", "reset", "slow", "lock", "lock_rows", "limit")
         plan = {"seed": 7, "rules": [{"endpoint": "*", "fault": k, "probability": 0.2 / len(kinds)} for k in kinds]}
         admin = httpx.Client(base_url=info["url"], verify=ssl.create_default_context(cafile=info["ca_bundle"]))
