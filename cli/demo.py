@@ -10,9 +10,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from cli.context import AppContext, console, err_console, get_context
+from cli.sync import print_report, print_status, run_with_progress
 from demo import generate, seed
 from demo.generator import DEFAULT_PARTICIPANTS, MAX_PARTICIPANTS
+from exports.service import export_all_funders
 from store.records import KINDS
+from sync import runner
 
 DEMO_FILES = ("ignite-sync.db", "ignite-crm.db")
 
@@ -58,10 +61,37 @@ def demo_command(
     ) as progress:
         task = progress.add_task("cohorts", total=program.cohort_count)
         summary = seed(engine, program, on_cohort=lambda n: progress.advance(task, n))
-    table = Table(title="Ignite demo program")
-    table.add_column("records")
-    table.add_column("rows", justify="right")
+    program_table = Table(title="1. Ignite demo program (service database)")
+    program_table.add_column("records")
+    program_table.add_column("rows", justify="right")
     for kind in KINDS:
-        table.add_row(kind, f"{summary.rows(kind):,}")
-    console.print(table)
-    console.print(f"demo directory: {directory}\nservice database: {settings.database_url}")
+        program_table.add_row(kind, f"{summary.rows(kind):,}")
+    console.print(program_table)
+
+    console.print(f"\n[bold]2. Sync to the local CRM[/bold] ({settings.profile}, {settings.local_crm_url})")
+    report = run_with_progress(
+        engine,
+        {
+            "profile": settings.profile,
+            "crm": context.connector(),
+            "individual_responses": settings.crm_individual_responses,
+            "min_respondents": settings.crm_min_respondents,
+        },
+    )
+    print_report(report)
+
+    console.print("\n[bold]3. Status[/bold] (what `ignite-sync status` shows)")
+    print_status(runner.sync_status(engine, profile=settings.profile))
+
+    console.print("\n[bold]4. Funder exports[/bold]")
+    for funder, folder in export_all_funders(engine, directory, k=settings.export_min_cell).items():
+        files = ", ".join(sorted(p.name for p in folder.iterdir()))
+        console.print(f"{funder}: {folder}  ({files})", highlight=False)
+
+    console.print(
+        f"\ndemo directory: {directory}\n"
+        f"try: IGNITE_DATABASE_URL={settings.database_url} IGNITE_LOCAL_CRM_URL={settings.local_crm_url} "
+        'ignite-sync crm query "SELECT Name, Email, Title FROM Contact LIMIT 5"',
+        highlight=False,
+        soft_wrap=True,
+    )

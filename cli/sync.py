@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy import Engine
 
 from cli.context import AppContext, build_connector, console, err_console, get_context
 from connector.base import CrmConnector, CrmError, FatalCrmError, TransientCrmError
@@ -65,6 +66,73 @@ def _report_table(report: SyncReport) -> Table:
     return table
 
 
+def run_with_progress(engine: Engine, options: dict[str, Any]) -> SyncReport:
+    """A sync with one Rich progress bar per object (on stderr, gone when done)."""
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as bars:
+        return runner.run_sync(engine, progress=ProgressBars(bars), **options)
+
+
+def print_report(report: SyncReport) -> None:
+    console.print(_report_table(report))
+    calls = ", ".join(f"{k} {v}" for k, v in sorted(report.api_calls.items())) or "none"
+    console.print(f"CRM API calls: {report.total_api_calls} ({calls}) · {report.seconds:.1f}s · status {report.status}")
+
+
+def print_status(status: dict[str, Any]) -> None:
+    """The `status` tables: per object, the top problems with their source keys, jobs, dead letters, runs."""
+    objects = Table(title="CRM objects")
+    states = ("synced", "pending", "rejected", "blocked", "invalid", "missing")
+    for name in ("object", *states):
+        objects.add_column(name, justify="left" if name == "object" else "right")
+    for object_name, counts in sorted(status["objects"].items()):
+        objects.add_row(object_name, *(f"{counts.get(s, 0):,}" for s in states))
+    console.print(objects)
+    if status["errors"]:
+        errors = Table(title="Top problems")
+        for name in ("object", "status", "code", "rows", "source keys", "reason"):
+            errors.add_column(name)
+        for e in status["errors"]:
+            more = f" (+{e['count'] - len(e['keys'])})" if e["count"] > len(e["keys"]) else ""
+            errors.add_row(
+                e["object"],
+                e["status"],
+                e["code"] or "",
+                str(e["count"]),
+                ", ".join(e["keys"]) + more,
+                e["message"] or "",
+            )
+        console.print(errors)
+    jobs = ", ".join(f"{state} {n}" for state, n in sorted(status["jobs"].items())) or "none"
+    console.print(f"jobs: {jobs}")
+    for dead in status["dead_letters"]:
+        console.print(
+            f"[red]dead[/red] job {dead['id']} ({dead['kind']}) after {dead['attempts']} attempts: {dead['error']}"
+        )
+    if status["runs"]:
+        runs = Table(title="Last runs")
+        for name in ("run", "mode", "status", "started", "seconds", "API calls", "sent"):
+            runs.add_column(name)
+        for r in status["runs"]:
+            sent = sum(c.get("created", 0) + c.get("updated", 0) + c.get("matched", 0) for c in r["counts"].values())
+            runs.add_row(
+                str(r["id"]),
+                r["mode"],
+                r["status"],
+                r["started_at"][:19],
+                str(r["seconds"]),
+                str(r["api_calls"]),
+                str(sent),
+            )
+        console.print(runs)
+
+
 def sync_command(
     ctx: typer.Context,
     profile: Annotated[str | None, typer.Option("--profile", help="Mapping profile (default IGNITE_PROFILE).")] = None,
@@ -100,18 +168,7 @@ def sync_command(
         "min_respondents": settings.crm_min_respondents,
     }
     try:
-        if as_json:
-            report = runner.run_sync(engine, **options)
-        else:
-            with Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=err_console,
-                transient=True,
-            ) as bars:
-                report = runner.run_sync(engine, progress=ProgressBars(bars), **options)
+        report = runner.run_sync(engine, **options) if as_json else run_with_progress(engine, options)
     except ValueError as exc:
         raise _fail(str(exc), 2) from None
     except FatalCrmError as exc:
@@ -121,9 +178,7 @@ def sync_command(
     if as_json:
         print(json.dumps(report.as_dict(), sort_keys=True))
         return
-    console.print(_report_table(report))
-    calls = ", ".join(f"{k} {v}" for k, v in sorted(report.api_calls.items())) or "none"
-    console.print(f"CRM API calls: {report.total_api_calls} ({calls}) · {report.seconds:.1f}s · status {report.status}")
+    print_report(report)
     if report.status in ("partial", "retry"):
         console.print("see `ignite-sync status` for the rows that did not go through and why")
 
@@ -189,50 +244,7 @@ def status_command(
     if as_json:
         print(json.dumps(status, sort_keys=True, default=str))
         return
-    objects = Table(title="CRM objects")
-    states = ("synced", "pending", "rejected", "blocked", "invalid", "missing")
-    for name in ("object", *states):
-        objects.add_column(name, justify="left" if name == "object" else "right")
-    for object_name, counts in sorted(status["objects"].items()):
-        objects.add_row(object_name, *(f"{counts.get(s, 0):,}" for s in states))
-    console.print(objects)
-    if status["errors"]:
-        errors = Table(title="Top problems")
-        for name in ("object", "status", "code", "rows", "source keys", "reason"):
-            errors.add_column(name)
-        for e in status["errors"]:
-            more = f" (+{e['count'] - len(e['keys'])})" if e["count"] > len(e["keys"]) else ""
-            errors.add_row(
-                e["object"],
-                e["status"],
-                e["code"] or "",
-                str(e["count"]),
-                ", ".join(e["keys"]) + more,
-                e["message"] or "",
-            )
-        console.print(errors)
-    jobs = ", ".join(f"{state} {n}" for state, n in sorted(status["jobs"].items())) or "none"
-    console.print(f"jobs: {jobs}")
-    for dead in status["dead_letters"]:
-        console.print(
-            f"[red]dead[/red] job {dead['id']} ({dead['kind']}) after {dead['attempts']} attempts: {dead['error']}"
-        )
-    if status["runs"]:
-        runs = Table(title="Last runs")
-        for name in ("run", "mode", "status", "started", "seconds", "API calls", "sent"):
-            runs.add_column(name)
-        for r in status["runs"]:
-            sent = sum(c.get("created", 0) + c.get("updated", 0) + c.get("matched", 0) for c in r["counts"].values())
-            runs.add_row(
-                str(r["id"]),
-                r["mode"],
-                r["status"],
-                r["started_at"][:19],
-                str(r["seconds"]),
-                str(r["api_calls"]),
-                str(sent),
-            )
-        console.print(runs)
+    print_status(status)
 
 
 def replay_command(

@@ -45,11 +45,26 @@ def test_a_bad_setting_is_one_line_naming_the_variable_and_no_traceback(tmp_path
     assert "Traceback" not in result.stderr
 
 
-def test_demo_seeds_a_fresh_database_and_says_what_it_replaces(tmp_path: Path) -> None:
+def test_demo_tells_the_whole_story_seed_sync_status_exports(tmp_path: Path) -> None:
     first = run("demo", "--dir", "demo", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     assert "participants" in first.stdout and "96" in first.stdout
     assert (tmp_path / "demo" / "ignite-sync.db").exists()
+    assert "status succeeded" in first.stdout
+    for funder in ("hudson-health-fund", "delta-care-foundation"):
+        folder = tmp_path / "demo" / "exports" / funder
+        files = {p.name for p in folder.iterdir()}
+        assert {"outcomes.xlsx", "datapackage.json", "summary.pdf", "summary.html"} <= files
+    env = {
+        "IGNITE_DATABASE_URL": f"sqlite:///{tmp_path / 'demo' / 'ignite-sync.db'}",
+        "IGNITE_LOCAL_CRM_URL": f"sqlite:///{tmp_path / 'demo' / 'ignite-crm.db'}",
+    }
+    contacts = run("crm", "query", "SELECT COUNT() FROM Contact", "--json", cwd=tmp_path, env=env)
+    assert contacts.returncode == 0, contacts.stderr
+    assert "96" in contacts.stdout
+    resync = run("sync", "--json", cwd=tmp_path, env=env)
+    assert resync.returncode == 0, resync.stderr
+    assert '"api_calls": {"total": 0}' in resync.stdout
     second = run("demo", "--dir", "demo", cwd=tmp_path)
     assert second.returncode == 0, second.stderr
     assert "replacing the previous demo" in second.stdout
