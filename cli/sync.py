@@ -202,6 +202,7 @@ def worker_command(
 
     from mappings.profile import load_profile
     from sync.intake import INTAKE_JOB, IntakeHandler
+    from sync.maintenance import Housekeeping
     from sync.worker import install_signal_handlers
 
     context: AppContext = get_context(ctx)
@@ -225,6 +226,7 @@ def worker_command(
         min_respondents=settings.crm_min_respondents,
         reconcile_every=timedelta(hours=reconcile_hours) if reconcile_hours and not once else None,
         housekeeping_every=None if once else timedelta(hours=1),
+        housekeeping=Housekeeping(keep_intake_bodies=timedelta(days=settings.intake_retention_days)),
         stop=stop,
         chunk_size=chunk_size,
     )

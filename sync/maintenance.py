@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
 
 from connector.base import CrmConnector, CrmError
+from store.intake import InboxRepository
 from store.jobs import JobRepository, utcnow
 from store.ledger import LedgerRepository
 from store.runs import RunRepository
@@ -89,14 +90,19 @@ def reconcile(engine: Engine, crm: CrmConnector, objects: Sequence[str]) -> Reco
 
 @dataclass(frozen=True)
 class Housekeeping:
+    """Periodic clean-up.  Intake bodies hold personal data, so they go after `keep_intake_bodies` (the
+    IGNITE_INTAKE_RETENTION_DAYS setting) once delivered; a submission still pending keeps its body."""
+
     keep_succeeded_jobs: timedelta = timedelta(days=7)
     keep_runs: timedelta = timedelta(days=90)
+    keep_intake_bodies: timedelta = timedelta(days=30)
 
-    def run(self, engine: Engine) -> dict[str, int]:
-        now = utcnow()
+    def run(self, engine: Engine, now: datetime | None = None) -> dict[str, int]:
+        now = now or utcnow()
         with engine.begin() as conn:
             jobs = JobRepository(conn)
             swept = jobs.sweep_expired_leases()
             purged = jobs.purge(now - self.keep_succeeded_jobs)
             runs = RunRepository(conn).purge(now - self.keep_runs)
-        return {"expired_leases": swept, "purged_jobs": purged, "purged_runs": runs}
+            bodies = InboxRepository(conn).purge_bodies(older_than=self.keep_intake_bodies, now=now)
+        return {"expired_leases": swept, "purged_jobs": purged, "purged_runs": runs, "purged_intake_bodies": bodies}

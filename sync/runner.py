@@ -177,7 +177,9 @@ def enqueue_sync(database: str | Engine, *, profile: str | None = None, full: bo
         )
 
 
-def make_handlers(engine: Engine, crm_factory: CrmFactory, options: SyncOptions) -> dict[str, Handler]:
+def make_handlers(
+    engine: Engine, crm_factory: CrmFactory, options: SyncOptions, housekeeping: Housekeeping | None = None
+) -> dict[str, Handler]:
     """The job handlers a worker runs: sync, reconcile, housekeeping."""
     crm_holder: dict[str, CrmConnector] = {}
     lock = threading.Lock()
@@ -207,7 +209,7 @@ def make_handlers(engine: Engine, crm_factory: CrmFactory, options: SyncOptions)
         log.info("reconcile: %s", report.as_dict())
 
     def housekeeping_job(job: Job, control: JobControl) -> None:
-        log.info("housekeeping: %s", Housekeeping().run(engine))
+        log.info("housekeeping: %s", (housekeeping or Housekeeping()).run(engine))
 
     return {job_kinds.SYNC: sync_job, job_kinds.RECONCILE: reconcile_job, job_kinds.HOUSEKEEPING: housekeeping_job}
 
@@ -226,6 +228,7 @@ def run_worker(
     min_respondents: int = 5,
     reconcile_every: timedelta | None = timedelta(hours=24),
     housekeeping_every: timedelta | None = timedelta(hours=1),
+    housekeeping: Housekeeping | None = None,
     stop: threading.Event | None = None,
     retry: RetryPolicy | None = None,
     chunk_size: int = 2000,
@@ -247,7 +250,7 @@ def run_worker(
         min_respondents=min_respondents,
         chunk_size=chunk_size,
     )
-    handlers = {**make_handlers(engine, crm_factory, options), **(extra_handlers or {})}
+    handlers = {**make_handlers(engine, crm_factory, options, housekeeping), **(extra_handlers or {})}
     periodic = []
     if reconcile_every:
         periodic.append(Periodic(job_kinds.RECONCILE, reconcile_every))

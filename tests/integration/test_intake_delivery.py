@@ -4,7 +4,7 @@ anyone else gets exactly one Lead, whatever retries, quotes or injection attempt
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from models import IntakeSubmission
 from store.intake import InboxRepository
 from store.jobs import JobRepository
 from sync.intake import INTAKE_JOB, IntakeDelivery, IntakeHandler
+from sync.maintenance import Housekeeping
 from sync.plan import soql_quote
 
 PROFILE = load_profile("npsp_pmm")
@@ -171,3 +172,32 @@ def test_handler_records_the_outcome_on_the_inbox_row(engine: Engine, crm: Local
     assert done is not None and (done.status, done.outcome, done.crm_object) == ("done", "created_lead", "Lead")
     IntakeHandler(engine, lambda: crm, PROFILE)(job, None)  # settled rows are not delivered twice
     assert len(rows(crm, "SELECT Id FROM Lead")) == 1
+
+
+def test_housekeeping_purges_delivered_intake_bodies_after_retention_but_keeps_pending_ones(engine: Engine) -> None:
+    received = datetime(2026, 1, 1, tzinfo=UTC)
+    with engine.begin() as conn:
+        inbox = InboxRepository(conn)
+        delivered, pending = (
+            inbox.insert(
+                source="website",
+                delivery_id=delivery,
+                received_at=received,
+                content_type="application/json",
+                raw_body=b'{"email": "someone@example.org"}',
+                submission={"email": "someone@example.org"},
+                email_hash="h",
+            )
+            for delivery in ("old-delivered", "old-pending")
+        )
+        inbox.record_outcome(
+            delivered.id, outcome="created_lead", crm_object="Lead", crm_id="00Q000000000001", at=received
+        )
+    report = Housekeeping(keep_intake_bodies=timedelta(days=30)).run(engine, now=received + timedelta(days=31))
+    assert report["purged_intake_bodies"] == 1
+    with engine.connect() as conn:
+        inbox = InboxRepository(conn)
+        purged, kept = inbox.get(delivered.id), inbox.get(pending.id)
+    assert purged is not None and purged.raw_body is None and purged.submission is None
+    assert purged.receipt_id == delivered.receipt_id  # idempotency and the audit trail outlive the personal data
+    assert kept is not None and kept.raw_body is not None  # nothing accepted is lost while the CRM is away
