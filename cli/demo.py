@@ -68,7 +68,12 @@ def demo_command(
         program_table.add_row(kind, f"{summary.rows(kind):,}")
     console.print(program_table)
 
-    console.print(f"\n[bold]2. Sync to the local CRM[/bold] ({settings.profile}, {settings.local_crm_url})")
+    target = (
+        f"the local CRM at {settings.local_crm_url}"
+        if settings.crm == "local"
+        else f"Salesforce at {settings.sf_instance_url or settings.sf_domain}"
+    )
+    console.print(f"\n[bold]2. Sync to {target}[/bold] (profile {settings.profile})", highlight=False)
     report = run_with_progress(
         engine,
         {
