@@ -68,6 +68,7 @@ class GroupCommitWriter(Generic[T, R]):
         idle_seconds: float = 2.0,
         prepare: Callable[[Connection], None] | None = None,
         on_commit: Callable[[int], None] | None = None,
+        on_rollback: Callable[[int], None] | None = None,
         name: str = "group-commit",
     ) -> None:
         if max_batch < 1:
@@ -80,6 +81,7 @@ class GroupCommitWriter(Generic[T, R]):
         self.idle_seconds = idle_seconds
         self.prepare = prepare
         self.on_commit = on_commit
+        self.on_rollback = on_rollback
         self.name = name
         self._queue: queue.SimpleQueue[_Pending[T, R] | object] = queue.SimpleQueue()
         self._lock = threading.Lock()
@@ -182,6 +184,8 @@ class GroupCommitWriter(Generic[T, R]):
                 len(batch),
                 type(exc).__name__,
             )
+            if self.on_rollback is not None:
+                self.on_rollback(len(batch))
             if connection is not None:
                 connection.close()  # whatever state it is in, the next batch starts on a fresh one
             if len(batch) > 1 and not _database_gone(exc):

@@ -143,6 +143,7 @@ def intake_router(
         max_wait=batch_wait_seconds,
         prepare=_durable_sqlite,
         on_commit=metrics.commit_batch.observe,
+        on_rollback=lambda _size: metrics.commit_failures.inc(),
         name="intake-writer",
     )
 

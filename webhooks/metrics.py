@@ -73,6 +73,11 @@ class IntakeMetrics:
             buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
             registry=self.registry,
         )
+        self.commit_failures = Counter(
+            "ignite_intake_commit_failures",
+            "Intake write batches rolled back (their posts were answered 503, or retried one by one)",
+            registry=self.registry,
+        )
         self.imports = Counter(
             "ignite_ingest_rows",
             "Rows received by the ingest API, by kind and outcome",
