@@ -103,6 +103,11 @@ class GroupCommitWriter(Generic[T, R]):
                 self._thread.start()
         return await future
 
+    def open(self) -> None:
+        """Accept items again after `close` (an app served a second time, as a test client can do)."""
+        with self._lock:
+            self._closed = False
+
     def close(self, timeout: float = 30.0) -> None:
         """Refuse new items, write those already handed over, stop the thread."""
         with self._lock:

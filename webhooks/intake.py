@@ -13,6 +13,7 @@ commit that holds its row and job.  A batch that fails answers 503 with Retry-Af
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import math
@@ -158,8 +159,10 @@ def intake_router(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        writer.open()
         yield
-        writer.close()  # uvicorn has finished the in-flight requests by now; this writes anything left
+        # uvicorn has finished the in-flight requests by now; this writes anything left and stops the thread.
+        await asyncio.to_thread(writer.close)
 
     router = APIRouter(tags=["intake"], lifespan=lifespan)
 

@@ -10,16 +10,20 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select, text
 
 from service import create_app
 from settings import load_settings
+from store.database import make_engine, upgrade_database
 from store.intake import InboxRepository
 from store.intake_tables import intake_inbox
 from store.jobs_tables import jobs
@@ -232,3 +236,41 @@ def test_no_answer_goes_out_while_the_database_holds_up_the_write(web_engine: En
     assert not answered_while_held
     assert response.status_code == 202
     assert counts(web_engine) == (1, 1)
+
+
+def test_an_app_shut_down_and_served_again_still_accepts_posts(web_engine: Engine) -> None:
+    app = build_app(web_engine)
+    for n in range(2):
+        with TestClient(app) as client:  # runs the lifespan: the writer drains and stops on the way out
+            body, headers = signed(f"msg_served_{n}")
+            assert client.post(URL, content=body, headers=headers).status_code == 202
+    assert counts(web_engine) == (2, 2)
+
+
+def test_a_lost_database_connection_costs_one_batch_a_503_not_the_writer(database_url: str) -> None:
+    """Postgres restarts or drops the writer's connection: that batch is refused, the next one reconnects."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("a server-side connection kill needs Postgres")
+    name = f"ignite-writer-{uuid.uuid4().hex[:8]}"
+    engine = make_engine(database_url, connect_args={"application_name": name})
+    upgrade_database(engine)
+    try:
+        app = build_app(engine)
+        assert [r.status_code for r in asyncio.run(post_all(app, [signed("msg_before")]))] == [202]
+        with engine.begin() as conn:  # the server ends the writer's session (as a restart or failover would)
+            killed = conn.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE application_name = :name AND pid <> pg_backend_pid()"
+                ),
+                {"name": name},
+            ).scalar_one()
+        assert killed >= 1
+        lost = asyncio.run(post_all(app, [signed("msg_during")]))
+        assert [r.status_code for r in lost] == [503]
+        assert lost[0].headers["retry-after"] == "5"
+        retried = asyncio.run(post_all(app, [signed("msg_during"), signed("msg_after")]))
+        assert [r.status_code for r in retried] == [202, 202]
+        assert counts(engine) == (3, 3)
+    finally:
+        engine.dispose()
