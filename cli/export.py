@@ -6,10 +6,21 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from cli.context import console, err_console, get_context
+from connector.base import CrmError
 from exports.aggregate import load_funder
-from exports.service import UnknownFunderError, build_funder_report, funder_key, parse_formats, write_report
+from exports.attach import AttachError, attach_export
+from exports.service import (
+    UnknownFunderError,
+    build_funder_report,
+    funder_key,
+    parse_formats,
+    write_report,
+    zip_files,
+    zip_name,
+)
 from exports.tokens import create_token
 
 export_app = typer.Typer(help="Funder outcome exports (aggregate, small cells suppressed).", no_args_is_help=True)
@@ -31,17 +42,20 @@ def export_funder_command(
         bool, typer.Option("--attach", help="Also attach the files to each grant's Opportunity in the CRM.")
     ] = False,
 ) -> None:
-    """Write one funder's export: only the cohorts its grants fund, within each grant's period."""
+    """Write one funder's export: only the cohorts its grants fund, within each grant's period.
+
+    With --attach the files written are also zipped (the same bytes the download endpoint serves when every
+    format is chosen) and attached to each grant's Opportunity as a File; re-running changes nothing unless
+    the data changed, and then it adds a new version of that File.
+    """
     context = get_context(ctx)
     try:
         chosen = parse_formats(formats)
     except ValueError as exc:
         err_console.print(f"[red]--format[/red]: {exc}")
         raise typer.Exit(2) from None
-    if attach:
-        # The connector factory is wired in service.py by the sync work; until then say so before writing anything.
-        err_console.print("[red]--attach[/red]: no CRM connector is configured in this build (see exports/attach.py)")
-        raise typer.Exit(2)
+    # Open the CRM first: a CRM that cannot be reached should stop the command before any file is written.
+    connector = context.connector() if attach else None
     engine = context.migrated_engine()
     try:
         report = build_funder_report(engine, funder_key(key), k=context.settings.export_min_cell)
@@ -53,6 +67,23 @@ def export_funder_command(
         console.print(f"wrote {path}")
     suppressed = sum(t.suppressed_count for t in report.tables)
     console.print(f"{len(written)} files for {report.funder.name}; {suppressed} values suppressed (k = {report.k})")
+    if connector is None:
+        return
+    grants = [g.grant.key for g in report.grants]
+    if not grants:
+        err_console.print(f"[red]--attach[/red]: {report.funder.key} has no grants, so no Opportunity to attach to")
+        raise typer.Exit(1)
+    name = zip_name(report.funder.key)
+    try:
+        attached = attach_export(connector, grants, name, zip_files(written, report.as_of))
+    except (AttachError, CrmError) as exc:
+        err_console.print(f"[red]--attach[/red] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(1) from None
+    for a in attached:
+        console.print(
+            escape(f"{a.grant}: {name} on Opportunity {a.opportunity_id} (File {a.content_document_id}): {a.outcome}"),
+            highlight=False,
+        )
 
 
 @token_app.command("create")

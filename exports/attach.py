@@ -2,17 +2,32 @@
 
 Works through the `CrmConnector` port only, so the local CRM, the sandbox and Salesforce behave the same.  The
 Opportunity is found by the grant's Ignite key in its external-ID field, the way every synced record is.
+
+Attaching is idempotent, so `export funder KEY --attach` can be re-run (or retried after a failure) freely:
+each File is known by its Title among the Files linked to the Opportunity, and its latest version carries
+the SHA-256 of its bytes in Description.  The same bytes again change nothing; different bytes under the same
+Title become a new version of that File (Salesforce's own way to revise a document), never a second File.
+Salesforce's `ContentVersion.Checksum` would serve too, but it is an MD5 the local CRM does not compute; a
+digest we write ourselves reads the same on every CRM.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
 from connector.base import CrmConnector, FatalCrmError
 
 EXTERNAL_ID_FIELD = "Ignite_Key__c"
+CHECKSUM_PREFIX = "sha256:"
+# Query ContentVersions of this many linked documents at a time (keeps the SOQL well under its length limit).
+_IN_CHUNK = 200
+
+CREATED = "created"
+NEW_VERSION = "new version"
+UNCHANGED = "unchanged"
 
 
 class AttachError(Exception):
@@ -22,9 +37,11 @@ class AttachError(Exception):
 @dataclass(frozen=True)
 class Attached:
     grant: str
+    file_name: str
     opportunity_id: str
     content_version_id: str
     content_document_id: str
+    outcome: str  # CREATED, NEW_VERSION or UNCHANGED
 
 
 def soql_quote(value: str) -> str:
@@ -32,51 +49,102 @@ def soql_quote(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def _first_id(connector: CrmConnector, soql: str, field: str = "Id") -> str | None:
-    for page in connector.query(soql):
-        for record in page.records:
-            value = record.get(field)
-            if value:
-                return str(value)
-    return None
+def _records(connector: CrmConnector, soql: str) -> list[dict[str, Any]]:
+    return [dict(record) for page in connector.query(soql) for record in page.records]
 
 
-def attach_file(
-    connector: CrmConnector, grant_key: str, path: Path, *, external_id_field: str = EXTERNAL_ID_FIELD
-) -> Attached:
-    opportunity = _first_id(
+def find_opportunity(connector: CrmConnector, grant_key: str, external_id_field: str = EXTERNAL_ID_FIELD) -> str:
+    rows = _records(
         connector, f"SELECT Id FROM Opportunity WHERE {external_id_field} = {soql_quote(grant_key)} LIMIT 1"
     )
-    if opportunity is None:
-        raise AttachError(f"{grant_key}: no Opportunity with {external_id_field} = {grant_key!r}; sync grants first")
-    version = connector.create(
-        "ContentVersion",
-        [
-            {
-                "Title": path.stem,
-                "PathOnClient": path.name,
-                "VersionData": base64.b64encode(path.read_bytes()).decode("ascii"),
-            }
-        ],
-    )[0]
-    if not version.success or not version.id:
-        raise AttachError(f"{grant_key}: ContentVersion rejected: {version.error_code} {version.message}")
-    document = _first_id(
-        connector,
-        f"SELECT ContentDocumentId FROM ContentVersion WHERE Id = {soql_quote(version.id)}",
-        "ContentDocumentId",
+    if not rows or not rows[0].get("Id"):
+        raise AttachError(
+            f"grant {grant_key}: no Opportunity with {external_id_field} = {grant_key!r} in the CRM; "
+            "sync the grants first (ignite-sync sync), then attach again"
+        )
+    return str(rows[0]["Id"])
+
+
+def _latest_version(connector: CrmConnector, opportunity: str, title: str) -> dict[str, Any] | None:
+    """The newest version of the File with this Title linked to the Opportunity, or None."""
+    links = _records(
+        connector, f"SELECT ContentDocumentId FROM ContentDocumentLink WHERE LinkedEntityId = {soql_quote(opportunity)}"
     )
-    if document is None:
-        raise FatalCrmError(f"{grant_key}: the CRM created ContentVersion {version.id} but reports no document")
-    link = connector.create(
+    documents = sorted({str(link["ContentDocumentId"]) for link in links if link.get("ContentDocumentId")})
+    newest: dict[str, Any] | None = None
+    for start in range(0, len(documents), _IN_CHUNK):
+        ids = ", ".join(soql_quote(d) for d in documents[start : start + _IN_CHUNK])
+        rows = _records(
+            connector,
+            "SELECT Id, ContentDocumentId, Description, CreatedDate FROM ContentVersion "
+            f"WHERE ContentDocumentId IN ({ids}) AND Title = {soql_quote(title)} ORDER BY CreatedDate DESC, Id DESC",
+        )
+        for row in rows[:1]:
+            if newest is None or (str(row.get("CreatedDate")), str(row["Id"])) > (
+                str(newest.get("CreatedDate")),
+                str(newest["Id"]),
+            ):
+                newest = row
+    return newest
+
+
+def attach_bytes(
+    connector: CrmConnector,
+    grant_key: str,
+    file_name: str,
+    data: bytes,
+    *,
+    title: str | None = None,
+    external_id_field: str = EXTERNAL_ID_FIELD,
+) -> Attached:
+    """Make `data` the current content of the File `title` (default: the file name) on the grant's Opportunity."""
+    opportunity = find_opportunity(connector, grant_key, external_id_field)
+    title = title or file_name
+    checksum = CHECKSUM_PREFIX + hashlib.sha256(data).hexdigest()
+    latest = _latest_version(connector, opportunity, title)
+    if latest is not None and checksum in str(latest.get("Description") or ""):
+        return Attached(
+            grant_key, file_name, opportunity, str(latest["Id"]), str(latest["ContentDocumentId"]), UNCHANGED
+        )
+    version: dict[str, Any] = {
+        "Title": title,
+        "PathOnClient": file_name,
+        "VersionData": base64.b64encode(data).decode("ascii"),
+        "Description": f"Ignite funder export for {grant_key}. {checksum}",
+    }
+    if latest is not None:
+        version["ContentDocumentId"] = latest["ContentDocumentId"]
+        version["ReasonForChange"] = "Export refreshed: the data changed since the last attachment"
+    [created] = connector.create("ContentVersion", [version])
+    if not created.success or not created.id:
+        raise AttachError(
+            f"grant {grant_key}: the CRM refused the File {file_name!r} (ContentVersion): "
+            f"{created.error_code} {created.message}"
+        )
+    if latest is not None:
+        return Attached(grant_key, file_name, opportunity, created.id, str(latest["ContentDocumentId"]), NEW_VERSION)
+    rows = _records(connector, f"SELECT ContentDocumentId FROM ContentVersion WHERE Id = {soql_quote(created.id)}")
+    document = str(rows[0].get("ContentDocumentId") or "") if rows else ""
+    if not document:
+        raise FatalCrmError(f"grant {grant_key}: the CRM created ContentVersion {created.id} but reports no document")
+    [link] = connector.create(
         "ContentDocumentLink",
         [{"ContentDocumentId": document, "LinkedEntityId": opportunity, "ShareType": "V", "Visibility": "AllUsers"}],
-    )[0]
+    )
     if not link.success:
-        raise AttachError(f"{grant_key}: ContentDocumentLink rejected: {link.error_code} {link.message}")
-    return Attached(grant_key, opportunity, version.id, document)
+        raise AttachError(
+            f"grant {grant_key}: the CRM refused to link File {file_name!r} to Opportunity {opportunity} "
+            f"(ContentDocumentLink): {link.error_code} {link.message}"
+        )
+    return Attached(grant_key, file_name, opportunity, created.id, document, CREATED)
 
 
-def attach_export(connector: CrmConnector, grant_keys: list[str], files: list[Path]) -> list[Attached]:
-    """Each file to each of the funder's grants (one Opportunity per grant)."""
-    return [attach_file(connector, grant, f) for grant in grant_keys for f in files]
+def attach_export(connector: CrmConnector, grant_keys: list[str], file_name: str, data: bytes) -> list[Attached]:
+    """The export to each of the funder's grants (one Opportunity per grant).
+
+    Every Opportunity is looked up before anything is written, so a grant missing from the CRM stops the run
+    with no half-attached export.
+    """
+    for grant in grant_keys:
+        find_opportunity(connector, grant)
+    return [attach_bytes(connector, grant, file_name, data) for grant in grant_keys]

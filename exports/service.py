@@ -7,6 +7,7 @@ import io
 import tempfile
 import zipfile
 from collections.abc import Iterable, Sequence
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -100,18 +101,27 @@ def export_all_funders(engine: Engine, demo_dir: Path, *, k: int = DEFAULT_MIN_C
     return folders
 
 
-def export_zip(report: FunderReport) -> bytes:
-    """All formats in one zip, entries sorted and stamped with the data's date, for the download endpoint."""
-    stamp = (*(report.as_of.timetuple()[:3] if report.as_of else (2000, 1, 1)), 0, 0, 0)
+def zip_files(paths: Iterable[Path], as_of: date | None) -> bytes:
+    """The files in one zip, entries sorted by name and stamped with the data's date: same data, same bytes."""
+    stamp = (*(as_of.timetuple()[:3] if as_of else (2000, 1, 1)), 0, 0, 0)
     buffer = io.BytesIO()
-    with tempfile.TemporaryDirectory() as tmp:
-        paths = write_report(report, Path(tmp))
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            for path in sorted(paths, key=lambda p: p.name):
-                info = zipfile.ZipInfo(path.name, date_time=stamp)
-                info.compress_type = zipfile.ZIP_DEFLATED
-                archive.writestr(info, path.read_bytes())
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(paths, key=lambda p: p.name):
+            info = zipfile.ZipInfo(path.name, date_time=stamp)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, path.read_bytes())
     return buffer.getvalue()
+
+
+def export_zip(report: FunderReport) -> bytes:
+    """All formats in one zip, for the download endpoint."""
+    with tempfile.TemporaryDirectory() as tmp:
+        return zip_files(write_report(report, Path(tmp)), report.as_of)
+
+
+def zip_name(key: str) -> str:
+    """The file name a funder's zip travels under (download endpoint and CRM attachment alike)."""
+    return f"ignite-outcomes-{funder_dir_name(key)}.zip"
 
 
 def sha256(data: bytes) -> str:

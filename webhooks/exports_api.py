@@ -12,7 +12,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, HTTPException, Response
 from sqlalchemy import Engine
 
-from exports.service import DEFAULT_MIN_CELL, UnknownFunderError, build_funder_report, export_zip, funder_key, sha256
+from exports.service import (
+    DEFAULT_MIN_CELL,
+    UnknownFunderError,
+    build_funder_report,
+    export_zip,
+    funder_key,
+    sha256,
+    zip_name,
+)
 from exports.tokens import record_download, verify_token
 
 router = APIRouter(prefix="/api/v1/exports", tags=["exports"])
@@ -66,7 +74,7 @@ def download_funder_export(
         record_download(
             conn, requested=requested, outcome="ok", holder=holder, size_bytes=len(body), sha256=sha256(body)
         )
-    filename = f"ignite-outcomes-{requested.split(':', 1)[1]}.zip"
+    filename = zip_name(requested)
     return Response(
         body,
         media_type="application/zip",
