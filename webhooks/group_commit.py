@@ -99,8 +99,7 @@ class GroupCommitWriter(Generic[T, R]):
                 raise WriterUnavailable(f"{self.max_pending} items already wait for the writer")
             self._queue.put(_Pending(item, loop, future))
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
-                self._thread.start()
+                self._start()
         return await future
 
     def open(self) -> None:
@@ -122,19 +121,32 @@ class GroupCommitWriter(Generic[T, R]):
 
     def _run(self) -> None:
         connection: Connection | None = None
+        batch: list[_Pending[T, R]] = []
         try:
             while True:
                 batch, stop = self._gather()
                 if batch:
                     connection = self._commit(connection, batch)
+                    batch = []
                 if stop:
                     return
+        except BaseException:
+            # Not even a batch failure (those are caught in _commit): never leave its requests waiting forever.
+            self._settle(batch, [WriterUnavailable("the writer stopped")] * len(batch))
+            raise
         finally:
             if connection is not None:
                 connection.close()
-            with self._lock:  # however the thread ends, the next submit starts a fresh one for what is queued
+            with self._lock:  # however the thread ends, what is still queued gets a thread of its own
                 if self._thread is threading.current_thread():
                     self._thread = None
+                if self._thread is None and not self._closed and not self._queue.empty():
+                    self._start()
+
+    def _start(self) -> None:
+        """Called with the lock held."""
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+        self._thread.start()
 
     def _gather(self) -> tuple[list[_Pending[T, R]], bool]:
         """The next batch, and whether the thread should stop after writing it (idle or closing)."""
@@ -183,17 +195,19 @@ class GroupCommitWriter(Generic[T, R]):
             if len(results) != len(batch):
                 raise RuntimeError(f"write returned {len(results)} results for {len(batch)} items")
         except Exception as exc:
+            one_by_one = len(batch) > 1 and not _database_gone(exc)
             log.warning(
-                "%s: a batch of %d failed and was rolled back (%s); its senders get 503",
+                "%s: a batch of %d was rolled back (%s); %s",
                 self.name,
                 len(batch),
                 type(exc).__name__,
+                "retrying its items one per transaction" if one_by_one else "its senders are told to retry",
             )
             if self.on_rollback is not None:
                 self.on_rollback(len(batch))
             if connection is not None:
                 connection.close()  # whatever state it is in, the next batch starts on a fresh one
-            if len(batch) > 1 and not _database_gone(exc):
+            if one_by_one:
                 # Perhaps one poisonous item: give every item its own transaction, so only the culprit is refused.
                 connection = None
                 for pending in batch:
