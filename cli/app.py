@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from cli import apikeys, crm, db, export, intake, mapping
+from cli import sync as sync_cli
 from cli.context import console, get_context
 from cli.demo import demo_command
 from cli.imports import import_command
@@ -27,6 +28,7 @@ export.register(app)
 app.command("serve")(serve_command)
 app.add_typer(intake.app, name="intake")
 app.add_typer(apikeys.app, name="api-key")
+sync_cli.register(app)
 
 
 @app.callback()

@@ -40,7 +40,11 @@ class AppContext:
         return self._connector
 
     def after_import_batch(self, connection: Connection, counts: UpsertCounts) -> None:
-        """Runs inside each import batch's transaction; the sync engine hooks its job in here."""
+        """Runs inside each import batch's transaction: changed rows queue an incremental sync with them."""
+        if counts.inserted or counts.updated:
+            from sync.jobs import enqueue_incremental_sync
+
+            enqueue_incremental_sync(connection, "import", profile=self.settings.profile)
 
     def migrated_engine(self) -> Engine:
         """The service database, upgraded to the newest schema first (idempotent, cheap when current)."""

@@ -56,6 +56,9 @@ sync_ledger = Table(
     Column("record_key", String(KEY), primary_key=True),
     Column("step", String(80), primary_key=True),
     Column("object_name", String(80), nullable=False),
+    # The program record the row comes from (a cohort's Service row is keyed `service:…` but comes from the
+    # cohort `cohort:…`): the fast unchanged test joins the record table on it.
+    Column("source_key", String(KEY)),
     Column("crm_id", String(32)),
     # synced: the CRM holds `payload_hash` · rejected: the CRM refused `rejected_hash` (a row error)
     # · blocked: not sent because the parent `blocked_by` is not in the CRM · invalid: no payload could be built
@@ -74,6 +77,7 @@ sync_ledger = Table(
     Column("synced_at", UtcDateTime()),
     Column("updated_at", UtcDateTime(), nullable=False),
     Index("ix_sync_ledger_step_status", "step", "status"),
+    Index("ix_sync_ledger_step_source_key", "step", "source_key"),
     Index("ix_sync_ledger_object_crm_id", "object_name", "crm_id"),
 )
 

@@ -22,8 +22,9 @@ from typing import Any, Protocol
 
 from sqlalchemy import Engine
 
-from connector.base import CrmConnector, Disposition, RowResult
+from connector.base import CrmConnector, Disposition, FatalCrmError, RowResult
 from connector.errors import classify
+from mappings.transform import CrmWrite, fields_to_read, record_type_id, update_payload
 from store.jobs import utcnow
 from store.ledger import LedgerEntry, LedgerRepository
 from store.runs import RunRepository
@@ -53,8 +54,6 @@ class StepDef:
     key_field: str
     parents: tuple[str, ...] = ()  # steps this one references
     match_field: str | None = None  # e.g. Email on Contact/Lead: adopt existing people before creating
-    never_fields: frozenset[str] = frozenset()  # set on create only; staff own them afterwards
-    if_blank_fields: frozenset[str] = frozenset()  # set when the CRM field is blank
     fingerprint: str = ""  # changes when the step's definition changes (forces payloads to be rebuilt)
 
 
@@ -181,6 +180,8 @@ class SyncEngine:
     row_retries: int = 2
     row_retry_pause: float = 0.05
     should_stop: Callable[[], bool] = field(default=lambda: False)
+    _describes: dict[str, dict[str, Any]] = field(default_factory=dict, init=False, repr=False)
+    _record_types: dict[tuple[str, str], str] = field(default_factory=dict, init=False, repr=False)
 
     # -- the run --------------------------------------------------------------------------------------------
 
@@ -240,7 +241,7 @@ class SyncEngine:
                         report.error,
                     )
         if report.pending_retry:
-            raise Retry(f"{report.pending_retry} rows hit transient CRM errors; they will be sent again", None)
+            raise Retry(f"{report.pending_retry} rows hit transient CRM errors; they will be sent again", report=report)
         return report
 
     def _select(self, only: Sequence[str] | None) -> list[PlannedStep]:
@@ -365,13 +366,13 @@ class SyncEngine:
             adopt = self._find_matches(step, plan.of(Action.CREATE))
         existing_ids = {d.candidate.key: d.crm_id for d in to_send if d.crm_id is not None}
         existing_ids.update(adopt)
-        blank_filter = self._blank_filter(step, existing_ids)
+        current = self._current_values(step, to_send, existing_ids)
 
         pending = list(to_send)
         for attempt in range(self.row_retries + 1):
             retry_rows: list[Decision] = []
             for batch in batches(pending, self.batch_size):
-                for decision, result in self._send(step, batch, existing_ids, adopt, blank_filter):
+                for decision, result in self._send(step, batch, existing_ids, adopt, current):
                     outcome = self._outcome(step, decision, result, adopt)
                     if outcome is None:
                         retry_rows.append(decision)
@@ -396,13 +397,13 @@ class SyncEngine:
         batch: Sequence[Decision],
         existing_ids: Mapping[str, str],
         adopt: Mapping[str, str],
-        blank_filter: Mapping[str, frozenset[str]],
+        current: Mapping[str, Mapping[str, Any]],
     ) -> list[tuple[Decision, RowResult]]:
         """Adopted rows go out as updates by Id (they have no key yet); the rest as upserts on the key."""
         by_id: list[tuple[Decision, dict[str, Any]]] = []
         by_key: list[tuple[Decision, dict[str, Any]]] = []
         for d in batch:
-            payload = self._payload_for(step, d, existing_ids.get(d.candidate.key), blank_filter)
+            payload = self._payload_for(step, d, existing_ids.get(d.candidate.key), current)
             if d.candidate.key in adopt:
                 by_id.append((d, {"Id": adopt[d.candidate.key], **payload}))
             else:
@@ -421,18 +422,46 @@ class SyncEngine:
         step: StepDef,
         d: Decision,
         crm_id: str | None,
-        blank_filter: Mapping[str, frozenset[str]],
+        current: Mapping[str, Mapping[str, Any]],
     ) -> dict[str, Any]:
+        """A new record gets every field; an existing one only what the update policies let the sync own."""
         assert d.candidate.payload is not None
-        payload = dict(d.candidate.payload)
-        payload[step.key_field] = d.candidate.key
+        write = d.candidate.write
         if crm_id is None:
-            return payload  # a new record gets every field, whatever the update policy
-        for name in step.never_fields:
-            payload.pop(name, None)
-        for name in blank_filter.get(d.candidate.key, frozenset()):
-            payload.pop(name, None)
+            payload = dict(d.candidate.payload)
+            if isinstance(write, CrmWrite) and write.record_type:
+                payload["RecordTypeId"] = self._record_type_id(step.object_name, write.record_type)
+        elif isinstance(write, CrmWrite):
+            payload = update_payload(write, current.get(d.candidate.key, {}))
+        else:
+            payload = dict(d.candidate.payload)
+        payload[step.key_field] = d.candidate.key
         return payload
+
+    def _record_type_id(self, object_name: str, developer_name: str) -> str:
+        """The org's own RecordType row first (Ids differ per org), the describe's recordTypeInfos second."""
+        cache_key = (object_name, developer_name)
+        if cache_key not in self._record_types:
+            soql = (
+                f"SELECT Id FROM RecordType WHERE SobjectType = {soql_quote(object_name)} "
+                f"AND DeveloperName = {soql_quote(developer_name)} AND IsActive = true"
+            )
+            try:
+                rows = [r for page in self.crm.query(soql) for r in page.records]
+            except FatalCrmError:
+                rows = []  # an org (or double) that does not expose RecordType: the describe decides
+            if rows:
+                self._record_types[cache_key] = str(rows[0]["Id"])
+            else:
+                describe = self._describes.get(object_name)
+                if describe is None:
+                    describe = self._describes[object_name] = self.crm.describe(object_name)
+                try:
+                    self._record_types[cache_key] = record_type_id(describe, developer_name)
+                except LookupError as exc:
+                    message = f"{exc}: create it in the CRM or change the profile"
+                    raise FatalCrmError(message, code="INVALID_TYPE") from None
+        return self._record_types[cache_key]
 
     def _outcome(
         self, step: StepDef, d: Decision, result: RowResult, adopt: Mapping[str, str]
@@ -476,6 +505,7 @@ class SyncEngine:
             object_name=step.object_name,
             status=status,
             crm_id=crm_id,
+            source_key=d.candidate.source_key or d.candidate.key,
             source_hash=d.candidate.source_hash if status == "synced" else None,
             step_hash=step.fingerprint if status == "synced" else None,
             payload_hash=previous.payload_hash if previous else None,
@@ -511,20 +541,30 @@ class SyncEngine:
                 adopted[keys[0]] = crm_id  # one CRM record is adopted by one of our records only
         return adopted
 
-    def _blank_filter(self, step: StepDef, existing_ids: Mapping[str, str]) -> dict[str, frozenset[str]]:
-        """{record key: if_blank fields the CRM already has a value for} (those are left alone)."""
-        if not step.if_blank_fields or not existing_ids:
+    def _current_values(
+        self, step: StepDef, rows: Sequence[Decision], existing_ids: Mapping[str, str]
+    ) -> dict[str, dict[str, Any]]:
+        """{record key: CRM values of its `if_blank` fields}, read in batches of 200 Ids (only when needed)."""
+        wanted: set[str] = set()
+        key_by_id: dict[str, str] = {}
+        for d in rows:
+            crm_id = existing_ids.get(d.candidate.key)
+            if crm_id is None or not isinstance(d.candidate.write, CrmWrite):
+                continue
+            fields = fields_to_read(d.candidate.write)
+            if fields:
+                wanted.update(fields)
+                key_by_id[crm_id] = d.candidate.key
+        if not wanted:
             return {}
-        fields = sorted(step.if_blank_fields)
-        key_by_id = {crm_id: key for key, crm_id in existing_ids.items()}
-        filled: dict[str, frozenset[str]] = {}
+        columns = ", ".join(sorted(wanted))
+        current: dict[str, dict[str, Any]] = {}
         for chunk in batches(sorted(key_by_id), 200):
             id_list = ", ".join(soql_quote(i) for i in chunk)
-            soql = f"SELECT Id, {', '.join(fields)} FROM {step.object_name} WHERE Id IN ({id_list})"
+            soql = f"SELECT Id, {columns} FROM {step.object_name} WHERE Id IN ({id_list})"
             for page in self.crm.query(soql):
                 for row in page.records:
                     key = key_by_id.get(str(row.get("Id")))
-                    if key is None:
-                        continue
-                    filled[key] = frozenset(f for f in fields if row.get(f) not in (None, ""))
-        return filled
+                    if key is not None:
+                        current[key] = dict(row)
+        return current

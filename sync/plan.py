@@ -45,6 +45,8 @@ class Candidate:
     source_hash: str | None = None
     problem: str | None = None
     match_value: str | None = None  # normalised email for match-before-create (people only)
+    source_key: str | None = None  # the program record behind the row, when its key differs
+    write: Any = field(default=None, compare=False)  # the mapping's CrmWrite (update policies); opaque here
 
     @property
     def payload_hash(self) -> str | None:

@@ -42,9 +42,10 @@ class Interrupted(Exception):
 class Retry(Exception):
     """Raised by a handler for an outcome worth retrying later (e.g. rows hit transient errors)."""
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    def __init__(self, message: str, retry_after: float | None = None, report: Any = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.report = report  # what the run did before stopping (a SyncReport), for in-process callers
 
 
 class JobControl:

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-26 20:18:55.950605
+Create Date: 2026-11-26 20:24:31.236108
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ def upgrade() -> None:
         sa.Column("record_key", sa.String(length=80), nullable=False),
         sa.Column("step", sa.String(length=80), nullable=False),
         sa.Column("object_name", sa.String(length=80), nullable=False),
+        sa.Column("source_key", sa.String(length=80), nullable=True),
         sa.Column("crm_id", sa.String(length=32), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("source_hash", sa.String(length=64), nullable=True),
@@ -64,6 +65,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("sync_ledger", schema=None) as batch_op:
         batch_op.create_index("ix_sync_ledger_object_crm_id", ["object_name", "crm_id"], unique=False)
+        batch_op.create_index("ix_sync_ledger_step_source_key", ["step", "source_key"], unique=False)
         batch_op.create_index("ix_sync_ledger_step_status", ["step", "status"], unique=False)
 
     op.create_table(
@@ -91,6 +93,7 @@ def downgrade() -> None:
     op.drop_table("sync_runs")
     with op.batch_alter_table("sync_ledger", schema=None) as batch_op:
         batch_op.drop_index("ix_sync_ledger_step_status")
+        batch_op.drop_index("ix_sync_ledger_step_source_key")
         batch_op.drop_index("ix_sync_ledger_object_crm_id")
 
     op.drop_table("sync_ledger")

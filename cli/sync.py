@@ -1,0 +1,272 @@
+"""`ignite-sync sync | worker | status | replay`: the sync engine's commands (thin: values in, tables out)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from cli.context import AppContext, build_connector, console, err_console, get_context
+from connector.base import CrmConnector, CrmError, FatalCrmError, TransientCrmError
+from settings import Settings
+from sync import runner
+from sync.engine import Progress as SyncProgress
+from sync.engine import SyncReport
+
+
+def crm_factory(settings: Settings, profile: str) -> Callable[[], CrmConnector]:
+    """Builds the configured CRM connector when called (workers build theirs once, in their own process)."""
+    if settings.crm == "local":
+        url = settings.local_crm_url
+        # runner's opener also gives the local CRM the RecordType rows a real org has (see ensure_record_types)
+        return lambda: runner.open_local_crm(url, profile)
+    chosen = settings.model_copy(update={"profile": profile})
+    return lambda: build_connector(chosen)
+
+
+class ProgressBars:
+    """One Rich bar per step (labelled with its CRM object), fed by the engine's progress callback."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.tasks: dict[str, TaskID] = {}
+
+    def __call__(self, event: SyncProgress) -> None:
+        task = self.tasks.get(event.step)
+        label = f"{event.object_name} ({event.step})" if event.object_name.lower() != event.step else event.step
+        if task is None:
+            task = self.tasks[event.step] = self.progress.add_task(label, total=event.total)
+        total = event.total if event.total is not None else (event.done if event.finished else None)
+        self.progress.update(task, completed=event.done, total=total)
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err_console.print(f"[red]error[/red] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def _report_table(report: SyncReport) -> Table:
+    dry = report.dry_run
+    columns = (
+        [("would create", "created"), ("would adopt", "matched"), ("would update", "updated")]
+        if dry
+        else [("created", "created"), ("adopted", "matched"), ("updated", "updated")]
+    )
+    columns += [("unchanged", "unchanged"), ("rejected", "rejected"), ("blocked", "blocked"), ("invalid", "invalid")]
+    if not dry:
+        columns.append(("to retry", "retry"))
+    table = Table(title=("dry run: nothing was written to the CRM" if dry else f"sync ({report.mode})"))
+    table.add_column("object")
+    for title, _ in columns:
+        table.add_column(title, justify="right")
+    for object_name, counts in report.by_object().items():
+        table.add_row(object_name, *(f"{counts[name]:,}" for _, name in columns))
+    return table
+
+
+def sync_command(
+    ctx: typer.Context,
+    profile: Annotated[str | None, typer.Option("--profile", help="Mapping profile (default IGNITE_PROFILE).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan only: print what would change.")] = False,
+    full: Annotated[bool, typer.Option("--full", help="Resend every record, not only what changed.")] = False,
+    only: Annotated[list[str] | None, typer.Option("--only", help="Only this CRM object or step (repeatable).")] = None,
+    enqueue: Annotated[bool, typer.Option("--enqueue", help="Queue a sync job for the workers instead.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one machine-readable summary.")] = False,
+) -> None:
+    """Plan and run a sync to the CRM, with a progress bar per object."""
+    context: AppContext = get_context(ctx)
+    settings = context.settings
+    profile_name = profile or settings.profile
+    engine = context.migrated_engine()
+    if enqueue:
+        job_id = runner.enqueue_sync(engine, profile=profile, full=full, reason="ignite-sync sync --enqueue")
+        if as_json:
+            print(json.dumps({"enqueued": job_id}))
+        else:
+            console.print(f"queued sync job {job_id}; a running `ignite-sync worker` will pick it up")
+        return
+    try:
+        crm = crm_factory(settings, profile_name)()
+    except (ValueError, CrmError) as exc:
+        raise _fail(str(exc), 2) from None
+    options: dict[str, Any] = {
+        "profile": profile_name,
+        "crm": crm,
+        "full": full,
+        "dry_run": dry_run,
+        "only": only,
+        "individual_responses": settings.crm_individual_responses,
+        "min_respondents": settings.crm_min_respondents,
+    }
+    try:
+        if as_json:
+            report = runner.run_sync(engine, **options)
+        else:
+            with Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=err_console,
+                transient=True,
+            ) as bars:
+                report = runner.run_sync(engine, progress=ProgressBars(bars), **options)
+    except ValueError as exc:
+        raise _fail(str(exc), 2) from None
+    except FatalCrmError as exc:
+        raise _fail(f"the CRM refused the sync ({exc.code or 'fatal'}): {exc}") from None
+    except TransientCrmError as exc:
+        raise _fail(f"the CRM is not answering ({exc}); try later or let a worker retry it") from None
+    if as_json:
+        print(json.dumps(report.as_dict(), sort_keys=True))
+        return
+    console.print(_report_table(report))
+    calls = ", ".join(f"{k} {v}" for k, v in sorted(report.api_calls.items())) or "none"
+    console.print(f"CRM API calls: {report.total_api_calls} ({calls}) · {report.seconds:.1f}s · status {report.status}")
+    if report.status in ("partial", "retry"):
+        console.print("see `ignite-sync status` for the rows that did not go through and why")
+
+
+def worker_command(
+    ctx: typer.Context,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, help="Worker threads (Postgres only).")] = 1,
+    once: Annotated[bool, typer.Option("--once", help="Run until nothing is due, then exit.")] = False,
+    lease_seconds: Annotated[float, typer.Option("--lease-seconds", min=1, help="Job lease length.")] = 60.0,
+    poll_seconds: Annotated[float, typer.Option("--poll-seconds", min=0.01, help="Idle poll interval.")] = 1.0,
+    reconcile_hours: Annotated[
+        float, typer.Option("--reconcile-hours", min=0, help="Reconcile period (0: never).")
+    ] = 24.0,
+    chunk_size: Annotated[
+        int, typer.Option("--chunk-size", min=1, help="Rows planned and committed together (smaller: finer restarts).")
+    ] = 2000,
+) -> None:
+    """Run jobs from the queue: syncs, reconciles, housekeeping.  SIGTERM finishes the current batch."""
+    import threading
+    from datetime import timedelta
+
+    from mappings.profile import load_profile
+    from sync.intake import INTAKE_JOB, IntakeHandler
+    from sync.worker import install_signal_handlers
+
+    context: AppContext = get_context(ctx)
+    settings = context.settings
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    engine = context.migrated_engine()
+    stop = threading.Event()
+    install_signal_handlers(stop)
+    factory = crm_factory(settings, settings.profile)
+    intake = IntakeHandler(engine, factory, load_profile(settings.profile))
+    stats = runner.run_worker(
+        engine,
+        profile=settings.profile,
+        crm_factory=factory,
+        extra_handlers={INTAKE_JOB: intake},
+        concurrency=concurrency,
+        once=once,
+        lease_seconds=lease_seconds,
+        poll_seconds=poll_seconds,
+        individual_responses=settings.crm_individual_responses,
+        min_respondents=settings.crm_min_respondents,
+        reconcile_every=timedelta(hours=reconcile_hours) if reconcile_hours and not once else None,
+        housekeeping_every=None if once else timedelta(hours=1),
+        stop=stop,
+        chunk_size=chunk_size,
+    )
+    console.print(
+        f"worker stopped: {stats.succeeded} succeeded, {stats.retried} to retry, {stats.dead} dead, "
+        f"{stats.released} released, {stats.lost} lost"
+    )
+
+
+def status_command(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one machine-readable summary.")] = False,
+) -> None:
+    """What the CRM holds, what failed and why, the job queue, and the last runs."""
+    context: AppContext = get_context(ctx)
+    status = runner.sync_status(context.migrated_engine(), profile=context.settings.profile)
+    if as_json:
+        print(json.dumps(status, sort_keys=True, default=str))
+        return
+    objects = Table(title="CRM objects")
+    states = ("synced", "pending", "rejected", "blocked", "invalid", "missing")
+    for name in ("object", *states):
+        objects.add_column(name, justify="left" if name == "object" else "right")
+    for object_name, counts in sorted(status["objects"].items()):
+        objects.add_row(object_name, *(f"{counts.get(s, 0):,}" for s in states))
+    console.print(objects)
+    if status["errors"]:
+        errors = Table(title="Top problems")
+        for name in ("object", "status", "code", "rows", "source keys", "reason"):
+            errors.add_column(name)
+        for e in status["errors"]:
+            more = f" (+{e['count'] - len(e['keys'])})" if e["count"] > len(e["keys"]) else ""
+            errors.add_row(
+                e["object"],
+                e["status"],
+                e["code"] or "",
+                str(e["count"]),
+                ", ".join(e["keys"]) + more,
+                e["message"] or "",
+            )
+        console.print(errors)
+    jobs = ", ".join(f"{state} {n}" for state, n in sorted(status["jobs"].items())) or "none"
+    console.print(f"jobs: {jobs}")
+    for dead in status["dead_letters"]:
+        console.print(
+            f"[red]dead[/red] job {dead['id']} ({dead['kind']}) after {dead['attempts']} attempts: {dead['error']}"
+        )
+    if status["runs"]:
+        runs = Table(title="Last runs")
+        for name in ("run", "mode", "status", "started", "seconds", "API calls", "sent"):
+            runs.add_column(name)
+        for r in status["runs"]:
+            sent = sum(c.get("created", 0) + c.get("updated", 0) + c.get("matched", 0) for c in r["counts"].values())
+            runs.add_row(
+                str(r["id"]),
+                r["mode"],
+                r["status"],
+                r["started_at"][:19],
+                str(r["seconds"]),
+                str(r["api_calls"]),
+                str(sent),
+            )
+        console.print(runs)
+
+
+def replay_command(
+    ctx: typer.Context,
+    dead: Annotated[bool, typer.Option("--dead", help="Queue every dead job again.")] = False,
+    rejected: Annotated[bool, typer.Option("--rejected", help="Send rejected rows again on the next sync.")] = False,
+    job: Annotated[int | None, typer.Option("--job", help="Queue this dead or failed job again.")] = None,
+    object_name: Annotated[str | None, typer.Option("--object", help="With --rejected: only this object.")] = None,
+) -> None:
+    """Give failed work another go once its cause is fixed."""
+    context: AppContext = get_context(ctx)
+    try:
+        result = runner.replay(
+            context.migrated_engine(), dead=dead, rejected=rejected, job_id=job, object_name=object_name
+        )
+    except ValueError as exc:
+        raise _fail(str(exc), 2) from None
+    if "job" in result:
+        console.print(f"job {job} queued again" if result["job"] else f"job {job} is neither dead nor failed")
+    if "dead_jobs" in result:
+        console.print(f"{len(result['dead_jobs'])} dead jobs queued again")
+    if "rejected_rows" in result:
+        console.print(
+            f"{result['rejected_rows']} rejected rows will be sent again (sync job {result['sync_job']} queued; "
+            "or run `ignite-sync sync`)"
+        )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("sync")(sync_command)
+    app.command("worker")(worker_command)
+    app.command("status")(status_command)
+    app.command("replay")(replay_command)

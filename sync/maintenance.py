@@ -1,0 +1,102 @@
+"""Periodic jobs: the reconcile (does the CRM still hold what the ledger says?) and housekeeping.
+
+Staff delete and merge records in the CRM.  The reconcile re-reads every CRM Id the ledger knows, 200 per
+query; a record merged into another is re-linked to the survivor (Salesforce keeps the loser, deleted, with
+`MasterRecordId`), a deleted one is forgotten so the next sync creates it again.  Both are reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Engine
+
+from connector.base import CrmConnector, CrmError
+from store.jobs import JobRepository, utcnow
+from store.ledger import LedgerRepository
+from store.runs import RunRepository
+from sync.plan import batches, soql_quote
+
+RECONCILE_BATCH = 200
+
+
+@dataclass
+class ReconcileReport:
+    checked: dict[str, int] = field(default_factory=dict)
+    relinked: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # object -> [(old Id, survivor)]
+    missing: dict[str, list[str]] = field(default_factory=dict)  # object -> Ids gone from the CRM
+
+    @property
+    def changed(self) -> bool:
+        return any(self.relinked.values()) or any(self.missing.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "checked": self.checked,
+            "relinked": {k: len(v) for k, v in self.relinked.items() if v},
+            "missing": {k: len(v) for k, v in self.missing.items() if v},
+        }
+
+
+def _ids_in(
+    crm: CrmConnector, object_name: str, ids: Sequence[str], extra: str = "", deleted: bool = False
+) -> list[dict[str, Any]]:
+    id_list = ", ".join(soql_quote(i) for i in ids)
+    soql = f"SELECT Id{extra} FROM {object_name} WHERE Id IN ({id_list})"
+    rows: list[dict[str, Any]] = []
+    for page in crm.query(soql, include_deleted=deleted):
+        rows.extend(page.records)
+    return rows
+
+
+def _merged_into(crm: CrmConnector, object_name: str, ids: Sequence[str]) -> dict[str, str]:
+    """{deleted Id: surviving Id} for records merged away (objects without MasterRecordId have none)."""
+    try:
+        rows = _ids_in(crm, object_name, ids, ", IsDeleted, MasterRecordId", deleted=True)
+    except CrmError:
+        return {}
+    return {str(r["Id"]): str(r["MasterRecordId"]) for r in rows if r.get("MasterRecordId")}
+
+
+def reconcile(engine: Engine, crm: CrmConnector, objects: Sequence[str]) -> ReconcileReport:
+    report = ReconcileReport()
+    for object_name in objects:
+        checked = 0
+        gone: list[str] = []
+        with engine.connect() as conn:
+            pages = list(LedgerRepository(conn).iter_known_ids(object_name))
+        for page in pages:
+            ids = sorted({e.crm_id for e in page if e.crm_id})
+            for chunk in batches(ids, RECONCILE_BATCH):
+                present = {str(r["Id"]) for r in _ids_in(crm, object_name, chunk)}
+                checked += len(chunk)
+                gone.extend(i for i in chunk if i not in present)
+        merged = _merged_into(crm, object_name, gone) if gone else {}
+        deleted = [i for i in gone if i not in merged]
+        with engine.begin() as conn:
+            ledger = LedgerRepository(conn)
+            for old, survivor in merged.items():
+                ledger.relink(object_name, old, survivor)
+            ledger.forget_crm_ids(object_name, deleted)
+        report.checked[object_name] = checked
+        report.relinked[object_name] = sorted(merged.items())
+        report.missing[object_name] = deleted
+    return report
+
+
+@dataclass(frozen=True)
+class Housekeeping:
+    keep_succeeded_jobs: timedelta = timedelta(days=7)
+    keep_runs: timedelta = timedelta(days=90)
+
+    def run(self, engine: Engine) -> dict[str, int]:
+        now = utcnow()
+        with engine.begin() as conn:
+            jobs = JobRepository(conn)
+            swept = jobs.sweep_expired_leases()
+            purged = jobs.purge(now - self.keep_succeeded_jobs)
+            runs = RunRepository(conn).purge(now - self.keep_runs)
+        return {"expired_leases": swept, "purged_jobs": purged, "purged_runs": runs}

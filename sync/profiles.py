@@ -1,0 +1,461 @@
+"""From a mapping profile and the service database to the engine's steps and their candidate rows.
+
+The profile (mappings/) says which CRM writes a model instance becomes (`to_crm`) and in what order; this
+module reads the instances from the service database a page at a time, fetches the related records a
+transform needs in one batch per page, and turns each write of a step into a planner `Candidate`: its key,
+payload, parent references (from the lookups) and the hash of the record it came from.
+
+Derived records (engagement summaries, cohort outcome aggregates, the measure catalogue) are recomputed from
+their inputs, but only when an input table changed since the step was last fully synced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import Engine, and_, case, func, select
+
+from mappings.profile import Profile
+from mappings.registry import REFERENCES, model_name
+from mappings.transform import CrmWrite, MappingRejected, relationship_name, to_crm
+from models import IntakeSubmission, default_catalogue, participant_key
+from models.canonical import canonical_hash
+from models.keys import normalise_email
+from models.outcomes import cohort_outcomes
+from models.summaries import grant_summaries, organization_summaries
+from store.jobs_tables import sync_ledger
+from store.ledger import LedgerRepository
+from store.records import KINDS, RecordKind
+from store.repository import RecordRepository
+from sync.engine import PlannedStep, StepDef
+from sync.plan import Candidate, ParentRef
+
+MODEL_KINDS: dict[str, RecordKind] = {kind.model.__name__: kind for kind in KINDS.values()}
+MATCH_OBJECTS = {"Contact", "Lead"}  # people: adopt an existing record with the same email before creating
+PAGE = 1000
+
+
+# -- related records -------------------------------------------------------------------------------------------
+
+
+class StoreRelated:
+    """The `Related` lookup a transform reads through, filled a page at a time from the service database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._cache: dict[tuple[str, str], BaseModel | None] = {}
+        self._measures = {m.key: m for m in default_catalogue().measures}
+
+    def get(self, model: str, key: str) -> BaseModel | None:
+        if model == "Measure":
+            return self._measures.get(key)
+        if (model, key) not in self._cache:
+            self._fetch(model, {key})
+        return self._cache.get((model, key))
+
+    def prefetch(self, instances: Sequence[BaseModel], needs: set[str]) -> None:
+        """Fetch every related record the instances' transforms will read, one query per model and hop."""
+        self._cache.clear()
+        frontier: list[BaseModel] = list(instances)
+        while frontier:
+            wanted: dict[str, set[str]] = {}
+            for instance in frontier:
+                current = model_name(instance)
+                for (source, attribute), target in REFERENCES.items():
+                    if source != current or target not in needs or target not in MODEL_KINDS:
+                        continue
+                    value = getattr(instance, attribute, None)
+                    if isinstance(value, str) and (target, value) not in self._cache:
+                        wanted.setdefault(target, set()).add(value)
+            frontier = []
+            for target, keys in wanted.items():
+                frontier.extend(self._fetch(target, keys))
+
+    def _fetch(self, model: str, keys: set[str]) -> list[BaseModel]:
+        kind = MODEL_KINDS.get(model)
+        if kind is None:
+            return []
+        found: list[BaseModel] = []
+        with self.engine.connect() as conn:
+            ordered = sorted(keys)
+            for start in range(0, len(ordered), 500):
+                found.extend(RecordRepository(conn, kind).iter_where("key", ordered[start : start + 500]))
+        for key in keys:
+            self._cache[(model, key)] = None
+        for record in found:
+            self._cache[(model, str(getattr(record, "key")))] = record  # noqa: B009
+        return found
+
+
+# -- steps -----------------------------------------------------------------------------------------------------
+
+
+def step_fingerprint(profile: Profile, step: str) -> str:
+    """Changes whenever the step's definition (or the key field it upserts on) changes."""
+    spec = profile.steps[step]
+    return canonical_hash(
+        {"profile": profile.name, "key_field": profile.key_field_of(step), "spec": spec.model_dump(mode="json")}
+    )
+
+
+def _lookups(profile: Profile, step: str) -> dict[str, tuple[str, str]]:
+    """{payload key of a lookup: (step it points at, that step's key field)}."""
+    found = {}
+    for name, spec in profile.steps[step].fields.items():
+        if spec.lookup is not None:
+            rel = spec.lookup.relationship or relationship_name(name)
+            found[rel] = (spec.lookup.step, profile.key_field_of(spec.lookup.step))
+    return found
+
+
+def _owner_step(profile: Profile, step: str) -> str | None:
+    """For `update_existing` steps: the step that creates the record this one adds fields to."""
+    spec = profile.steps[step]
+    for other in spec.after:
+        if profile.steps[other].object == spec.object:
+            return other
+    return None
+
+
+def step_def(profile: Profile, step: str) -> StepDef:
+    spec = profile.steps[step]
+    match_field = "Email" if spec.object in MATCH_OBJECTS and "Email" in spec.fields else None
+    return StepDef(
+        name=step,
+        object_name=spec.object,
+        key_field=profile.key_field_of(step),
+        parents=profile.dependencies(step),
+        match_field=match_field,
+        fingerprint=step_fingerprint(profile, step),
+    )
+
+
+@dataclass
+class _StepMapper:
+    """Turns instances into this step's candidates through the profile's transform."""
+
+    profile: Profile
+    step: StepDef
+    flags: frozenset[str]
+    lookups: dict[str, tuple[str, str]] = field(init=False)
+    owner: str | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.lookups = _lookups(self.profile, self.step.name)
+        self.owner = _owner_step(self.profile, self.step.name)
+
+    @property
+    def keys_may_repeat(self) -> bool:
+        """A step keyed by something other than the record's own key may map several records to one CRM row
+        (pre and post outcomes share one indicator assignment)."""
+        return self.profile.steps[self.step.name].key != "{key}"
+
+    def dedupe(self, candidates: Iterator[Candidate]) -> Iterator[Candidate]:
+        """One candidate per key: identical repeats are dropped, conflicting ones are reported invalid."""
+        if not self.keys_may_repeat:
+            yield from candidates
+            return
+        seen: dict[str, str | None] = {}
+        for candidate in candidates:
+            if candidate.key not in seen:
+                seen[candidate.key] = candidate.payload_hash
+                yield candidate
+            elif seen[candidate.key] != candidate.payload_hash and candidate.payload is not None:
+                problem = (
+                    f"{candidate.source_key} maps to {candidate.key} ({self.step.name}) with other values than an "
+                    "earlier record: the profile's key for this step must tell them apart"
+                )
+                yield Candidate(key=f"{candidate.key}", payload=None, source_key=candidate.source_key, problem=problem)
+
+    def candidate(
+        self, instance: BaseModel, related: StoreRelated, source_hash: str, extra_flags: Iterable[str] = ()
+    ) -> Candidate | None:
+        source_key = str(getattr(instance, "key"))  # noqa: B009
+        try:
+            writes = to_crm(instance, self.profile, related=related, flags=self.flags | set(extra_flags))
+        except MappingRejected as exc:
+            mine = [p for p in exc.problems if self._concerns_me(p.field)]
+            if not mine:
+                return None if not self._maps(instance) else self._invalid(source_key, source_hash, exc.problems)
+            return self._invalid(source_key, source_hash, mine)
+        write = next((w for w in writes if w.step == self.step.name), None)
+        if write is None:
+            return None  # a `when`/`unless` flag leaves this step out for this record
+        return self._from_write(write, source_key, source_hash)
+
+    def _maps(self, instance: BaseModel) -> bool:
+        return self.profile.steps[self.step.name].model == model_name(instance)
+
+    def _concerns_me(self, field_path: str) -> bool:
+        head = field_path.split(".", 1)[0]
+        return head in (self.step.name, self.step.object_name)
+
+    def _invalid(self, source_key: str, source_hash: str, problems: Sequence[Any]) -> Candidate:
+        return Candidate(
+            key=source_key,
+            payload=None,
+            source_hash=source_hash,
+            source_key=source_key,
+            problem="; ".join(str(p) for p in problems),
+        )
+
+    def _from_write(self, write: CrmWrite, source_key: str, source_hash: str) -> Candidate:
+        parents: list[ParentRef] = []
+        for rel, (parent_step, key_field) in self.lookups.items():
+            reference = write.payload.get(rel)
+            if isinstance(reference, dict) and reference.get(key_field):
+                parents.append(ParentRef(parent_step, str(reference[key_field])))
+        if write.operation == "update_existing" and self.owner is not None:
+            parents.append(ParentRef(self.owner, write.key))
+        match_value = None
+        if self.step.match_field:
+            email = write.payload.get(self.step.match_field)
+            if isinstance(email, str) and email:
+                try:
+                    match_value = normalise_email(email)
+                except ValueError:
+                    match_value = None
+        return Candidate(
+            key=write.key,
+            payload=write.payload,
+            parents=tuple(parents),
+            source_hash=source_hash,
+            match_value=match_value,
+            source_key=source_key,
+            write=write,
+        )
+
+
+def _max_updated_at(engine: Engine, kinds: Iterable[RecordKind]) -> datetime | None:
+    latest: datetime | None = None
+    with engine.connect() as conn:
+        for kind in kinds:
+            value = conn.execute(select(func.max(kind.table.c.updated_at))).scalar()
+            if value is not None and (latest is None or value > latest):
+                latest = value
+    return latest
+
+
+@dataclass
+class TableSource:
+    """Candidates from one table of program records, with the ledger's fast unchanged test."""
+
+    mapper: _StepMapper
+    kind: RecordKind
+    needs: set[str]
+
+    @property
+    def _inputs(self) -> list[RecordKind]:
+        return [MODEL_KINDS[m] for m in sorted(self.needs) if m in MODEL_KINDS]
+
+    def total(self, engine: Engine) -> int | None:
+        with engine.connect() as conn:
+            return RecordRepository(conn, self.kind).count()
+
+    def fresh_count(self, engine: Engine) -> int:
+        with engine.connect() as conn:
+            return LedgerRepository(conn).count_fresh(
+                self.kind,
+                self.mapper.step.name,
+                self.mapper.step.fingerprint,
+                not_before=_max_updated_at(engine, self._inputs),
+            )
+
+    def candidates(self, engine: Engine, *, full: bool) -> Iterator[Candidate]:
+        return self.mapper.dedupe(self._candidates(engine, full=full))
+
+    def _candidates(self, engine: Engine, *, full: bool) -> Iterator[Candidate]:
+        related = StoreRelated(engine)
+        not_before = _max_updated_at(engine, self._inputs)
+        after: str | None = None
+        while True:
+            with engine.connect() as conn:
+                if full:
+                    query = select(self.kind.table).order_by(self.kind.table.c.key).limit(PAGE)
+                    if after is not None:
+                        query = query.where(self.kind.table.c.key > after)
+                    rows = list(conn.execute(query).all())
+                else:
+                    rows = LedgerRepository(conn).stale_records(
+                        self.kind,
+                        self.mapper.step.name,
+                        self.mapper.step.fingerprint,
+                        not_before=not_before,
+                        after=after,
+                        limit=PAGE,
+                    )
+            if not rows:
+                return
+            after = rows[-1].key
+            instances = [self.kind.from_row(row) for row in rows]
+            related.prefetch(instances, self.needs)
+            extra = self._extra_flags(engine, instances)
+            for row, instance in zip(rows, instances, strict=True):
+                candidate = self.mapper.candidate(instance, related, row.payload_hash, extra.get(row.key, ()))
+                if candidate is not None:
+                    yield candidate
+
+    def _extra_flags(self, engine: Engine, instances: Sequence[BaseModel]) -> dict[str, tuple[str, ...]]:
+        """An intake from someone already in the CRM as a participant becomes a Task on them, not a Lead."""
+        profile = self.mapper.profile
+        if "existing_contact" not in profile.flags or self.kind.model is not IntakeSubmission:
+            return {}
+        contact_steps = [s for s in profile.order if profile.steps[s].model == "Participant"]
+        if not contact_steps:
+            return {}
+        person_of = {}
+        for instance in instances:
+            try:
+                person_of[str(getattr(instance, "key"))] = participant_key(str(getattr(instance, "email")))  # noqa: B009
+            except ValueError:
+                continue
+        with engine.connect() as conn:
+            known = LedgerRepository(conn).crm_ids(contact_steps[0], person_of.values())
+        return {key: ("existing_contact",) for key, person in person_of.items() if person in known}
+
+
+@dataclass
+class DerivedSource:
+    """Candidates computed from other records; skipped entirely while none of their inputs changed."""
+
+    mapper: _StepMapper
+    produce: Callable[[Engine], Iterable[BaseModel]]
+    inputs: list[RecordKind]
+    needs: set[str]
+
+    def total(self, engine: Engine) -> int | None:
+        return None
+
+    def _is_fresh(self, engine: Engine) -> tuple[bool, int]:
+        step = self.mapper.step
+        fingerprint = step.fingerprint
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(
+                    func.count(),
+                    func.sum(
+                        case(
+                            (and_(sync_ledger.c.status == "synced", sync_ledger.c.step_hash == fingerprint), 1), else_=0
+                        )
+                    ),
+                    func.min(sync_ledger.c.synced_at),
+                ).where(sync_ledger.c.step == step.name)
+            ).one()
+        total, fresh, oldest = int(rows[0]), int(rows[1] or 0), rows[2]
+        if total == 0 or fresh != total or oldest is None:
+            return False, 0
+        latest = _max_updated_at(engine, self.inputs)
+        return (latest is None or latest <= oldest), total
+
+    def fresh_count(self, engine: Engine) -> int:
+        fresh, count = self._is_fresh(engine)
+        return count if fresh else 0
+
+    def candidates(self, engine: Engine, *, full: bool) -> Iterator[Candidate]:
+        if not full and self._is_fresh(engine)[0]:
+            return iter(())
+        return self.mapper.dedupe(self._candidates(engine))
+
+    def _candidates(self, engine: Engine) -> Iterator[Candidate]:
+        related = StoreRelated(engine)
+        batch: list[BaseModel] = []
+        for instance in self.produce(engine):
+            batch.append(instance)
+            if len(batch) >= PAGE:
+                yield from self._map(batch, related)
+                batch = []
+        yield from self._map(batch, related)
+
+    def _map(self, batch: list[BaseModel], related: StoreRelated) -> Iterator[Candidate]:
+        related.prefetch(batch, self.needs)
+        for instance in batch:
+            candidate = self.mapper.candidate(instance, related, canonical_hash(instance))
+            if candidate is not None:
+                yield candidate
+
+
+# -- producers of derived records ---------------------------------------------------------------------------------
+
+
+def _stream(engine: Engine, kind: str) -> Iterator[BaseModel]:
+    with engine.connect() as conn:
+        yield from RecordRepository(conn, kind).iter_all()
+
+
+def _measures(_engine: Engine) -> Iterable[BaseModel]:
+    return list(default_catalogue().measures)
+
+
+def _outcomes(min_respondents: int) -> Callable[[Engine], Iterator[BaseModel]]:
+    def produce(engine: Engine) -> Iterator[BaseModel]:
+        catalogue = default_catalogue()
+        with engine.connect() as conn:
+            cohort_keys = sorted(RecordRepository(conn, "cohorts").keys())
+        for cohort in cohort_keys:  # one cohort's answers at a time: memory stays flat
+            with engine.connect() as conn:
+                responses = list(RecordRepository(conn, "responses").iter_where("cohort", [cohort]))
+            yield from cohort_outcomes(responses, catalogue, min_respondents)  # type: ignore[arg-type]
+
+    return produce
+
+
+def _organization_summaries(engine: Engine) -> Iterable[BaseModel]:
+    return organization_summaries(
+        _stream(engine, "organizations"),  # type: ignore[arg-type]
+        _stream(engine, "cohorts"),  # type: ignore[arg-type]
+        _stream(engine, "enrollments"),  # type: ignore[arg-type]
+        _stream(engine, "sessions"),  # type: ignore[arg-type]
+        _stream(engine, "attendance"),  # type: ignore[arg-type]
+    )
+
+
+def _grant_summaries(engine: Engine) -> Iterable[BaseModel]:
+    return grant_summaries(
+        _stream(engine, "grants"),  # type: ignore[arg-type]
+        _stream(engine, "cohorts"),  # type: ignore[arg-type]
+        _stream(engine, "enrollments"),  # type: ignore[arg-type]
+    )
+
+
+def _derived(min_respondents: int) -> dict[str, tuple[Callable[[Engine], Iterable[BaseModel]], list[str]]]:
+    return {
+        "Measure": (_measures, []),
+        "CohortOutcome": (_outcomes(min_respondents), ["responses", "cohorts"]),
+        "OrganizationSummary": (
+            _organization_summaries,
+            ["organizations", "cohorts", "enrollments", "sessions", "attendance"],
+        ),
+        "GrantSummary": (_grant_summaries, ["grants", "cohorts", "enrollments"]),
+    }
+
+
+def planned_steps(
+    profile: Profile,
+    *,
+    flags: Iterable[str] = (),
+    min_respondents: int = 5,
+) -> list[PlannedStep]:
+    """Every step of the profile in dependency order, each with the source of its candidate rows."""
+    derived = _derived(min_respondents)
+    active = frozenset(flags)
+    steps: list[PlannedStep] = []
+    for name in profile.order:
+        spec = profile.steps[name]
+        if spec.when is not None and spec.when not in active and spec.when != "existing_contact":
+            continue  # switched off for every record (e.g. individual survey answers)
+        mapper = _StepMapper(profile, step_def(profile, name), active)
+        needs = profile.related_needs(spec.model)
+        source: TableSource | DerivedSource
+        if spec.model in MODEL_KINDS:
+            source = TableSource(mapper, MODEL_KINDS[spec.model], needs)
+        elif spec.model in derived:
+            produce, inputs = derived[spec.model]
+            source = DerivedSource(mapper, produce, [KINDS[k] for k in inputs], needs)
+        else:
+            raise ValueError(f"profile {profile.name} step {name}: no source of {spec.model} records")
+        steps.append(PlannedStep(mapper.step, source))
+    return steps

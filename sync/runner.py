@@ -1,0 +1,418 @@
+"""Entry points with plain values: what `ignite-sync sync|worker|status|replay` and the demo call.
+
+Nothing here reads Settings or draws anything: the CLI passes values and an optional progress callback.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.engine import make_url
+
+from connector.base import CrmConnector, FatalCrmError, TransientCrmError
+from connector.local import LocalCrm
+from mappings.profile import Profile, load_profile
+from mappings.snapshots import load_describes
+from store.database import make_engine, upgrade_database
+from store.jobs import Job, JobRepository
+from store.jobs_tables import sync_ledger
+from store.ledger import LedgerRepository
+from store.runs import RunRepository
+from sync import jobs as job_kinds
+from sync.engine import ProgressCallback, StepCounts, SyncEngine, SyncReport
+from sync.maintenance import Housekeeping, reconcile
+from sync.profiles import TableSource, planned_steps
+from sync.retry import RetryPolicy
+from sync.worker import Handler, JobControl, Periodic, Retry, Worker, WorkerStats, run_workers
+
+log = logging.getLogger("ignite_sync.sync")
+
+CrmFactory = Callable[[], CrmConnector]
+
+
+def open_local_crm(url: str, profile: str) -> LocalCrm:
+    """The embedded CRM at `url`, created from the profile's describe snapshots if it does not exist yet."""
+    describes = load_describes(profile)
+    crm = LocalCrm.create(url, describes)
+    ensure_record_types(crm, describes)
+    return crm
+
+
+def ensure_record_types(crm: LocalCrm, describes: Mapping[str, Mapping[str, Any]]) -> None:
+    """A real org has a RecordType row behind every record type its describes list; the describe snapshots
+    carry only the describe side, so a local CRM gets the rows here (once), and the engine finds them by name."""
+    if "RecordType" not in describes:
+        return
+    existing = {
+        (str(r["SobjectType"]), str(r["DeveloperName"]))
+        for r in crm.query_all("SELECT SobjectType, DeveloperName FROM RecordType")
+    }
+    wanted = [
+        {"SobjectType": name, "DeveloperName": info["developerName"], "Name": info["name"], "IsActive": True}
+        for name, describe in sorted(describes.items())
+        for info in describe.get("recordTypeInfos") or []
+        if not info.get("master") and (name, info["developerName"]) not in existing
+    ]
+    if wanted:
+        crm.create("RecordType", wanted)
+    crm.counter.calls.clear()  # setting up the double is not sync traffic
+
+
+def _engine(database: str | Engine) -> Engine:
+    if isinstance(database, str):
+        engine = make_engine(database)
+        upgrade_database(engine)
+        return engine
+    return database
+
+
+def _flags(individual_responses: bool) -> list[str]:
+    return ["individual_responses"] if individual_responses else []
+
+
+@dataclass
+class SyncOptions:
+    """What a sync needs besides the database and the CRM (plain values, so the demo and jobs share them)."""
+
+    profile: str = "npsp_pmm"
+    individual_responses: bool = False
+    min_respondents: int = 5
+    chunk_size: int = 2000
+    batch_size: int = 200
+
+    def load(self) -> Profile:
+        return load_profile(self.profile)
+
+    def engine_for(
+        self, engine: Engine, crm: CrmConnector, should_stop: Callable[[], bool] | None = None
+    ) -> SyncEngine:
+        profile = self.load()
+        steps = planned_steps(profile, flags=_flags(self.individual_responses), min_respondents=self.min_respondents)
+        return SyncEngine(
+            engine,
+            crm,
+            steps,
+            profile=profile.name,
+            chunk_size=self.chunk_size,
+            batch_size=self.batch_size,
+            should_stop=should_stop or (lambda: False),
+        )
+
+
+def _merge(total: SyncReport | None, report: SyncReport) -> SyncReport:
+    """Rounds of one sync: sends add up; blocked and pending rows are what the last round left."""
+    if total is None:
+        return report
+    for step, counts in report.steps.items():
+        mine = total.steps.setdefault(step, StepCounts())
+        total.objects.setdefault(step, report.objects[step])
+        for name in ("created", "updated", "matched", "rejected", "invalid"):
+            setattr(mine, name, getattr(mine, name) + getattr(counts, name))
+        mine.blocked, mine.retry = counts.blocked, counts.retry
+    for kind, n in report.api_calls.items():
+        total.api_calls[kind] = total.api_calls.get(kind, 0) + n
+    total.seconds += report.seconds
+    total.status, total.error = report.status, report.error
+    return total
+
+
+def run_sync(
+    database: str | Engine,
+    *,
+    profile: str = "npsp_pmm",
+    crm: CrmConnector | None = None,
+    local_crm_url: str | None = None,
+    full: bool = False,
+    dry_run: bool = False,
+    only: Sequence[str] | None = None,
+    individual_responses: bool = False,
+    min_respondents: int = 5,
+    progress: ProgressCallback | None = None,
+    max_rounds: int = 5,
+    retry: RetryPolicy | None = None,
+    chunk_size: int = 2000,
+    batch_size: int = 200,
+) -> SyncReport:
+    """Plan and run a sync to completion in this process; returns per-step/object counts and API calls.
+
+    Give either a connector (`crm`) or the URL of the local CRM (created from the profile's describe
+    snapshots when missing).  Transient failures (rows or whole calls) are retried in further rounds, each
+    sending only what is still pending; after `max_rounds` the report's status says "retry" and whatever is
+    left is picked up by the next sync or worker.  A fatal CRM error raises `FatalCrmError`.
+    """
+    engine = _engine(database)
+    if crm is None:
+        if local_crm_url is None:
+            raise ValueError("run_sync needs a CRM connector or the local CRM's URL")
+        crm = open_local_crm(local_crm_url, profile)
+    options = SyncOptions(
+        profile=profile,
+        individual_responses=individual_responses,
+        min_respondents=min_respondents,
+        chunk_size=chunk_size,
+        batch_size=batch_size,
+    )
+    sync_engine = options.engine_for(engine, crm)
+    policy = retry or RetryPolicy(base_seconds=0.5, cap_seconds=10.0)
+    total: SyncReport | None = None
+    for round_number in range(1, max_rounds + 1):
+        report: SyncReport | None
+        try:
+            done = sync_engine.run(full=full and round_number == 1, dry_run=dry_run, only=only, progress=progress)
+            return _merge(total, done)
+        except Retry as exc:
+            report = exc.report if isinstance(exc.report, SyncReport) else None
+            hint = exc.retry_after
+        except TransientCrmError as exc:
+            report, hint = None, exc.retry_after
+            log.warning("sync round %s: %s; trying again", round_number, exc)
+        if report is not None:
+            total = _merge(total, report)
+        if round_number < max_rounds:
+            time.sleep(policy.delay(round_number, hint))
+    if total is None:
+        raise TransientCrmError(f"the CRM kept failing for {max_rounds} rounds; try again later or run a worker")
+    total.status = "retry"
+    return total
+
+
+def enqueue_sync(database: str | Engine, *, profile: str | None = None, full: bool = False, reason: str = "cli") -> int:
+    """Queue a sync job for the workers; incremental requests coalesce with a pending one."""
+    engine = _engine(database)
+    with engine.begin() as conn:
+        if not full:
+            return job_kinds.enqueue_incremental_sync(conn, reason, profile=profile)
+        scope = profile or "default"
+        return JobRepository(conn).enqueue(
+            job_kinds.SYNC,
+            {"mode": "full", "profile": profile, "reason": reason},
+            idempotency_key=f"sync:full:{scope}:{uuid.uuid4().hex}",
+            coalesce_key=f"sync:full:{scope}",
+        )
+
+
+def make_handlers(engine: Engine, crm_factory: CrmFactory, options: SyncOptions) -> dict[str, Handler]:
+    """The job handlers a worker runs: sync, reconcile, housekeeping."""
+    crm_holder: dict[str, CrmConnector] = {}
+    lock = threading.Lock()
+
+    def crm() -> CrmConnector:
+        with lock:
+            if "crm" not in crm_holder:
+                crm_holder["crm"] = crm_factory()
+            return crm_holder["crm"]
+
+    def sync_job(job: Job, control: JobControl) -> None:
+        job_options = options
+        if job.payload.get("profile") and job.payload["profile"] != options.profile:
+            job_options = SyncOptions(**{**options.__dict__, "profile": str(job.payload["profile"])})
+        sync_engine = job_options.engine_for(engine, crm(), control.should_stop)
+        full = job.payload.get("mode") == "full" and job.attempts == 1
+        sync_engine.run(full=full, job_id=job.id, mode=str(job.payload.get("mode", "incremental")))
+
+    def reconcile_job(job: Job, control: JobControl) -> None:
+        profile = options.load()
+        report = reconcile(engine, crm(), list(profile.written_objects))
+        with engine.begin() as conn:
+            run_id = RunRepository(conn).start(profile.name, "reconcile", job.id)
+            RunRepository(conn).finish(run_id, "succeeded", {k: {"checked": v} for k, v in report.checked.items()}, 0)
+            if report.changed:
+                job_kinds.enqueue_incremental_sync(conn, "reconcile found records missing from the CRM")
+        log.info("reconcile: %s", report.as_dict())
+
+    def housekeeping_job(job: Job, control: JobControl) -> None:
+        log.info("housekeeping: %s", Housekeeping().run(engine))
+
+    return {job_kinds.SYNC: sync_job, job_kinds.RECONCILE: reconcile_job, job_kinds.HOUSEKEEPING: housekeeping_job}
+
+
+def run_worker(
+    database: str | Engine,
+    *,
+    profile: str = "npsp_pmm",
+    crm_factory: CrmFactory | None = None,
+    local_crm_url: str | None = None,
+    concurrency: int = 1,
+    once: bool = False,
+    lease_seconds: float = 60.0,
+    poll_seconds: float = 1.0,
+    individual_responses: bool = False,
+    min_respondents: int = 5,
+    reconcile_every: timedelta | None = timedelta(hours=24),
+    housekeeping_every: timedelta | None = timedelta(hours=1),
+    stop: threading.Event | None = None,
+    retry: RetryPolicy | None = None,
+    chunk_size: int = 2000,
+    extra_handlers: Mapping[str, Handler] | None = None,
+) -> WorkerStats:
+    """Run workers on the service database's queue until stopped (or, with `once`, until nothing is due)."""
+    engine = _engine(database)
+    if crm_factory is None:
+        if local_crm_url is None:
+            raise ValueError("run_worker needs a CRM factory or the local CRM's URL")
+        url = local_crm_url
+        crm_factory = lambda: open_local_crm(url, profile)  # noqa: E731
+    if engine.dialect.name == "sqlite" and concurrency > 1:
+        log.warning("SQLite serves one worker at a time; running 1 (use Postgres for more)")
+        concurrency = 1
+    options = SyncOptions(
+        profile=profile,
+        individual_responses=individual_responses,
+        min_respondents=min_respondents,
+        chunk_size=chunk_size,
+    )
+    handlers = {**make_handlers(engine, crm_factory, options), **(extra_handlers or {})}
+    periodic = []
+    if reconcile_every:
+        periodic.append(Periodic(job_kinds.RECONCILE, reconcile_every))
+    if housekeeping_every:
+        periodic.append(Periodic(job_kinds.HOUSEKEEPING, housekeeping_every))
+    stop = stop or threading.Event()
+
+    def make(n: int) -> Worker:
+        return Worker(
+            engine,
+            handlers,
+            lease_seconds=lease_seconds,
+            poll_seconds=poll_seconds,
+            periodic=periodic,
+            stop=stop,
+            retry=retry,
+        )
+
+    return run_workers(make, concurrency, once=once)
+
+
+def pending_by_object(engine: Engine, profile: str, *, individual_responses: bool = False) -> dict[str, int]:
+    """Program records not yet in the CRM in their current form, per object (steps fed by program tables).
+
+    Steps switched per record by a flag (an intake becomes a Lead or a Task) and derived records are left out:
+    their pending count cannot be known without running their transforms.
+    """
+    loaded = load_profile(profile)
+    pending: dict[str, int] = {}
+    with engine.connect() as conn:
+        problems = {
+            step: int(n)
+            for step, n in conn.execute(
+                select(sync_ledger.c.step, func.count())
+                .where(sync_ledger.c.status != "synced")
+                .group_by(sync_ledger.c.step)
+            )
+        }
+    for planned in planned_steps(loaded, flags=_flags(individual_responses)):
+        spec = loaded.steps[planned.step.name]
+        if not isinstance(planned.source, TableSource) or spec.when or spec.unless:
+            continue
+        total = planned.source.total(engine) or 0
+        waiting = total - planned.source.fresh_count(engine) - problems.get(planned.step.name, 0)
+        name = planned.step.object_name
+        pending[name] = pending.get(name, 0) + max(waiting, 0)
+    return pending
+
+
+def sync_status(
+    database: str | Engine, *, runs: int = 5, errors: int = 10, profile: str | None = None
+) -> dict[str, Any]:
+    """Everything `status` shows, as plain JSON-ready values (`pending` per object when a profile is given)."""
+    engine = _engine(database)
+    pending = pending_by_object(engine, profile) if profile else {}
+    with engine.connect() as conn:
+        ledger = LedgerRepository(conn)
+        repo = JobRepository(conn)
+        objects = ledger.counts()
+        for object_name, n in pending.items():
+            objects.setdefault(object_name, {})["pending"] = n
+        return {
+            "objects": objects,
+            "errors": [
+                {
+                    "object": g.object_name,
+                    "status": g.status,
+                    "code": g.error_code,
+                    "count": g.count,
+                    "keys": list(g.sample_keys),
+                    "message": g.sample_message,
+                }
+                for g in ledger.error_groups(limit=errors)
+            ],
+            "jobs": repo.counts_by_state(),
+            "dead_letters": [
+                {
+                    "id": j.id,
+                    "kind": j.kind,
+                    "attempts": j.attempts,
+                    "error": j.last_error,
+                    "since": j.updated_at.isoformat(),
+                }
+                for j in repo.list_jobs(["dead"], limit=20)
+            ],
+            "runs": [
+                {
+                    "id": r.id,
+                    "mode": r.mode,
+                    "status": r.status,
+                    "started_at": r.started_at.isoformat(),
+                    "seconds": round(r.seconds, 3) if r.seconds is not None else None,
+                    "api_calls": r.api_calls,
+                    "counts": r.counts,
+                    "error": r.error,
+                }
+                for r in RunRepository(conn).recent(runs)
+            ],
+        }
+
+
+def replay(
+    database: str | Engine,
+    *,
+    dead: bool = False,
+    rejected: bool = False,
+    job_id: int | None = None,
+    object_name: str | None = None,
+) -> dict[str, Any]:
+    """Give failed work another go: dead jobs back in the queue, rejected rows sent again by the next sync."""
+    if not (dead or rejected or job_id is not None):
+        raise ValueError("say what to replay: --dead, --rejected or --job ID")
+    engine = _engine(database)
+    result: dict[str, Any] = {}
+    with engine.begin() as conn:
+        repo = JobRepository(conn)
+        if job_id is not None:
+            if repo.get(job_id) is None:
+                raise ValueError(f"no job {job_id}")
+            result["job"] = job_id if repo.replay(job_id) else None
+        if dead:
+            result["dead_jobs"] = repo.replay_dead()
+        if rejected:
+            result["rejected_rows"] = LedgerRepository(conn).replay_rejected(object_name)
+            result["sync_job"] = job_kinds.enqueue_incremental_sync(conn, "replay of rejected rows")
+    return result
+
+
+def local_crm_exists(url: str) -> bool:
+    database = make_url(url).database
+    return bool(database) and Path(str(database)).exists()
+
+
+__all__ = [
+    "FatalCrmError",
+    "SyncOptions",
+    "enqueue_sync",
+    "local_crm_exists",
+    "make_handlers",
+    "open_local_crm",
+    "replay",
+    "run_sync",
+    "run_worker",
+    "sync_status",
+]

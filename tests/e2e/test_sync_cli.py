@@ -1,0 +1,77 @@
+"""`ignite-sync sync | status | replay | worker` as an admin runs them: real processes, real files, JSON out."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IGNITE_")}
+    env.update(
+        {
+            "IGNITE_DATABASE_URL": f"sqlite:///{cwd / 'demo' / 'ignite-sync.db'}",
+            "IGNITE_LOCAL_CRM_URL": f"sqlite:///{cwd / 'demo' / 'ignite-crm.db'}",
+            "COLUMNS": "200",
+        }
+    )
+    return subprocess.run(
+        [sys.executable, str(ROOT / "service.py"), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.slow
+def test_dry_run_then_sync_then_status_as_json(tmp_path: Path) -> None:
+    assert run("demo", "--dir", "demo", "--participants", "16", cwd=tmp_path).returncode == 0
+
+    dry = run("sync", "--dry-run", "--json", cwd=tmp_path)
+    assert dry.returncode == 0, dry.stderr
+    planned = json.loads(dry.stdout)
+    assert planned["dry_run"] is True and planned["objects"]["Contact"]["created"] == 16
+    assert set(planned["api_calls"]) <= {"total", "query"}  # reads only
+
+    done = run("sync", "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["status"] == "succeeded" and report["objects"]["Contact"]["created"] == 16
+    assert report["api_calls"]["upsert"] >= 1
+
+    again = json.loads(run("sync", "--json", cwd=tmp_path).stdout)
+    assert again["api_calls"] == {"total": 0} and again["objects"]["Contact"]["unchanged"] == 16
+
+    status = run("status", "--json", cwd=tmp_path)
+    assert status.returncode == 0, status.stderr
+    summary = json.loads(status.stdout)
+    assert summary["objects"]["Contact"] == {"synced": 16, "pending": 0}
+    assert [r["status"] for r in summary["runs"]] == ["succeeded", "succeeded"]
+
+    human = run("status", cwd=tmp_path)
+    assert "pmdm__ServiceDelivery__c" in human.stdout and "Last runs" in human.stdout
+
+
+@pytest.mark.slow
+def test_queued_sync_is_run_by_the_worker_and_replay_needs_a_target(tmp_path: Path) -> None:
+    assert run("demo", "--dir", "demo", "--participants", "16", cwd=tmp_path).returncode == 0
+    queued = run("sync", "--enqueue", "--json", cwd=tmp_path)
+    assert queued.returncode == 0, queued.stderr
+    assert "enqueued" in json.loads(queued.stdout)
+    worker = run("worker", "--once", cwd=tmp_path)
+    assert worker.returncode == 0, worker.stderr
+    assert "1 succeeded" in worker.stdout
+    assert json.loads(run("status", "--json", cwd=tmp_path).stdout)["jobs"] == {"succeeded": 1}
+
+    nothing = run("replay", cwd=tmp_path)
+    assert nothing.returncode == 2 and "--dead, --rejected or --job" in nothing.stderr
