@@ -1,7 +1,8 @@
 """Repositories of the intake inbox and the API keys.  They never commit: the caller's transaction does.
 
-The web layer writes an inbox row and its job in one transaction (`InboxRepository.insert` plus the job
-queue's `enqueue` on the same connection), so either both exist or neither does.
+The web layer writes inbox rows and their jobs in one transaction (`InboxRepository.insert_many` plus
+`enqueue_delivery_jobs` on the same connection, a whole group-commit batch at a time), so either a row and its
+job both exist or neither does.
 """
 
 from __future__ import annotations
