@@ -86,6 +86,15 @@ class Settings(BaseSettings):
     intake_retention_days: int = Field(
         default=30, ge=1, description="Raw intake bodies of settled submissions are purged after this many days."
     )
+    intake_batch_max: int = Field(
+        default=256, ge=1, le=10_000, description="Most intake posts the writer commits in one transaction."
+    )
+    intake_batch_wait_ms: float = Field(
+        default=0.0,
+        ge=0,
+        le=1000,
+        description="Longest the writer waits for more posts once it holds one (0: take what is already waiting).",
+    )
 
     @field_validator("intake_sources", mode="before")
     @classmethod

@@ -1,22 +1,40 @@
 """Repositories of the intake inbox and the API keys.  They never commit: the caller's transaction does.
 
-The web layer writes an inbox row and its job in one transaction (`InboxRepository.insert` plus the job
-queue's `enqueue` on the same connection), so either both exist or neither does.
+The web layer writes inbox rows and their jobs in one transaction (`InboxRepository.insert_many` plus
+`enqueue_delivery_jobs` on the same connection, a whole group-commit batch at a time), so either a row and its
+job both exist or neither does.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select, update
+from sqlalchemy import (
+    BindParameter,
+    Connection,
+    Insert,
+    String,
+    Update,
+    and_,
+    bindparam,
+    func,
+    literal,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from store.intake_tables import DONE, FAILED, PENDING, QUARANTINED, api_keys, intake_inbox
+from store.jobs import JobRepository, jobs_from_select
+from store.jobs_tables import jobs
 
 __all__ = [
     "DONE",
@@ -28,6 +46,8 @@ __all__ = [
     "InboxEntry",
     "InboxRepository",
     "NewApiKey",
+    "NewDelivery",
+    "StoredDelivery",
 ]
 
 
@@ -49,12 +69,83 @@ class InboxEntry:
     raw_body: bytes | None
 
 
+@dataclass(frozen=True, slots=True)
+class NewDelivery:
+    """A verified, validated post on its way into the inbox (the values `InboxRepository.insert` takes)."""
+
+    source: str
+    delivery_id: str
+    received_at: datetime
+    content_type: str
+    raw_body: bytes
+    submission: dict[str, Any] | None
+    email_hash: str | None
+    quarantine_reason: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.source, self.delivery_id)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDelivery:
+    """Where a delivery ended up: its inbox row, and whether this call created it or found it already there."""
+
+    inbox_id: int
+    receipt_id: str
+    created: bool
+
+
 def postgresql_or_sqlite_insert(connection: Connection) -> Any:
     return postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
 
 
 def new_receipt_id() -> str:
     return "rcpt_" + secrets.token_hex(12)
+
+
+def _row(delivery: NewDelivery) -> dict[str, Any]:
+    quarantined = delivery.quarantine_reason is not None
+    return {
+        "receipt_id": new_receipt_id(),
+        "source": delivery.source,
+        "delivery_id": delivery.delivery_id,
+        "received_at": delivery.received_at,
+        "content_type": delivery.content_type[:100],
+        "body_sha256": hashlib.sha256(delivery.raw_body).hexdigest(),
+        "raw_body": delivery.raw_body,
+        "submission": delivery.submission,
+        "email_hash": delivery.email_hash,
+        "quarantined": quarantined,
+        "quarantine_reason": delivery.quarantine_reason,
+        "status": QUARANTINED if quarantined else PENDING,
+    }
+
+
+@functools.cache
+def _insert_deliveries(dialect: str) -> Any:
+    """INSERT … ON CONFLICT (source, delivery_id) DO NOTHING RETURNING what a receipt needs; built once."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        insert(intake_inbox)
+        .on_conflict_do_nothing(index_elements=["source", "delivery_id"])
+        .returning(intake_inbox.c.id, intake_inbox.c.receipt_id, intake_inbox.c.source, intake_inbox.c.delivery_id)
+    )
+
+
+@functools.cache
+def _delivery_job_statements(dialect: str) -> tuple[Insert, Update]:
+    """Built once per dialect: making these statements costs more than running them for a batch."""
+    ids: BindParameter[list[int]] = bindparam("ids", expanding=True)
+    key = literal("intake:", String()) + intake_inbox.c.receipt_id
+    payload = (func.json_build_object if dialect == "postgresql" else func.json_object)(
+        literal("inbox_id", String()), intake_inbox.c.id
+    )
+    rows = select(payload.label("payload"), key.label("idempotency_key")).where(intake_inbox.c.id.in_(ids))
+    insert_jobs = jobs_from_select(rows, postgres=dialect == "postgresql")
+    job_id = select(jobs.c.id).where(jobs.c.idempotency_key == key).scalar_subquery()
+    link_jobs = update(intake_inbox).where(intake_inbox.c.id.in_(ids)).values(job_id=job_id)
+    return insert_jobs, link_jobs
 
 
 def _entry(row: Any) -> InboxEntry:
@@ -119,20 +210,11 @@ class InboxRepository:
         INSERT … ON CONFLICT DO NOTHING keeps the caller's transaction usable (no savepoint, which pysqlite
         handles badly), and being the transaction's first statement it takes SQLite's write lock at once.
         """
-        values = {
-            "receipt_id": new_receipt_id(),
-            "source": source,
-            "delivery_id": delivery_id,
-            "received_at": received_at,
-            "content_type": content_type[:100],
-            "body_sha256": hashlib.sha256(raw_body).hexdigest(),
-            "raw_body": raw_body,
-            "submission": submission,
-            "email_hash": email_hash,
-            "quarantined": quarantine_reason is not None,
-            "quarantine_reason": quarantine_reason,
-            "status": QUARANTINED if quarantine_reason is not None else PENDING,
-        }
+        values = _row(
+            NewDelivery(
+                source, delivery_id, received_at, content_type, raw_body, submission, email_hash, quarantine_reason
+            )
+        )
         row = self.connection.execute(
             postgresql_or_sqlite_insert(self.connection)(intake_inbox)
             .values(**values)
@@ -145,6 +227,57 @@ class InboxRepository:
                 raise RuntimeError("receipt id collision; retry the request")
             raise DuplicateDelivery(existing)
         return _entry(row)
+
+    def insert_many(self, deliveries: Sequence[NewDelivery]) -> list[StoredDelivery]:
+        """Insert a batch of deliveries in the caller's transaction; one answer per delivery, in order.
+
+        Idempotency is per delivery, never per batch: a (source, delivery id) already stored, or repeated
+        within the batch, resolves to the existing row (`created` False) instead of failing its neighbours.
+        The unique constraint stays the arbiter: rows go in with ON CONFLICT DO NOTHING, so a concurrent
+        writer (another app process on Postgres) that stored the same delivery first wins and we read its row.
+        Rows are inserted in key order so two writers holding overlapping batches wait on each other in the
+        same order instead of deadlocking.
+        """
+        first: dict[tuple[str, str], NewDelivery] = {}
+        for delivery in deliveries:
+            first.setdefault(delivery.key, delivery)
+        rows = [_row(first[key]) for key in sorted(first)]
+        found: dict[tuple[str, str], StoredDelivery] = {}
+        if rows:
+            statement = _insert_deliveries(self.connection.dialect.name)
+            for row in self.connection.execute(statement, rows):
+                found[(row.source, row.delivery_id)] = StoredDelivery(row.id, row.receipt_id, created=True)
+        missing = [key for key in first if key not in found]
+        if missing:
+            existing = self.connection.execute(
+                select(
+                    intake_inbox.c.id, intake_inbox.c.receipt_id, intake_inbox.c.source, intake_inbox.c.delivery_id
+                ).where(tuple_(intake_inbox.c.source, intake_inbox.c.delivery_id).in_(missing))
+            )
+            for row in existing:
+                found[(row.source, row.delivery_id)] = StoredDelivery(row.id, row.receipt_id, created=False)
+        answers: list[StoredDelivery] = []
+        claimed: set[tuple[str, str]] = set()
+        for delivery in deliveries:
+            stored = found.get(delivery.key)
+            if stored is None:  # the conflict was on receipt_id (a 96-bit random clash): let the sender retry
+                raise RuntimeError("receipt id collision; retry the request")
+            if stored.created and delivery.key in claimed:  # a repeat within this batch: the first one created it
+                stored = StoredDelivery(stored.inbox_id, stored.receipt_id, created=False)
+            claimed.add(delivery.key)
+            answers.append(stored)
+        return answers
+
+    def enqueue_delivery_jobs(self, inbox_ids: Sequence[int], *, kind: str, max_attempts: int) -> None:
+        """Give each listed inbox row its delivery job ({"inbox_id": id}, idempotency key `intake:<receipt>`)
+        and record the job on the row: two set-based statements whatever the number of rows, so a batch of
+        hundreds costs about what one costs.  A row that already has its job keeps it."""
+        if not inbox_ids:
+            return
+        insert_jobs, link_jobs = _delivery_job_statements(self.connection.dialect.name)
+        ids = list(inbox_ids)
+        JobRepository(self.connection).enqueue_from_select(insert_jobs, kind=kind, max_attempts=max_attempts, ids=ids)
+        self.connection.execute(link_jobs, {"ids": ids})
 
     def attach_job(self, inbox_id: int, job_id: int) -> None:
         self.connection.execute(update(intake_inbox).where(intake_inbox.c.id == inbox_id).values(job_id=job_id))

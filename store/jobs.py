@@ -22,7 +22,23 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, case, func, literal, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Insert,
+    Integer,
+    Select,
+    String,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from store.jobs_tables import jobs
@@ -70,6 +86,31 @@ def utcnow() -> datetime:
 
 def _now_param(now: datetime) -> ColumnElement[datetime]:
     return literal(now, UtcDateTime())
+
+
+def jobs_from_select(rows: Select[Any], *, postgres: bool) -> Insert:
+    """INSERT … SELECT of one queued job per row of `rows` (columns `payload` and `idempotency_key`).
+
+    Build it once and run it with `JobRepository.enqueue_from_select` (it binds `kind`, `max_attempts` and
+    `now`): building a statement costs more than running it for a few dozen rows.
+    """
+    now = bindparam("now", type_=UtcDateTime())
+    source = rows.subquery("new_jobs")
+    select_jobs = select(
+        bindparam("kind", type_=String()),
+        source.c.payload,
+        literal("queued"),
+        literal(0),
+        bindparam("max_attempts", type_=Integer()),
+        now,
+        source.c.idempotency_key,
+        now,
+        now,
+    ).where(true())  # SQLite: without a WHERE, the ON of ON CONFLICT would parse as a join's ON
+    insert = postgresql.insert if postgres else sqlite.insert
+    columns = ["kind", "payload", "state", "attempts", "max_attempts", "run_after", "idempotency_key"]
+    statement = insert(jobs).from_select([*columns, "created_at", "updated_at"], select_jobs)
+    return statement.on_conflict_do_nothing()
 
 
 class JobRepository:
@@ -129,6 +170,18 @@ class JobRepository:
             if existing is not None:
                 return int(existing)
         raise RuntimeError(f"job {kind!r} {idempotency_key!r}: could not enqueue or find it (constant contention)")
+
+    def enqueue_from_select(
+        self, statement: Insert, *, kind: str, max_attempts: int | None = None, **params: Any
+    ) -> int:
+        """Run a statement from `jobs_from_select` (extra bind values in `params`); how many jobs it added.
+
+        For producers that make many jobs at once from rows already in the database (the intake writer): the
+        rows never travel through Python.  A key that already has a job keeps it, as with `enqueue`; no
+        coalescing.
+        """
+        values = {"kind": kind, "max_attempts": max_attempts or DEFAULT_MAX_ATTEMPTS, "now": utcnow(), **params}
+        return int(self.connection.execute(statement, values).rowcount or 0)
 
     # -- consuming ------------------------------------------------------------------------------------------
 

@@ -67,6 +67,17 @@ class IntakeMetrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
             registry=self.registry,
         )
+        self.commit_batch = Histogram(
+            "ignite_intake_commit_batch_size",
+            "Intake posts committed together in one transaction by the group-commit writer",
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+            registry=self.registry,
+        )
+        self.commit_failures = Counter(
+            "ignite_intake_commit_failures",
+            "Intake write batches rolled back (their posts were answered 503, or retried one by one)",
+            registry=self.registry,
+        )
         self.imports = Counter(
             "ignite_ingest_rows",
             "Rows received by the ingest API, by kind and outcome",
