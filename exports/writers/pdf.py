@@ -80,7 +80,10 @@ def write_pdf(report: FunderReport, path: Path) -> Path:
                 f"attendance {fmt(g.attendance_rate, 1, '%')}",
                 styles["BodyText"],
             ),
-            chart(g),
+            # A grant whose cohorts have no survey answers yet (planned, or just started) has nothing to chart.
+            chart(g)
+            if g.measures
+            else Paragraph("No outcome measures have been collected for these cohorts yet.", small),
         ]
         rows = [["Measure", "n paired", "Before", "After", "Change [95% CI]", "d_z", "Improved"]]
         rows += [

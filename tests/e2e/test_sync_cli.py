@@ -35,28 +35,36 @@ def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.slow
 def test_dry_run_then_sync_then_status_as_json(tmp_path: Path) -> None:
-    assert run("demo", "--dir", "demo", "--participants", "16", cwd=tmp_path).returncode == 0
+    assert run("demo", "--dir", "demo", "--participants", "16", cwd=tmp_path).returncode == 0  # seeds and syncs
+    newcomer = tmp_path / "newcomer.csv"
+    newcomer.write_text(
+        "email,first_name,last_name,role,organization\nnoor.haddad@catskill-ridge.example,Noor,Haddad,clinician,"
+        "org:catskill-ridge\n",
+        encoding="utf-8",
+    )
+    assert run("import", "participants", str(newcomer), cwd=tmp_path).returncode == 0
 
     dry = run("sync", "--dry-run", "--json", cwd=tmp_path)
     assert dry.returncode == 0, dry.stderr
     planned = json.loads(dry.stdout)
-    assert planned["dry_run"] is True and planned["objects"]["Contact"]["created"] == 16
+    assert planned["dry_run"] is True
+    assert (planned["objects"]["Contact"]["created"], planned["objects"]["Contact"]["unchanged"]) == (1, 16)
     assert set(planned["api_calls"]) <= {"total", "query"}  # reads only
 
     done = run("sync", "--json", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
-    assert report["status"] == "succeeded" and report["objects"]["Contact"]["created"] == 16
+    assert report["status"] == "succeeded" and report["objects"]["Contact"]["created"] == 1
     assert report["api_calls"]["upsert"] >= 1
 
     again = json.loads(run("sync", "--json", cwd=tmp_path).stdout)
-    assert again["api_calls"] == {"total": 0} and again["objects"]["Contact"]["unchanged"] == 16
+    assert again["api_calls"] == {"total": 0} and again["objects"]["Contact"]["unchanged"] == 17
 
     status = run("status", "--json", cwd=tmp_path)
     assert status.returncode == 0, status.stderr
     summary = json.loads(status.stdout)
-    assert summary["objects"]["Contact"] == {"synced": 16, "pending": 0}
-    assert [r["status"] for r in summary["runs"]] == ["succeeded", "succeeded"]
+    assert summary["objects"]["Contact"] == {"synced": 17, "pending": 0}
+    assert [r["status"] for r in summary["runs"]] == ["succeeded", "succeeded", "succeeded"]
 
     human = run("status", cwd=tmp_path)
     assert "pmdm__ServiceDelivery__c" in human.stdout and "Last runs" in human.stdout

@@ -10,6 +10,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import Engine
 
+import demo
 from exports.aggregate import load_funder_data, paired_summaries, summaries_from_responses
 from exports.service import build_funder_report, export_all_funders, export_funder, export_zip
 from models import SurveyResponse, default_catalogue
@@ -142,3 +143,12 @@ def test_the_demo_gets_a_folder_per_funder(engine: Engine, program: dict[str, li
     folders = export_all_funders(engine, tmp_path)
     assert folders == {"funder:acme": tmp_path / "exports" / "acme", "funder:zenith": tmp_path / "exports" / "zenith"}
     assert (tmp_path / "exports" / "zenith" / "outcomes.xlsx").exists()
+
+
+def test_a_grant_with_no_survey_answers_yet_still_gets_every_file(engine: Engine, tmp_path: Path) -> None:
+    # With 16 participants the demo's second grant funds no cohort yet: nothing to chart, nothing to crash on.
+    demo.seed(engine, demo.generate(16))
+    folders = export_all_funders(engine, tmp_path)
+    empty = folders["funder:delta-care-foundation"]
+    assert {"summary.pdf", "summary.html", "outcomes.xlsx", "datapackage.json"} <= {p.name for p in empty.iterdir()}
+    assert (empty / "summary.pdf").read_bytes().startswith(b"%PDF")
