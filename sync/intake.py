@@ -3,9 +3,11 @@
 In order: an existing Contact with the email gets a Task carrying the message (no Lead for a known person);
 else an open (unconverted) Lead with the email is updated with the message appended; else a Lead is upserted
 on the submission's key (Company = organisation, LeadSource as the mapping profile declares).  Every write is
-keyed, so a retried job rewrites the same record: the Task and the new Lead are upserts on the submission key,
-and the appended message carries the key as a marker so it is appended once.  A duplicate rule that blocks
-the new Lead (DUPLICATES_DETECTED) is data, not failure: the matched record is adopted.
+keyed, so a retried job rewrites the same record: the Task and the new Lead are upserts on the submission key
+(an open Lead already carrying that key is the job's own, from an attempt whose answer was lost, so it is
+upserted again, not appended to), and the appended message carries the key as a marker so it is appended once.
+A duplicate rule that blocks the new Lead (DUPLICATES_DETECTED) is data, not failure: the matched record is
+adopted.
 
 SOQL values go through simple-salesforce's `format_soql`, so `o'brien@example.org` is an ordinary email and
 no field can change a query's shape.  While the CRM is unreachable the connector raises TransientCrmError and
@@ -40,8 +42,10 @@ NOTE_STEP = "intake_note"
 EXISTING_CONTACT = "existing_contact"
 DESCRIPTION_LIMIT = 32_000
 CONTACT_BY_EMAIL = "SELECT Id FROM Contact WHERE Email = {} ORDER BY CreatedDate LIMIT 1"
+# {key_field} is the profile's external-ID field (a checked API name); the email goes through format_soql.
 OPEN_LEAD_BY_EMAIL = (
-    "SELECT Id, Description FROM Lead WHERE Email = {} AND IsConverted = false ORDER BY CreatedDate LIMIT 1"
+    "SELECT Id, Description, {key_field} FROM Lead WHERE Email = {{}} AND IsConverted = false "
+    "ORDER BY CreatedDate LIMIT 1"
 )
 
 LINKED_CONTACT = "linked_contact"
@@ -104,14 +108,15 @@ class IntakeDelivery:
         self.profile = profile
 
     def deliver(self, submission: IntakeSubmission) -> IntakeOutcome:
-        contact = _first_id(
-            self.crm,
-            format_soql("SELECT Id FROM Contact WHERE Email = {} ORDER BY CreatedDate LIMIT 1", submission.email),
-        )
+        contact = _first_id(self.crm, format_soql(CONTACT_BY_EMAIL, submission.email))
         if contact is not None:
             return self._task_on(str(contact["Id"]), submission)
-        lead = _first_id(self.crm, format_soql(OPEN_LEAD_BY_EMAIL, submission.email))
-        if lead is not None:
+        key_field = self.profile.key_field_of(LEAD_STEP)
+        lead = _first_id(self.crm, format_soql(OPEN_LEAD_BY_EMAIL.format(key_field=key_field), submission.email))
+        # A Lead carrying this submission's key is this job's own, written by an earlier attempt whose answer
+        # never arrived (timeout, dropped connection): rewrite it by its key rather than append the message to
+        # it a second time as if it were someone else's open Lead.
+        if lead is not None and lead.get(key_field) != submission.key:
             return self._append_to_lead(str(lead["Id"]), lead.get("Description"), submission, UPDATED_LEAD)
         return self._upsert_lead(submission)
 
@@ -155,11 +160,22 @@ class IntakeDelivery:
         return IntakeOutcome(ADOPTED_DUPLICATE, "Lead", record_id)
 
 
+def _close(crm: CrmConnector) -> None:
+    """Close a connector the factory opened for one job (its HTTP connections or database pool).
+
+    Left open, every job leaves sockets behind until garbage collection, and a backlog retried after an
+    outage leaves hundreds.  Closing is optional on the port, so connectors without `close` are left as they are.
+    """
+    close = getattr(crm, "close", None)
+    if callable(close):
+        close()
+
+
 class IntakeHandler:
     """The worker's handler for `intake` jobs (payload `{"inbox_id": …}`); see sync.worker.Handler.
 
     The connector is built per job by `connector_factory`, so a CRM that is down when the job starts raises
-    TransientCrmError there and the worker schedules a retry.
+    TransientCrmError there and the worker schedules a retry; the handler owns it and closes it after the job.
     """
 
     def __init__(self, engine: Engine, connector_factory: ConnectorFactory, profile: Profile) -> None:
@@ -178,7 +194,11 @@ class IntakeHandler:
             return
         submission = IntakeSubmission.model_validate(entry.submission)
         try:
-            outcome = IntakeDelivery(self.connector_factory(), self.profile).deliver(submission)
+            crm = self.connector_factory()
+            try:
+                outcome = IntakeDelivery(crm, self.profile).deliver(submission)
+            finally:
+                _close(crm)
         except FatalCrmError as exc:
             with self.engine.begin() as connection:
                 InboxRepository(connection).record_error(inbox_id, str(exc), final=True)

@@ -63,10 +63,12 @@ def test_new_person_becomes_one_lead_keyed_by_the_submission(crm: LocalCrm) -> N
         "ada@example.org",
     )
     assert lead["Ignite_Key__c"] == submission.key
-    # The job runs again (a worker died after the CRM call): the same Lead, not a second one.
+    # The job runs again (a worker died after the CRM call, or the answer was lost): the same Lead, not a second
+    # one, and not mistaken for someone else's open Lead that gets the message appended again.
     again = IntakeDelivery(crm, PROFILE).deliver(submission)
-    assert again.record_id == outcome.record_id
-    assert len(rows(crm, "SELECT Id FROM Lead")) == 1
+    assert (again.outcome, again.record_id) == ("created_lead", outcome.record_id)
+    [lead] = rows(crm, "SELECT Id, Description FROM Lead")
+    assert lead["Description"] == "Please bring Ignite to our hospital."
 
 
 def test_existing_contact_gets_a_task_with_the_message_not_a_lead(crm: LocalCrm) -> None:
