@@ -56,6 +56,20 @@ class SalesforceAdapter(HTTPAdapter):
         self.tracker.observe(response.headers.get(LIMIT_HEADER))
         return response
 
+    def close(self) -> None:
+        """Close the pooled connections now, not whenever their pools are garbage-collected.
+
+        urllib3's `PoolManager.clear()` (what requests' `close()` calls) only forgets its pools; their sockets
+        close when a pool is finalized.  A failed call's exception keeps its response, and with it the pool,
+        alive in a reference cycle, so after an outage the sockets stayed open until a garbage collection.
+        """
+        pools = self.poolmanager.pools
+        for key in list(pools.keys()):
+            pool = pools.get(key)
+            if pool is not None:
+                pool.close()
+        super().close()
+
 
 def make_http_session(
     *, timeout: float, counter: CallCounter, tracker: LimitTracker, ca_bundle: Path | None = None

@@ -88,6 +88,23 @@ def test_a_slow_answer_past_the_client_timeout_is_retried_without_duplicating(sa
     assert count(connector) == 2
 
 
+def test_closing_a_connector_after_failed_calls_hangs_up_its_connections_at_once(sandbox: SandboxHarness) -> None:
+    """A worker opens a connector per intake job, and during an outage every job ends in an exception whose
+    traceback keeps the failed response, and so its connection pool, alive.  `close()` must still hang up; else
+    each failed job leaves a socket open until some later garbage collection."""
+    connector = sandbox.connector()
+    sandbox.faults(FaultRule(endpoint="*", fault="503"))
+    with pytest.raises(TransientCrmError) as failed:
+        connector.query_all("SELECT Id FROM Contact")
+    manager = connector.http.get_adapter(sandbox.url).poolmanager  # type: ignore[attr-defined]
+    keys = manager.pools.keys()  # the container refuses plain iteration (not thread-safe)
+    pools = [manager.pools.get(key) for key in keys]
+    assert pools and all(pool is not None and pool.num_connections == 1 for pool in pools)
+    connector.close()
+    assert all(pool.pool is None for pool in pools)  # closed, not merely forgotten
+    assert failed.value.__traceback__ is not None  # the failed call's frames were still alive when it closed
+
+
 def test_a_create_is_not_repeated_after_a_failure_that_may_have_been_applied(sandbox: SandboxHarness) -> None:
     connector = sandbox.connector()
     sandbox.faults(parse_script_flag("collections.create:500"))
