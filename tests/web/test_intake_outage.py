@@ -1,9 +1,9 @@
-"""Nothing accepted is lost and nothing is duplicated while the CRM is away.
+"""The embedded local CRM going away is an outage too: intake jobs wait and retry, and deliver once it is back.
 
-The outage is real, not mocked: the local CRM's database file is moved away, so every job's connector
-factory fails to open it (TransientCrmError) and the worker schedules retries with backoff; the file comes
-back and the same jobs deliver.  (The Salesforce sandbox from branch sfsandbox can replace the local CRM
-here once it is merged; the handler only sees the CrmConnector port.)
+The full outage scenario (100 signed posts while every Salesforce call fails, repeats, answers lost after the
+write) runs against the Salesforce sandbox in test_intake_sandbox_outage.py.  What is left here is what only
+the local CRM has: its database file can be missing (a volume remounting, a restore in progress), and
+`service.local_crm_factory` must call that transient, not a reason to dead-letter the submissions.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import random
 import time
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
@@ -27,6 +26,9 @@ from sync.retry import RetryPolicy
 from sync.worker import Worker
 from tests.web.helpers import compact, standard_headers, submission
 
+SUBMISSIONS = 3
+BACKOFF = 0.2
+
 
 class LongestWait(random.Random):
     """Full jitter at its ceiling, so every retry waits exactly the policy's capped delay (a short one here)."""
@@ -35,52 +37,33 @@ class LongestWait(random.Random):
         return b
 
 
-RETRY = RetryPolicy(base_seconds=1.5, cap_seconds=1.5, rng=LongestWait())
-
-
-@pytest.mark.slow
-def test_hundred_submissions_during_an_outage_become_exactly_hundred_leads(
+def test_a_missing_local_crm_file_makes_intake_jobs_retry_then_deliver_once_it_is_back(
     client: TestClient, web_engine: Engine, tmp_path: Path
 ) -> None:
     crm_file = tmp_path / "crm.db"
     LocalCrm.create(f"sqlite:///{crm_file}", load_describes("npsp_pmm")).close()
     offline = crm_file.rename(tmp_path / "crm.db.offline")  # the CRM goes away
 
-    for n in range(100):
+    for n in range(SUBMISSIONS):
         body = compact(submission(email=f"person{n}@example.org", last_name=f"Person {n}"))
-        headers = standard_headers(body, msg_id=f"msg_outage_{n}")
-        assert client.post("/webhooks/intake/website", content=body, headers=headers).status_code == 202
-        if n % 10 == 0:  # the sender retries some deliveries: answered 200, nothing new
-            assert client.post("/webhooks/intake/website", content=body, headers=headers).status_code == 200
+        assert client.post("/webhooks/intake/website", content=body, headers=standard_headers(body)).status_code == 202
 
     handler = IntakeHandler(web_engine, local_crm_factory(f"sqlite:///{crm_file}"), load_profile("npsp_pmm"))
-    worker = Worker(web_engine, {INTAKE_JOB: handler}, retry=RETRY, poll_seconds=0.01)
-    # One attempt per job, exactly: queued jobs fall due before any retry (claims go by due time), and counting
-    # claims instead of running `once` until idle keeps a slow machine (a pass longer than the 1.5 s backoff)
-    # from retrying some jobs twice in this phase.
-    for _ in range(100):
+    retry = RetryPolicy(base_seconds=BACKOFF, cap_seconds=BACKOFF, rng=LongestWait())
+    worker = Worker(web_engine, {INTAKE_JOB: handler}, retry=retry, poll_seconds=0.01)
+    for _ in range(SUBMISSIONS):  # one attempt each: queued jobs are due before any retry
         assert worker.run_one()
-    stats = worker.stats
-    assert stats.retried == 100 and stats.succeeded == 0 and stats.dead == 0
+    assert (worker.stats.retried, worker.stats.succeeded, worker.stats.dead) == (SUBMISSIONS, 0, 0)
     with web_engine.connect() as conn:
-        assert InboxRepository(conn).counts_by_status() == {"pending": 100}
-        assert JobRepository(conn).counts_by_state() == {"failed": 100}
+        assert JobRepository(conn).counts_by_state() == {"failed": SUBMISSIONS}
+        assert InboxRepository(conn).counts_by_status() == {"pending": SUBMISSIONS}
 
-    offline.rename(crm_file)  # the CRM comes back; the retries fall due 1.5 s after each failure
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        worker.run(once=True)
-        with web_engine.connect() as conn:
-            if JobRepository(conn).counts_by_state() == {"succeeded": 100}:
-                break
-        time.sleep(0.05)
-
+    offline.rename(crm_file)  # the CRM comes back
+    time.sleep(BACKOFF + 0.05)
+    worker.run(once=True)
     with web_engine.connect() as conn:
-        assert JobRepository(conn).counts_by_state() == {"succeeded": 100}
-        assert InboxRepository(conn).counts_by_status() == {"done": 100}
-    crm = LocalCrm.open(f"sqlite:///{crm_file}")
-    leads = crm.query_all("SELECT Id, Email, Ignite_Key__c FROM Lead")
-    crm.close()
-    assert len(leads) == 100
-    assert len({lead["Ignite_Key__c"] for lead in leads}) == 100
-    assert {lead["Email"] for lead in leads} == {f"person{n}@example.org" for n in range(100)}
+        assert JobRepository(conn).counts_by_state() == {"succeeded": SUBMISSIONS}
+        assert InboxRepository(conn).counts_by_status() == {"done": SUBMISSIONS}
+    with LocalCrm.open(f"sqlite:///{crm_file}") as crm:
+        emails = sorted(lead["Email"] for lead in crm.query_all("SELECT Email FROM Lead"))
+    assert emails == [f"person{n}@example.org" for n in range(SUBMISSIONS)]
