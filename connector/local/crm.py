@@ -696,13 +696,7 @@ class LocalCrm:
                 else f"No external ID field given in the foreign key reference {name}",
                 (name,),
             )
-        if len(rel.reference_to) != 1:
-            raise _RowError(
-                "INVALID_FIELD", f"{name}: polymorphic references by external ID are not supported", (name,)
-            )
-        target = self._specs.get(rel.reference_to[0].lower())
-        if target is None:
-            raise _RowError("INVALID_FIELD", f"{name}: the local CRM has no object {rel.reference_to[0]}", (name,))
+        target = self._ref_target(spec, rel, name, raw.get("attributes"))
         key_field = target.field(keys[0])
         if key_field is None or not (key_field.external_id or key_field.id_lookup):
             raise _RowError(
@@ -714,6 +708,35 @@ class LocalCrm:
         if key_field.name == "Id" and value is None:
             raise _RowError("INVALID_FIELD", f"{name}: an Id reference needs a value", (name,))
         return _Ref(rel, target, key_field, value)
+
+    def _ref_target(self, spec: ObjectSpec, rel: FieldSpec, name: str, attributes: Any) -> ObjectSpec:
+        """The object an external-ID reference points at.  A polymorphic lookup (`Who`, `Enrollee`) can point at
+        several objects, so its reference names one in `attributes.type`, as Salesforce requires; a plain
+        lookup may name its one target too."""
+        named = attributes.get("type") if isinstance(attributes, Mapping) else None
+        if attributes is not None and (not isinstance(named, str) or not named):
+            raise _RowError("INVALID_FIELD", f"{name}: attributes of a reference must name its type", (name,))
+        if named is None:
+            if len(rel.reference_to) != 1:
+                raise _RowError(
+                    "INVALID_FIELD",
+                    f"{name} is polymorphic ({', '.join(rel.reference_to)}): name the target object of the "
+                    f'external ID reference in "attributes": {{"type": …}}',
+                    (name,),
+                )
+            named = rel.reference_to[0]
+        allowed = {t.lower(): t for t in rel.reference_to}
+        if named.lower() not in allowed:
+            raise _RowError(
+                "INVALID_FIELD",
+                f"{name}: {named} is not a valid type for {spec.name}.{rel.name} "
+                f"(it can point at {', '.join(rel.reference_to)})",
+                (name,),
+            )
+        target = self._specs.get(named.lower())
+        if target is None:
+            raise _RowError("INVALID_FIELD", f"{name}: the local CRM has no object {allowed[named.lower()]}", (name,))
+        return target
 
     @staticmethod
     def _coerce_id(fspec: FieldSpec, raw: Any) -> str:

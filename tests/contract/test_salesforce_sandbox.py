@@ -18,7 +18,7 @@ from connector.base import FatalCrmError, RowResult, TransientCrmError
 from connector.salesforce import PasswordLogin, SalesforceConnector, SalesforcePolicy
 from sandbox.faults import FaultRule, parse_fault_flag, parse_script_flag
 from sandbox.harness import FAST_POLICY, SandboxHarness
-from tests.contract.describes import contract_describes
+from tests.contract.describes import contract_describes, with_tasks
 
 LOGIN_DOMAIN = "ignite-sandbox"  # simple-salesforce logs in at https://{domain}.salesforce.com
 
@@ -260,6 +260,24 @@ def test_bulk_clears_nulls_and_leaves_absent_fields(sandbox: SandboxHarness) -> 
     got = {r["Ignite_Key__c"]: r for r in connector.query_all("SELECT Ignite_Key__c, Email, FirstName FROM Contact")}
     assert got["p:0"]["Email"] is None and got["p:0"]["FirstName"] == "Ana"
     assert got["p:1"]["Email"] == "a@example.org"
+
+
+def test_bulk_sends_polymorphic_references_with_their_type(sandbox: SandboxHarness) -> None:
+    sandbox.use(with_tasks(contract_describes()))
+    connector = sandbox.connector(policy=SalesforcePolicy(bulk_threshold=2, bulk_poll_initial=0.02))
+    assert_all_ok(connector.upsert("Contact", "Ignite_Key__c", contacts(1)))
+    tasks = [
+        {
+            "Subject": f"s{i}",
+            "Ignite_Key__c": f"t:{i}",
+            "Who": {"attributes": {"type": "Contact"}, "Ignite_Key__c": "p:0"},
+        }
+        for i in range(3)
+    ]
+    assert_all_ok(connector.upsert("Task", "Ignite_Key__c", tasks))
+    assert connector.counter.calls["bulk"] >= 5
+    contact = connector.query_all("SELECT Id FROM Contact")[0]["Id"]
+    assert {r["WhoId"] for r in connector.query_all("SELECT WhoId FROM Task")} == {contact}
 
 
 def test_bulk_rows_that_hit_a_lock_are_resent_alone_through_collections(sandbox: SandboxHarness) -> None:
