@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 
 from connector.base import CrmConnector, Disposition, FatalCrmError, RowResult
 from connector.errors import classify
+from mappings.spec import MemberStatus
 from mappings.transform import CrmWrite, fields_to_read, record_type_id, update_payload
 from store.jobs import utcnow
 from store.ledger import LedgerEntry, LedgerRepository
@@ -372,7 +373,8 @@ class SyncEngine:
         for attempt in range(self.row_retries + 1):
             retry_rows: list[Decision] = []
             for batch in batches(pending, self.batch_size):
-                for decision, result in self._send(step, batch, existing_ids, adopt, current):
+                sent = self._ensure_member_statuses(self._send(step, batch, existing_ids, adopt, current))
+                for decision, result in sent:
                     outcome = self._outcome(step, decision, result, adopt)
                     if outcome is None:
                         retry_rows.append(decision)
@@ -416,6 +418,54 @@ class SyncEngine:
             results = self.crm.update(step.object_name, [p for _, p in by_id])
             out.extend(zip([d for d, _ in by_id], results, strict=True))
         return out
+
+    def _ensure_member_statuses(self, sent: list[tuple[Decision, RowResult]]) -> list[tuple[Decision, RowResult]]:
+        """Give the campaigns just written the member statuses the profile says they need, before any member.
+
+        A CampaignMember's Status must be one of its campaign's CampaignMemberStatus labels.  For one batch of
+        campaigns: one query reads the statuses they have, one create call (per 200) adds the missing ones.
+        Statuses staff changed or added are left alone.  A campaign whose statuses could not be made fails as
+        a row (its members then wait for it); an unchanged campaign is not sent, so it costs nothing.
+        """
+        wanted: dict[str, tuple[MemberStatus, ...]] = {}
+        for d, result in sent:
+            write = d.candidate.write
+            if result.success and result.id and isinstance(write, CrmWrite) and write.member_statuses:
+                wanted[result.id] = write.member_statuses
+        if not wanted:
+            return sent
+        have: dict[str, set[str]] = {campaign: set() for campaign in wanted}
+        id_list = ", ".join(soql_quote(i) for i in sorted(wanted))
+        for page in self.crm.query(
+            f"SELECT CampaignId, Label FROM CampaignMemberStatus WHERE CampaignId IN ({id_list})"
+        ):
+            for row in page.records:
+                have.setdefault(str(row["CampaignId"]), set()).add(str(row["Label"]).casefold())
+        missing = [
+            (campaign, status)
+            for campaign, statuses in sorted(wanted.items())
+            for status in statuses
+            if status.label.casefold() not in have[campaign]
+        ]
+        if not missing:
+            return sent
+        rows = [
+            {"CampaignId": campaign, "Label": s.label, "IsDefault": s.default, "HasResponded": s.responded}
+            for campaign, s in missing
+        ]
+        failed: dict[str, RowResult] = {}
+        for (campaign, status), result in zip(missing, self.crm.create("CampaignMemberStatus", rows), strict=True):
+            if not result.success and campaign not in failed:
+                failed[campaign] = RowResult(
+                    False,
+                    id=campaign,
+                    error_code=result.error_code,
+                    message=f"the campaign's member status {status.label!r} could not be created: {result.message}",
+                    fields=result.fields,
+                )
+        if not failed:
+            return sent
+        return [(d, failed.get(r.id or "", r) if r.success else r) for d, r in sent]
 
     def _payload_for(
         self,

@@ -634,7 +634,9 @@ class LocalCrm:
             self._resolve_refs(conn, rows)
             self._check_direct_refs(conn, spec, rows)
             self._check_unique(conn, spec, rows, skip=ext if mode == "upsert" else None)
+            self._org_rules_before(conn, spec, rows)
             self._write_rows(conn, spec, rows, now)
+            self._org_rules_after(conn, spec, rows, now)
         return [
             row.error.result() if row.error else RowResult(True, id=row.record_id, created=row.create) for row in rows
         ]
@@ -1116,6 +1118,146 @@ class LocalCrm:
                 """TRIM(COALESCE("FirstName", '') || ' ' || COALESCE("LastName", '')) WHERE "Id" = ?""",
                 [(r.record_id,) for r in (*creates, *updates)],
             )
+
+    # -- org behaviours beyond the describes (campaign member statuses)
+    #
+    # Salesforce keeps a list of member statuses per campaign (CampaignMemberStatus), starts every new campaign
+    # with "Sent" (the default) and "Responded", takes a member's Status only from its campaign's list (the
+    # default when none is given) and derives the member's HasResponded from it.  A sync that forgets to create
+    # the statuses its members use must see that here as it would in an org.
+
+    def _statuses_spec(self) -> ObjectSpec | None:
+        return self._specs.get("campaignmemberstatus")
+
+    def _org_rules_before(self, conn: Any, spec: ObjectSpec, rows: list[_Row]) -> None:
+        statuses = self._statuses_spec()
+        if statuses is None:
+            return
+        if spec.name == "CampaignMember" and "status" in spec.fields and "campaignid" in spec.fields:
+            self._check_member_status(conn, spec, statuses, rows)
+        elif spec is statuses:
+            self._check_status_labels(conn, spec, rows)
+
+    def _org_rules_after(self, conn: Any, spec: ObjectSpec, rows: list[_Row], now: str) -> None:
+        statuses = self._statuses_spec()
+        if statuses is None:
+            return
+        written = [r for r in rows if r.error is None and r.record_id]
+        if spec.name == "Campaign":
+            self._add_standard_statuses(conn, statuses, [r for r in written if r.create], now)
+        elif spec is statuses:
+            self._keep_one_default(conn, spec, [r for r in written if r.values.get("IsDefault") == 1], now)
+
+    def _campaign_of(self, conn: Any, spec: ObjectSpec, rows: list[_Row]) -> dict[int, str | None]:
+        """{row index: its CampaignId}: from the row on create, from the stored record on update."""
+        stored: dict[str, str] = {}
+        updates = [r.record_id for r in rows if not r.create and r.record_id]
+        for chunk in _chunks(updates):
+            marks = ", ".join("?" for _ in chunk)
+            for rid, campaign in conn.execute(
+                f'SELECT "Id", "CampaignId" FROM {quote(spec.name)} WHERE "Id" IN ({marks})', list(chunk)
+            ):
+                stored[rid] = campaign
+        return {r.index: (r.values.get("CampaignId") if r.create else stored.get(r.record_id or "")) for r in rows}
+
+    @staticmethod
+    def _statuses_of(conn: Any, campaigns: Iterable[str]) -> dict[str, list[tuple[str, str, bool, bool]]]:
+        """{CampaignId: [(Id, Label, IsDefault, HasResponded)]} of the live statuses of these campaigns."""
+        found: dict[str, list[tuple[str, str, bool, bool]]] = defaultdict(list)
+        for chunk in _chunks(sorted(set(campaigns))):
+            marks = ", ".join("?" for _ in chunk)
+            for rid, campaign, label, default, responded in conn.execute(
+                'SELECT "Id", "CampaignId", "Label", "IsDefault", "HasResponded" FROM "CampaignMemberStatus" '
+                f'WHERE "CampaignId" IN ({marks}) AND "IsDeleted" = 0 ORDER BY "SortOrder", "Id"',
+                list(chunk),
+            ):
+                found[campaign].append((rid, label, bool(default), bool(responded)))
+        return found
+
+    def _check_member_status(self, conn: Any, spec: ObjectSpec, statuses: ObjectSpec, rows: list[_Row]) -> None:
+        live = [r for r in rows if r.error is None and (r.create or "Status" in r.values)]
+        if not live:
+            return
+        campaign_of = self._campaign_of(conn, spec, live)
+        known = self._statuses_of(conn, (c for c in campaign_of.values() if c))
+        responded_field = "HasResponded" if "hasresponded" in spec.fields else None
+        for row in live:
+            campaign = campaign_of.get(row.index)
+            if campaign is None:
+                continue  # no campaign: the required-field check has already refused the row
+            options = known.get(campaign, [])
+            value = row.values.get("Status")
+            if value is None:
+                chosen = next((o for o in options if o[2]), None)
+            else:
+                chosen = next((o for o in options if o[1].casefold() == str(value).casefold()), None)
+                if chosen is None:
+                    labels = ", ".join(o[1] for o in options) or "none"
+                    row.error = _RowError(
+                        "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                        f"Status: bad value for restricted picklist field: {value} (the member statuses of "
+                        f"campaign {campaign} are: {labels})",
+                        ("Status",),
+                    )
+                    continue
+            if chosen is not None:
+                row.values["Status"] = chosen[1]
+                if responded_field is not None:
+                    row.values[responded_field] = int(chosen[3])
+
+    def _check_status_labels(self, conn: Any, spec: ObjectSpec, rows: list[_Row]) -> None:
+        """A label is unique within its campaign (letter case aside); a new status goes to the end of the list."""
+        live = [r for r in rows if r.error is None and (r.create or "Label" in r.values)]
+        if not live:
+            return
+        campaign_of = self._campaign_of(conn, spec, live)
+        known = self._statuses_of(conn, (c for c in campaign_of.values() if c))
+        claimed: dict[tuple[str, str], str | None] = {
+            (campaign, label.casefold()): rid for campaign, options in known.items() for rid, label, _, _ in options
+        }
+        next_order: dict[str, int] = {}
+        for row in live:
+            campaign, label = campaign_of.get(row.index), row.values.get("Label")
+            if campaign is None or label is None:
+                continue
+            key = (campaign, str(label).casefold())
+            if key in claimed and (row.create or claimed[key] != row.record_id):
+                holder = claimed[key]
+                where = f"record with id: {holder}" if holder else "another record in this request"
+                row.error = _RowError(
+                    "DUPLICATE_VALUE", f"duplicate value found: Label duplicates value on {where}", ("Label",)
+                )
+                continue
+            claimed[key] = row.record_id
+            if row.create and row.values.get("SortOrder") is None and "sortorder" in spec.fields:
+                if campaign not in next_order:
+                    max_order = conn.execute(
+                        'SELECT MAX("SortOrder") FROM "CampaignMemberStatus" WHERE "CampaignId" = ?', (campaign,)
+                    ).fetchone()[0]
+                    next_order[campaign] = int(max_order or 0) + 1
+                row.values["SortOrder"] = next_order[campaign]
+                next_order[campaign] += 1
+
+    def _add_standard_statuses(self, conn: Any, statuses: ObjectSpec, created: list[_Row], now: str) -> None:
+        if not created:
+            return
+        rows: list[_Row] = []
+        for row in created:
+            for n, (label, default, responded) in enumerate((("Sent", 1, 0), ("Responded", 0, 1)), start=1):
+                values = {"CampaignId": row.record_id, "Label": label, "IsDefault": default, "HasResponded": responded}
+                if "sortorder" in statuses.fields:
+                    values["SortOrder"] = n
+                rows.append(_Row(index=len(rows), values=values))
+        self._write_rows(conn, statuses, rows, now)
+
+    def _keep_one_default(self, conn: Any, spec: ObjectSpec, defaults: list[_Row], now: str) -> None:
+        """A status made the default takes that role from the campaign's previous default."""
+        campaign_of = self._campaign_of(conn, spec, defaults)
+        conn.executemany(
+            'UPDATE "CampaignMemberStatus" SET "IsDefault" = 0, "LastModifiedDate" = ?, "SystemModstamp" = ? '
+            'WHERE "CampaignId" = ? AND "Id" != ? AND "IsDefault" = 1',
+            [(now, now, campaign_of[r.index], r.record_id) for r in defaults if campaign_of.get(r.index)],
+        )
 
 
 def _wrong_type(fspec: FieldSpec) -> _RowError:
