@@ -362,18 +362,37 @@ class SyncEngine:
                 entries.append(entry)
 
         to_send = plan.to_send
+        relinked = {d.candidate.key: d.crm_id for d in to_send if d.crm_id and d.entry and d.entry.status == "merged"}
+        if relinked:
+            conflicts = self._merge_conflicts(step, relinked)
+            for d in to_send:
+                if d.candidate.key in conflicts:
+                    bump("rejected")
+                    entry = self._entry(
+                        step,
+                        d,
+                        "rejected",
+                        crm_id=None,
+                        error_code="MERGED_WITH_ANOTHER_RECORD",
+                        error_message=conflicts[d.candidate.key],
+                    )
+                    entry.rejected_hash = d.payload_hash
+                    entries.append(entry)
+            to_send = [d for d in to_send if d.candidate.key not in conflicts]
+            relinked = {key: crm_id for key, crm_id in relinked.items() if key not in conflicts}
         adopt: dict[str, str] = {}
         if step.match_field:
             adopt = self._find_matches(step, plan.of(Action.CREATE))
         existing_ids = {d.candidate.key: d.crm_id for d in to_send if d.crm_id is not None}
         existing_ids.update(adopt)
         current = self._current_values(step, to_send, existing_ids)
+        by_id = {**relinked, **adopt}
 
         pending = list(to_send)
         for attempt in range(self.row_retries + 1):
             retry_rows: list[Decision] = []
             for batch in batches(pending, self.batch_size):
-                sent = self._ensure_member_statuses(self._send(step, batch, existing_ids, adopt, current))
+                sent = self._ensure_member_statuses(self._send(step, batch, existing_ids, by_id, current))
                 for decision, result in sent:
                     outcome = self._outcome(step, decision, result, adopt)
                     if outcome is None:
@@ -398,16 +417,17 @@ class SyncEngine:
         step: StepDef,
         batch: Sequence[Decision],
         existing_ids: Mapping[str, str],
-        adopt: Mapping[str, str],
+        send_by_id: Mapping[str, str],
         current: Mapping[str, Mapping[str, Any]],
     ) -> list[tuple[Decision, RowResult]]:
-        """Adopted rows go out as updates by Id (they have no key yet); the rest as upserts on the key."""
+        """Adopted rows and rows whose record staff merged into another go out as updates by Id (the record
+        they go to may not carry our key yet); the rest as upserts on the key."""
         by_id: list[tuple[Decision, dict[str, Any]]] = []
         by_key: list[tuple[Decision, dict[str, Any]]] = []
         for d in batch:
             payload = self._payload_for(step, d, existing_ids.get(d.candidate.key), current)
-            if d.candidate.key in adopt:
-                by_id.append((d, {"Id": adopt[d.candidate.key], **payload}))
+            if d.candidate.key in send_by_id:
+                by_id.append((d, {"Id": send_by_id[d.candidate.key], **payload}))
             else:
                 by_key.append((d, payload))
         out: list[tuple[Decision, RowResult]] = []
@@ -418,6 +438,33 @@ class SyncEngine:
             results = self.crm.update(step.object_name, [p for _, p in by_id])
             out.extend(zip([d for d, _ in by_id], results, strict=True))
         return out
+
+    def _merge_conflicts(self, step: StepDef, relinked: Mapping[str, str]) -> dict[str, str]:
+        """{record key: why it must not be written} for merged rows whose survivor is another record's.
+
+        Writing our key onto a survivor that already carries another of our keys would take that record's
+        place, and its next upsert would create it again; two records merged into one survivor would take
+        turns.  The survivor keeps the key it has (or, when it has none, the first merged record's); the
+        others are reported, for a person to merge them in Ignite's data too (or undo the merge).
+        """
+        holder: dict[str, str | None] = {}
+        for chunk in batches(sorted(set(relinked.values())), 200):
+            id_list = ", ".join(soql_quote(i) for i in chunk)
+            soql = f"SELECT Id, {step.key_field} FROM {step.object_name} WHERE Id IN ({id_list})"
+            for page in self.crm.query(soql):
+                for row in page.records:
+                    holder[str(row["Id"])] = row.get(step.key_field) or None
+        conflicts: dict[str, str] = {}
+        for key, survivor in sorted(relinked.items()):
+            owner = holder.get(survivor)
+            if owner is None:
+                holder[survivor] = key  # first come: this record's key goes onto the survivor
+            elif owner != key:
+                conflicts[key] = (
+                    f"staff merged this record's CRM record into {survivor}, which is {owner}'s: two Ignite "
+                    f"records now share one CRM record; merge them in Ignite's data too, or undo the merge"
+                )
+        return conflicts
 
     def _ensure_member_statuses(self, sent: list[tuple[Decision, RowResult]]) -> list[tuple[Decision, RowResult]]:
         """Give the campaigns just written the member statuses the profile says they need, before any member.

@@ -101,6 +101,16 @@ def _fold(spec: FieldSpec, value: Any) -> Any:
     return value
 
 
+@dataclass(frozen=True)
+class MergeResult:
+    """What a merge did: the surviving record, the records merged into it, and the lookups moved to it
+    ({"Object.Field": rows})."""
+
+    master_id: str
+    merged_ids: tuple[str, ...]
+    reparented: dict[str, int]
+
+
 class _CreateMethod:
     """`LocalCrm.create(url, describes)` builds a database; `crm.create("Contact", rows)` inserts records.
 
@@ -431,6 +441,65 @@ class LocalCrm:
                 to_delete,
             )
         return [r for r in results if r is not None]
+
+    def merge(self, object_name: str, master_id: str, duplicate_ids: Sequence[str]) -> MergeResult:
+        """Merge up to two duplicates into a master record, as staff do in Salesforce (its `merge` call).
+
+        What a sync can see afterwards is what an org shows: each duplicate is deleted (in the recycle bin, so
+        `query(..., include_deleted=True)` still finds it) with `MasterRecordId` set to the master, and every
+        live record that looked one of them up now looks up the master.  The master keeps its own field
+        values.  Only objects with a `MasterRecordId` field (Account, Contact, Lead) can be merged.
+        """
+        spec = self._spec(object_name)
+        if "masterrecordid" not in spec.fields:
+            raise FatalCrmError(f"{spec.name} records cannot be merged", code="INVALID_TYPE", status=400)
+        if not 1 <= len(duplicate_ids) <= 2:
+            raise FatalCrmError(
+                "a merge takes one master and one or two records to merge into it", code="INVALID_OPERATION"
+            )
+        try:
+            master = to_18(master_id)
+            losers = sorted({to_18(i) for i in duplicate_ids})
+        except ValueError as exc:
+            raise FatalCrmError(f"malformed id in merge: {exc}", code="MALFORMED_ID", status=400) from None
+        if master in losers:
+            raise FatalCrmError("a record cannot be merged into itself", code="INVALID_OPERATION")
+        self.counter.add("merge")
+        now = self._now()
+        with self._write() as conn:
+            state = self._fetch_state(conn, spec, [master, *losers])
+            for record_id in (master, *losers):
+                if record_id[:3] != spec.key_prefix or state.get(record_id) is None:
+                    raise FatalCrmError(
+                        f"{spec.name} {record_id}: invalid cross reference id", code="INVALID_CROSS_REFERENCE_KEY"
+                    )
+                if state[record_id]:
+                    raise FatalCrmError(f"{spec.name} {record_id}: entity is deleted", code="ENTITY_IS_DELETED")
+            reparented: dict[str, int] = {}
+            marks = ", ".join("?" for _ in losers)
+            for child in self._specs.values():
+                for fspec in child.fields.values():
+                    if fspec.type != "reference" or fspec.name == "MasterRecordId" or not fspec.stored:
+                        continue
+                    if spec.name.lower() not in {t.lower() for t in fspec.reference_to}:
+                        continue
+                    moved = conn.execute(
+                        f'UPDATE {quote(child.name)} SET {quote(fspec.name)} = ?, "LastModifiedDate" = ?, '
+                        f'"SystemModstamp" = ? WHERE {quote(fspec.name)} IN ({marks}) AND "IsDeleted" = 0',
+                        [master, now, now, *losers],
+                    ).rowcount
+                    if moved:
+                        reparented[f"{child.name}.{fspec.name}"] = int(moved)
+            conn.execute(
+                f'UPDATE {quote(spec.name)} SET "IsDeleted" = 1, "MasterRecordId" = ?, "LastModifiedDate" = ?, '
+                f'"SystemModstamp" = ? WHERE "Id" IN ({marks})',
+                [master, now, now, *losers],
+            )
+            conn.execute(
+                f'UPDATE {quote(spec.name)} SET "LastModifiedDate" = ?, "SystemModstamp" = ? WHERE "Id" = ?',
+                (now, now, master),
+            )
+        return MergeResult(master, tuple(losers), reparented)
 
     def get(self, object_name: str, record_id: str, fields: Sequence[str] | None = None) -> CrmRecord | None:
         spec = self._spec(object_name)
