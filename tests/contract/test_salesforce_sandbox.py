@@ -6,7 +6,9 @@ data lands exactly once.  Delays are shrunk (FAST_POLICY); the retry budgets are
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,10 +16,14 @@ import requests
 from requests.adapters import HTTPAdapter
 from simple_salesforce.api import Salesforce
 
+import demo
 from connector.base import FatalCrmError, RowResult, TransientCrmError
 from connector.salesforce import PasswordLogin, SalesforceConnector, SalesforcePolicy
+from mappings.snapshots import load_describes
 from sandbox.faults import FaultRule, parse_fault_flag, parse_script_flag
 from sandbox.harness import FAST_POLICY, SandboxHarness
+from store.database import make_engine, upgrade_database
+from sync.runner import run_sync
 from tests.contract.describes import contract_describes, with_tasks
 
 LOGIN_DOMAIN = "ignite-sandbox"  # simple-salesforce logs in at https://{domain}.salesforce.com
@@ -278,6 +284,25 @@ def test_bulk_sends_polymorphic_references_with_their_type(sandbox: SandboxHarne
     assert connector.counter.calls["bulk"] >= 5
     contact = connector.query_all("SELECT Id FROM Contact")[0]["Id"]
     assert {r["WhoId"] for r in connector.query_all("SELECT WhoId FROM Task")} == {contact}
+
+
+def test_the_nonprofit_cloud_demo_syncs_through_the_adapter_polymorphic_references_included(
+    sandbox: SandboxHarness, tmp_path: Path
+) -> None:
+    """BenefitAssignment.Enrollee names its type; through Collections and through Bulk the reference survives."""
+    local = sandbox.use(load_describes("nonprofit_cloud"))
+    engine = make_engine(f"sqlite:///{tmp_path / 'service.db'}")
+    upgrade_database(engine)
+    demo.seed(engine, demo.generate(48))
+    policy = dataclasses.replace(FAST_POLICY, bulk_threshold=40)  # the 48 assignments go through Bulk
+    connector = sandbox.connector(policy=policy)
+    report = run_sync(engine, crm=connector, profile="nonprofit_cloud")
+    assert report.status == "succeeded", report.as_dict()
+    assert connector.counter.calls["bulk"] > 0
+    enrollees = local.query_all("SELECT EnrolleeId FROM BenefitAssignment")
+    contacts = {r["Id"] for r in local.query_all("SELECT Id FROM Contact")}
+    assert len(enrollees) == 48 and {r["EnrolleeId"] for r in enrollees} <= contacts
+    engine.dispose()
 
 
 def test_bulk_rows_that_hit_a_lock_are_resent_alone_through_collections(sandbox: SandboxHarness) -> None:
