@@ -24,6 +24,9 @@ from settings import Settings, load_settings
 from store.database import make_engine
 from sync.intake import IntakeHandler
 from webhooks.auth import api_key_dependency
+from webhooks.exports_api import get_engine as get_export_engine
+from webhooks.exports_api import get_min_cell as get_export_min_cell
+from webhooks.exports_api import router as exports_router
 from webhooks.health import health_router
 from webhooks.ingest_api import ingest_router
 from webhooks.intake import IntakeForm, intake_router
@@ -68,7 +71,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     web = FastAPI(
         title="ignite-sync",
         version="0.1.0",
-        summary="Signed intake webhook, program-data ingest API, health and metrics of the Ignite sync service.",
+        summary="Signed intake webhook, program-data ingest API, funder export downloads, health and metrics.",
         lifespan=quiet_garbage_collector,
     )
     install_problem_handlers(web)
@@ -87,7 +90,10 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     web.include_router(health_router(engine=engine, metrics=metrics))
     require_api_key = api_key_dependency(engine)
     web.include_router(ingest_router(engine=engine, require_api_key=require_api_key, metrics=metrics))
-    # Further routers (e.g. the funder exports router) are added here the same way, sharing `require_api_key`.
+    # Funder downloads authenticate with their own funder-scoped tokens, not the ingest API keys.
+    web.include_router(exports_router)
+    web.dependency_overrides[get_export_engine] = lambda: engine
+    web.dependency_overrides[get_export_min_cell] = lambda: settings.export_min_cell
     _document_schemas(web)
     return web
 
