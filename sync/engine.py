@@ -6,6 +6,10 @@ people instead of creating duplicates (match before create), applies the field u
 rest in batches, and commits the ledger rows for the chunk.  A crash loses at most the chunk in flight, and
 re-sending it is harmless because every write is an upsert on the record's key.
 
+Two kinds of row go out as updates by Id rather than upserts on the key: adopted people, and rows whose
+record staff merged into another (the survivor may not carry our key yet).  A campaign whose profile step
+lists member statuses gets the missing ones right after it is written, before any member is.
+
 Rows fail as values: a rejected row is written to the ledger with its code and message and the batch goes
 on.  Rows that hit a transient error (UNABLE_TO_LOCK_ROW…) are re-sent a couple of times at once, and any
 still failing make the run end with `Retry`, so the job comes back later.  Whole calls fail as exceptions

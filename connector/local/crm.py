@@ -6,6 +6,11 @@ with a grown profile adds the new objects and fields in place.  Writes are check
 Salesforce's own error codes and fail per row (`RowResult`), never by exception; only whole-call problems
 (unknown object, a query that does not parse) raise.
 
+Beyond the describes it keeps what an org adds where a sync can tell: each campaign's list of member
+statuses (a member's Status must be one of them), and `merge()` as staff do it (losers deleted with
+`MasterRecordId`, their lookups moved to the master).  External-ID references to polymorphic lookups name
+their target in `attributes.type`, as Salesforce requires.
+
 Each write call works in batches: one SELECT per batch finds the records an upsert matches, one per lookup
 target resolves external-ID references, one per unique field checks duplicates, then `executemany` writes the
 rows, all inside one `BEGIN IMMEDIATE` transaction so a concurrent writer cannot slip a duplicate in between.
