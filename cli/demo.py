@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -93,10 +96,12 @@ def demo_command(
         files = ", ".join(sorted(p.name for p in folder.iterdir()))
         console.print(f"{funder}: {folder}  ({files})", highlight=False)
 
+    # After `make demo` the command lives in .venv/bin, which is not on PATH: show what the reader can type.
+    program_name = "ignite-sync" if shutil.which("ignite-sync") else os.path.relpath(sys.argv[0])
     console.print(
         f"\ndemo directory: {directory}\n"
         f"try: IGNITE_DATABASE_URL={settings.database_url} IGNITE_LOCAL_CRM_URL={settings.local_crm_url} "
-        'ignite-sync crm query "SELECT Name, Email, Title FROM Contact LIMIT 5"',
+        f'{program_name} crm query "SELECT Name, Email, Title FROM Contact LIMIT 5"',
         highlight=False,
         soft_wrap=True,
     )

@@ -88,7 +88,7 @@ def print_report(report: SyncReport) -> None:
 def print_status(status: dict[str, Any]) -> None:
     """The `status` tables: per object, the top problems with their source keys, jobs, dead letters, runs."""
     objects = Table(title="CRM objects")
-    states = ("synced", "pending", "rejected", "blocked", "invalid", "missing")
+    states = ("synced", "pending", "rejected", "blocked", "invalid", "missing", "merged")
     for name in ("object", *states):
         objects.add_column(name, justify="left" if name == "object" else "right")
     for object_name, counts in sorted(status["objects"].items()):

@@ -132,7 +132,12 @@ class BulkJobs:
             value: Any = None if text == NULL else text
             if "." in column:
                 relation, _, inner = column.partition(".")
-                record.setdefault(relation, {})[inner] = value
+                named, colon, relationship = relation.partition(":")  # ObjectType:Relationship (polymorphic)
+                if colon:
+                    reference = record.setdefault(relationship, {"attributes": {"type": named}})
+                else:
+                    reference = record.setdefault(relation, {})
+                reference[inner] = value
                 continue
             if value is not None:
                 value = _convert(value, types.get(column, "string"))

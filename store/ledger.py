@@ -18,7 +18,7 @@ from store.jobs import utcnow
 from store.jobs_tables import sync_ledger
 from store.records import RecordKind
 
-STATUSES = ("synced", "rejected", "blocked", "invalid", "missing")
+STATUSES = ("synced", "rejected", "blocked", "invalid", "missing", "merged")
 # Rows per statement when reading or writing many keys: well under SQLite's bound-parameter limit.
 CHUNK = 500
 
@@ -265,11 +265,21 @@ class LedgerRepository:
         return total
 
     def relink(self, object_name: str, old_id: str, new_id: str) -> int:
-        """Staff merged a record into another: point our entries at the survivor."""
+        """Staff merged a record into another: point our entries at the survivor and have the next sync write
+        to it by Id (status "merged").  The survivor may not carry our key yet, and an upsert on the key
+        would then create the merged-away record again; the write by Id puts the key on the survivor."""
         return int(
             self.connection.execute(
                 update(sync_ledger)
                 .where(sync_ledger.c.object_name == object_name, sync_ledger.c.crm_id == old_id)
-                .values(crm_id=new_id, updated_at=utcnow())
+                .values(
+                    crm_id=new_id,
+                    status="merged",
+                    source_hash=None,
+                    payload_hash=None,
+                    error_code="CRM_RECORD_MERGED",
+                    error_message=f"staff merged CRM record {old_id} into {new_id}; the next sync writes to {new_id}",
+                    updated_at=utcnow(),
+                )
             ).rowcount
         )

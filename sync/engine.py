@@ -6,6 +6,10 @@ people instead of creating duplicates (match before create), applies the field u
 rest in batches, and commits the ledger rows for the chunk.  A crash loses at most the chunk in flight, and
 re-sending it is harmless because every write is an upsert on the record's key.
 
+Two kinds of row go out as updates by Id rather than upserts on the key: adopted people, and rows whose
+record staff merged into another (the survivor may not carry our key yet).  A campaign whose profile step
+lists member statuses gets the missing ones right after it is written, before any member is.
+
 Rows fail as values: a rejected row is written to the ledger with its code and message and the batch goes
 on.  Rows that hit a transient error (UNABLE_TO_LOCK_ROW…) are re-sent a couple of times at once, and any
 still failing make the run end with `Retry`, so the job comes back later.  Whole calls fail as exceptions
@@ -24,6 +28,7 @@ from sqlalchemy import Engine
 
 from connector.base import CrmConnector, Disposition, FatalCrmError, RowResult
 from connector.errors import classify
+from mappings.spec import MemberStatus
 from mappings.transform import CrmWrite, fields_to_read, record_type_id, update_payload
 from store.jobs import utcnow
 from store.ledger import LedgerEntry, LedgerRepository
@@ -361,18 +366,38 @@ class SyncEngine:
                 entries.append(entry)
 
         to_send = plan.to_send
+        relinked = {d.candidate.key: d.crm_id for d in to_send if d.crm_id and d.entry and d.entry.status == "merged"}
+        if relinked:
+            conflicts = self._merge_conflicts(step, relinked)
+            for d in to_send:
+                if d.candidate.key in conflicts:
+                    bump("rejected")
+                    entry = self._entry(
+                        step,
+                        d,
+                        "rejected",
+                        crm_id=None,
+                        error_code="MERGED_WITH_ANOTHER_RECORD",
+                        error_message=conflicts[d.candidate.key],
+                    )
+                    entry.rejected_hash = d.payload_hash
+                    entries.append(entry)
+            to_send = [d for d in to_send if d.candidate.key not in conflicts]
+            relinked = {key: crm_id for key, crm_id in relinked.items() if key not in conflicts}
         adopt: dict[str, str] = {}
         if step.match_field:
             adopt = self._find_matches(step, plan.of(Action.CREATE))
         existing_ids = {d.candidate.key: d.crm_id for d in to_send if d.crm_id is not None}
         existing_ids.update(adopt)
         current = self._current_values(step, to_send, existing_ids)
+        by_id = {**relinked, **adopt}
 
         pending = list(to_send)
         for attempt in range(self.row_retries + 1):
             retry_rows: list[Decision] = []
             for batch in batches(pending, self.batch_size):
-                for decision, result in self._send(step, batch, existing_ids, adopt, current):
+                sent = self._ensure_member_statuses(self._send(step, batch, existing_ids, by_id, current))
+                for decision, result in sent:
                     outcome = self._outcome(step, decision, result, adopt)
                     if outcome is None:
                         retry_rows.append(decision)
@@ -396,16 +421,17 @@ class SyncEngine:
         step: StepDef,
         batch: Sequence[Decision],
         existing_ids: Mapping[str, str],
-        adopt: Mapping[str, str],
+        send_by_id: Mapping[str, str],
         current: Mapping[str, Mapping[str, Any]],
     ) -> list[tuple[Decision, RowResult]]:
-        """Adopted rows go out as updates by Id (they have no key yet); the rest as upserts on the key."""
+        """Adopted rows and rows whose record staff merged into another go out as updates by Id (the record
+        they go to may not carry our key yet); the rest as upserts on the key."""
         by_id: list[tuple[Decision, dict[str, Any]]] = []
         by_key: list[tuple[Decision, dict[str, Any]]] = []
         for d in batch:
             payload = self._payload_for(step, d, existing_ids.get(d.candidate.key), current)
-            if d.candidate.key in adopt:
-                by_id.append((d, {"Id": adopt[d.candidate.key], **payload}))
+            if d.candidate.key in send_by_id:
+                by_id.append((d, {"Id": send_by_id[d.candidate.key], **payload}))
             else:
                 by_key.append((d, payload))
         out: list[tuple[Decision, RowResult]] = []
@@ -416,6 +442,81 @@ class SyncEngine:
             results = self.crm.update(step.object_name, [p for _, p in by_id])
             out.extend(zip([d for d, _ in by_id], results, strict=True))
         return out
+
+    def _merge_conflicts(self, step: StepDef, relinked: Mapping[str, str]) -> dict[str, str]:
+        """{record key: why it must not be written} for merged rows whose survivor is another record's.
+
+        Writing our key onto a survivor that already carries another of our keys would take that record's
+        place, and its next upsert would create it again; two records merged into one survivor would take
+        turns.  The survivor keeps the key it has (or, when it has none, the first merged record's); the
+        others are reported, for a person to merge them in Ignite's data too (or undo the merge).
+        """
+        holder: dict[str, str | None] = {}
+        for chunk in batches(sorted(set(relinked.values())), 200):
+            id_list = ", ".join(soql_quote(i) for i in chunk)
+            soql = f"SELECT Id, {step.key_field} FROM {step.object_name} WHERE Id IN ({id_list})"
+            for page in self.crm.query(soql):
+                for row in page.records:
+                    holder[str(row["Id"])] = row.get(step.key_field) or None
+        conflicts: dict[str, str] = {}
+        for key, survivor in sorted(relinked.items()):
+            owner = holder.get(survivor)
+            if owner is None:
+                holder[survivor] = key  # first come: this record's key goes onto the survivor
+            elif owner != key:
+                conflicts[key] = (
+                    f"staff merged this record's CRM record into {survivor}, which is {owner}'s: two Ignite "
+                    f"records now share one CRM record; merge them in Ignite's data too, or undo the merge"
+                )
+        return conflicts
+
+    def _ensure_member_statuses(self, sent: list[tuple[Decision, RowResult]]) -> list[tuple[Decision, RowResult]]:
+        """Give the campaigns just written the member statuses the profile says they need, before any member.
+
+        A CampaignMember's Status must be one of its campaign's CampaignMemberStatus labels.  For one batch of
+        campaigns: one query reads the statuses they have, one create call (per 200) adds the missing ones.
+        Statuses staff changed or added are left alone.  A campaign whose statuses could not be made fails as
+        a row (its members then wait for it); an unchanged campaign is not sent, so it costs nothing.
+        """
+        wanted: dict[str, tuple[MemberStatus, ...]] = {}
+        for d, result in sent:
+            write = d.candidate.write
+            if result.success and result.id and isinstance(write, CrmWrite) and write.member_statuses:
+                wanted[result.id] = write.member_statuses
+        if not wanted:
+            return sent
+        have: dict[str, set[str]] = {campaign: set() for campaign in wanted}
+        id_list = ", ".join(soql_quote(i) for i in sorted(wanted))
+        for page in self.crm.query(
+            f"SELECT CampaignId, Label FROM CampaignMemberStatus WHERE CampaignId IN ({id_list})"
+        ):
+            for row in page.records:
+                have.setdefault(str(row["CampaignId"]), set()).add(str(row["Label"]).casefold())
+        missing = [
+            (campaign, status)
+            for campaign, statuses in sorted(wanted.items())
+            for status in statuses
+            if status.label.casefold() not in have[campaign]
+        ]
+        if not missing:
+            return sent
+        rows = [
+            {"CampaignId": campaign, "Label": s.label, "IsDefault": s.default, "HasResponded": s.responded}
+            for campaign, s in missing
+        ]
+        failed: dict[str, RowResult] = {}
+        for (campaign, status), result in zip(missing, self.crm.create("CampaignMemberStatus", rows), strict=True):
+            if not result.success and campaign not in failed:
+                failed[campaign] = RowResult(
+                    False,
+                    id=campaign,
+                    error_code=result.error_code,
+                    message=f"the campaign's member status {status.label!r} could not be created: {result.message}",
+                    fields=result.fields,
+                )
+        if not failed:
+            return sent
+        return [(d, failed.get(r.id or "", r) if r.success else r) for d, r in sent]
 
     def _payload_for(
         self,

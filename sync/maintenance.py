@@ -2,7 +2,9 @@
 
 Staff delete and merge records in the CRM.  The reconcile re-reads every CRM Id the ledger knows, 200 per
 query; a record merged into another is re-linked to the survivor (Salesforce keeps the loser, deleted, with
-`MasterRecordId`), a deleted one is forgotten so the next sync creates it again.  Both are reported.
+`MasterRecordId`) and marked "merged", so the next sync writes it to the survivor by Id instead of upserting
+its key (which would create the loser again); a deleted one is forgotten so the next sync creates it again.
+Both are reported.
 """
 
 from __future__ import annotations

@@ -47,10 +47,17 @@ class Candidate:
     match_value: str | None = None  # normalised email for match-before-create (people only)
     source_key: str | None = None  # the program record behind the row, when its key differs
     write: Any = field(default=None, compare=False)  # the mapping's CrmWrite (update policies); opaque here
+    # CRM state the row's write must also bring about (a cohort campaign's member statuses), JSON-ready.  It is
+    # part of the payload hash, so changing it re-sends the row even when the record's own fields are the same.
+    ensures: tuple[Any, ...] = ()
 
     @property
     def payload_hash(self) -> str | None:
-        return canonical_hash(self.payload) if self.payload is not None else None
+        if self.payload is None:
+            return None
+        if not self.ensures:
+            return canonical_hash(self.payload)
+        return canonical_hash({"payload": self.payload, "ensures": list(self.ensures)})
 
 
 class Action(StrEnum):

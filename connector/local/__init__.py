@@ -1,5 +1,5 @@
 """The embedded local CRM: Salesforce semantics on SQLite, built from describe JSON."""
 
-from connector.local.crm import LocalCrm
+from connector.local.crm import LocalCrm, MergeResult
 
-__all__ = ["LocalCrm"]
+__all__ = ["LocalCrm", "MergeResult"]

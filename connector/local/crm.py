@@ -6,6 +6,11 @@ with a grown profile adds the new objects and fields in place.  Writes are check
 Salesforce's own error codes and fail per row (`RowResult`), never by exception; only whole-call problems
 (unknown object, a query that does not parse) raise.
 
+Beyond the describes it keeps what an org adds where a sync can tell: each campaign's list of member
+statuses (a member's Status must be one of them), and `merge()` as staff do it (losers deleted with
+`MasterRecordId`, their lookups moved to the master).  External-ID references to polymorphic lookups name
+their target in `attributes.type`, as Salesforce requires.
+
 Each write call works in batches: one SELECT per batch finds the records an upsert matches, one per lookup
 target resolves external-ID references, one per unique field checks duplicates, then `executemany` writes the
 rows, all inside one `BEGIN IMMEDIATE` transaction so a concurrent writer cannot slip a duplicate in between.
@@ -99,6 +104,16 @@ def _fold(spec: FieldSpec, value: Any) -> Any:
     if isinstance(value, str) and spec.type in TEXT_TYPES and not spec.case_sensitive:
         return value.lower()
     return value
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    """What a merge did: the surviving record, the records merged into it, and the lookups moved to it
+    ({"Object.Field": rows})."""
+
+    master_id: str
+    merged_ids: tuple[str, ...]
+    reparented: dict[str, int]
 
 
 class _CreateMethod:
@@ -432,6 +447,65 @@ class LocalCrm:
             )
         return [r for r in results if r is not None]
 
+    def merge(self, object_name: str, master_id: str, duplicate_ids: Sequence[str]) -> MergeResult:
+        """Merge up to two duplicates into a master record, as staff do in Salesforce (its `merge` call).
+
+        What a sync can see afterwards is what an org shows: each duplicate is deleted (in the recycle bin, so
+        `query(..., include_deleted=True)` still finds it) with `MasterRecordId` set to the master, and every
+        live record that looked one of them up now looks up the master.  The master keeps its own field
+        values.  Only objects with a `MasterRecordId` field (Account, Contact, Lead) can be merged.
+        """
+        spec = self._spec(object_name)
+        if "masterrecordid" not in spec.fields:
+            raise FatalCrmError(f"{spec.name} records cannot be merged", code="INVALID_TYPE", status=400)
+        if not 1 <= len(duplicate_ids) <= 2:
+            raise FatalCrmError(
+                "a merge takes one master and one or two records to merge into it", code="INVALID_OPERATION"
+            )
+        try:
+            master = to_18(master_id)
+            losers = sorted({to_18(i) for i in duplicate_ids})
+        except ValueError as exc:
+            raise FatalCrmError(f"malformed id in merge: {exc}", code="MALFORMED_ID", status=400) from None
+        if master in losers:
+            raise FatalCrmError("a record cannot be merged into itself", code="INVALID_OPERATION")
+        self.counter.add("merge")
+        now = self._now()
+        with self._write() as conn:
+            state = self._fetch_state(conn, spec, [master, *losers])
+            for record_id in (master, *losers):
+                if record_id[:3] != spec.key_prefix or state.get(record_id) is None:
+                    raise FatalCrmError(
+                        f"{spec.name} {record_id}: invalid cross reference id", code="INVALID_CROSS_REFERENCE_KEY"
+                    )
+                if state[record_id]:
+                    raise FatalCrmError(f"{spec.name} {record_id}: entity is deleted", code="ENTITY_IS_DELETED")
+            reparented: dict[str, int] = {}
+            marks = ", ".join("?" for _ in losers)
+            for child in self._specs.values():
+                for fspec in child.fields.values():
+                    if fspec.type != "reference" or fspec.name == "MasterRecordId" or not fspec.stored:
+                        continue
+                    if spec.name.lower() not in {t.lower() for t in fspec.reference_to}:
+                        continue
+                    moved = conn.execute(
+                        f'UPDATE {quote(child.name)} SET {quote(fspec.name)} = ?, "LastModifiedDate" = ?, '
+                        f'"SystemModstamp" = ? WHERE {quote(fspec.name)} IN ({marks}) AND "IsDeleted" = 0',
+                        [master, now, now, *losers],
+                    ).rowcount
+                    if moved:
+                        reparented[f"{child.name}.{fspec.name}"] = int(moved)
+            conn.execute(
+                f'UPDATE {quote(spec.name)} SET "IsDeleted" = 1, "MasterRecordId" = ?, "LastModifiedDate" = ?, '
+                f'"SystemModstamp" = ? WHERE "Id" IN ({marks})',
+                [master, now, now, *losers],
+            )
+            conn.execute(
+                f'UPDATE {quote(spec.name)} SET "LastModifiedDate" = ?, "SystemModstamp" = ? WHERE "Id" = ?',
+                (now, now, master),
+            )
+        return MergeResult(master, tuple(losers), reparented)
+
     def get(self, object_name: str, record_id: str, fields: Sequence[str] | None = None) -> CrmRecord | None:
         spec = self._spec(object_name)
         self.counter.add("get")
@@ -634,7 +708,9 @@ class LocalCrm:
             self._resolve_refs(conn, rows)
             self._check_direct_refs(conn, spec, rows)
             self._check_unique(conn, spec, rows, skip=ext if mode == "upsert" else None)
+            self._org_rules_before(conn, spec, rows)
             self._write_rows(conn, spec, rows, now)
+            self._org_rules_after(conn, spec, rows, now)
         return [
             row.error.result() if row.error else RowResult(True, id=row.record_id, created=row.create) for row in rows
         ]
@@ -696,13 +772,7 @@ class LocalCrm:
                 else f"No external ID field given in the foreign key reference {name}",
                 (name,),
             )
-        if len(rel.reference_to) != 1:
-            raise _RowError(
-                "INVALID_FIELD", f"{name}: polymorphic references by external ID are not supported", (name,)
-            )
-        target = self._specs.get(rel.reference_to[0].lower())
-        if target is None:
-            raise _RowError("INVALID_FIELD", f"{name}: the local CRM has no object {rel.reference_to[0]}", (name,))
+        target = self._ref_target(spec, rel, name, raw.get("attributes"))
         key_field = target.field(keys[0])
         if key_field is None or not (key_field.external_id or key_field.id_lookup):
             raise _RowError(
@@ -714,6 +784,35 @@ class LocalCrm:
         if key_field.name == "Id" and value is None:
             raise _RowError("INVALID_FIELD", f"{name}: an Id reference needs a value", (name,))
         return _Ref(rel, target, key_field, value)
+
+    def _ref_target(self, spec: ObjectSpec, rel: FieldSpec, name: str, attributes: Any) -> ObjectSpec:
+        """The object an external-ID reference points at.  A polymorphic lookup (`Who`, `Enrollee`) can point at
+        several objects, so its reference names one in `attributes.type`, as Salesforce requires; a plain
+        lookup may name its one target too."""
+        named = attributes.get("type") if isinstance(attributes, Mapping) else None
+        if attributes is not None and (not isinstance(named, str) or not named):
+            raise _RowError("INVALID_FIELD", f"{name}: attributes of a reference must name its type", (name,))
+        if named is None:
+            if len(rel.reference_to) != 1:
+                raise _RowError(
+                    "INVALID_FIELD",
+                    f"{name} is polymorphic ({', '.join(rel.reference_to)}): name the target object of the "
+                    f'external ID reference in "attributes": {{"type": …}}',
+                    (name,),
+                )
+            named = rel.reference_to[0]
+        allowed = {t.lower(): t for t in rel.reference_to}
+        if named.lower() not in allowed:
+            raise _RowError(
+                "INVALID_FIELD",
+                f"{name}: {named} is not a valid type for {spec.name}.{rel.name} "
+                f"(it can point at {', '.join(rel.reference_to)})",
+                (name,),
+            )
+        target = self._specs.get(named.lower())
+        if target is None:
+            raise _RowError("INVALID_FIELD", f"{name}: the local CRM has no object {allowed[named.lower()]}", (name,))
+        return target
 
     @staticmethod
     def _coerce_id(fspec: FieldSpec, raw: Any) -> str:
@@ -1093,6 +1192,146 @@ class LocalCrm:
                 """TRIM(COALESCE("FirstName", '') || ' ' || COALESCE("LastName", '')) WHERE "Id" = ?""",
                 [(r.record_id,) for r in (*creates, *updates)],
             )
+
+    # -- org behaviours beyond the describes (campaign member statuses)
+    #
+    # Salesforce keeps a list of member statuses per campaign (CampaignMemberStatus), starts every new campaign
+    # with "Sent" (the default) and "Responded", takes a member's Status only from its campaign's list (the
+    # default when none is given) and derives the member's HasResponded from it.  A sync that forgets to create
+    # the statuses its members use must see that here as it would in an org.
+
+    def _statuses_spec(self) -> ObjectSpec | None:
+        return self._specs.get("campaignmemberstatus")
+
+    def _org_rules_before(self, conn: Any, spec: ObjectSpec, rows: list[_Row]) -> None:
+        statuses = self._statuses_spec()
+        if statuses is None:
+            return
+        if spec.name == "CampaignMember" and "status" in spec.fields and "campaignid" in spec.fields:
+            self._check_member_status(conn, spec, statuses, rows)
+        elif spec is statuses:
+            self._check_status_labels(conn, spec, rows)
+
+    def _org_rules_after(self, conn: Any, spec: ObjectSpec, rows: list[_Row], now: str) -> None:
+        statuses = self._statuses_spec()
+        if statuses is None:
+            return
+        written = [r for r in rows if r.error is None and r.record_id]
+        if spec.name == "Campaign":
+            self._add_standard_statuses(conn, statuses, [r for r in written if r.create], now)
+        elif spec is statuses:
+            self._keep_one_default(conn, spec, [r for r in written if r.values.get("IsDefault") == 1], now)
+
+    def _campaign_of(self, conn: Any, spec: ObjectSpec, rows: list[_Row]) -> dict[int, str | None]:
+        """{row index: its CampaignId}: from the row on create, from the stored record on update."""
+        stored: dict[str, str] = {}
+        updates = [r.record_id for r in rows if not r.create and r.record_id]
+        for chunk in _chunks(updates):
+            marks = ", ".join("?" for _ in chunk)
+            for rid, campaign in conn.execute(
+                f'SELECT "Id", "CampaignId" FROM {quote(spec.name)} WHERE "Id" IN ({marks})', list(chunk)
+            ):
+                stored[rid] = campaign
+        return {r.index: (r.values.get("CampaignId") if r.create else stored.get(r.record_id or "")) for r in rows}
+
+    @staticmethod
+    def _statuses_of(conn: Any, campaigns: Iterable[str]) -> dict[str, list[tuple[str, str, bool, bool]]]:
+        """{CampaignId: [(Id, Label, IsDefault, HasResponded)]} of the live statuses of these campaigns."""
+        found: dict[str, list[tuple[str, str, bool, bool]]] = defaultdict(list)
+        for chunk in _chunks(sorted(set(campaigns))):
+            marks = ", ".join("?" for _ in chunk)
+            for rid, campaign, label, default, responded in conn.execute(
+                'SELECT "Id", "CampaignId", "Label", "IsDefault", "HasResponded" FROM "CampaignMemberStatus" '
+                f'WHERE "CampaignId" IN ({marks}) AND "IsDeleted" = 0 ORDER BY "SortOrder", "Id"',
+                list(chunk),
+            ):
+                found[campaign].append((rid, label, bool(default), bool(responded)))
+        return found
+
+    def _check_member_status(self, conn: Any, spec: ObjectSpec, statuses: ObjectSpec, rows: list[_Row]) -> None:
+        live = [r for r in rows if r.error is None and (r.create or "Status" in r.values)]
+        if not live:
+            return
+        campaign_of = self._campaign_of(conn, spec, live)
+        known = self._statuses_of(conn, (c for c in campaign_of.values() if c))
+        responded_field = "HasResponded" if "hasresponded" in spec.fields else None
+        for row in live:
+            campaign = campaign_of.get(row.index)
+            if campaign is None:
+                continue  # no campaign: the required-field check has already refused the row
+            options = known.get(campaign, [])
+            value = row.values.get("Status")
+            if value is None:
+                chosen = next((o for o in options if o[2]), None)
+            else:
+                chosen = next((o for o in options if o[1].casefold() == str(value).casefold()), None)
+                if chosen is None:
+                    labels = ", ".join(o[1] for o in options) or "none"
+                    row.error = _RowError(
+                        "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                        f"Status: bad value for restricted picklist field: {value} (the member statuses of "
+                        f"campaign {campaign} are: {labels})",
+                        ("Status",),
+                    )
+                    continue
+            if chosen is not None:
+                row.values["Status"] = chosen[1]
+                if responded_field is not None:
+                    row.values[responded_field] = int(chosen[3])
+
+    def _check_status_labels(self, conn: Any, spec: ObjectSpec, rows: list[_Row]) -> None:
+        """A label is unique within its campaign (letter case aside); a new status goes to the end of the list."""
+        live = [r for r in rows if r.error is None and (r.create or "Label" in r.values)]
+        if not live:
+            return
+        campaign_of = self._campaign_of(conn, spec, live)
+        known = self._statuses_of(conn, (c for c in campaign_of.values() if c))
+        claimed: dict[tuple[str, str], str | None] = {
+            (campaign, label.casefold()): rid for campaign, options in known.items() for rid, label, _, _ in options
+        }
+        next_order: dict[str, int] = {}
+        for row in live:
+            campaign, label = campaign_of.get(row.index), row.values.get("Label")
+            if campaign is None or label is None:
+                continue
+            key = (campaign, str(label).casefold())
+            if key in claimed and (row.create or claimed[key] != row.record_id):
+                holder = claimed[key]
+                where = f"record with id: {holder}" if holder else "another record in this request"
+                row.error = _RowError(
+                    "DUPLICATE_VALUE", f"duplicate value found: Label duplicates value on {where}", ("Label",)
+                )
+                continue
+            claimed[key] = row.record_id
+            if row.create and row.values.get("SortOrder") is None and "sortorder" in spec.fields:
+                if campaign not in next_order:
+                    max_order = conn.execute(
+                        'SELECT MAX("SortOrder") FROM "CampaignMemberStatus" WHERE "CampaignId" = ?', (campaign,)
+                    ).fetchone()[0]
+                    next_order[campaign] = int(max_order or 0) + 1
+                row.values["SortOrder"] = next_order[campaign]
+                next_order[campaign] += 1
+
+    def _add_standard_statuses(self, conn: Any, statuses: ObjectSpec, created: list[_Row], now: str) -> None:
+        if not created:
+            return
+        rows: list[_Row] = []
+        for row in created:
+            for n, (label, default, responded) in enumerate((("Sent", 1, 0), ("Responded", 0, 1)), start=1):
+                values = {"CampaignId": row.record_id, "Label": label, "IsDefault": default, "HasResponded": responded}
+                if "sortorder" in statuses.fields:
+                    values["SortOrder"] = n
+                rows.append(_Row(index=len(rows), values=values))
+        self._write_rows(conn, statuses, rows, now)
+
+    def _keep_one_default(self, conn: Any, spec: ObjectSpec, defaults: list[_Row], now: str) -> None:
+        """A status made the default takes that role from the campaign's previous default."""
+        campaign_of = self._campaign_of(conn, spec, defaults)
+        conn.executemany(
+            'UPDATE "CampaignMemberStatus" SET "IsDefault" = 0, "LastModifiedDate" = ?, "SystemModstamp" = ? '
+            'WHERE "CampaignId" = ? AND "Id" != ? AND "IsDefault" = 1',
+            [(now, now, campaign_of[r.index], r.record_id) for r in defaults if campaign_of.get(r.index)],
+        )
 
 
 def _wrong_type(fspec: FieldSpec) -> _RowError:

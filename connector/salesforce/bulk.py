@@ -44,12 +44,18 @@ def cell(value: Any) -> str:
 
 
 def flatten(record: Mapping[str, Any]) -> dict[str, Any]:
-    """`{"Account": {"Ignite_Key__c": "org:x"}}` → `{"Account.Ignite_Key__c": "org:x"}` (Bulk's reference column)."""
+    """External-ID references as Bulk's reference columns: `{"Account": {"Ignite_Key__c": "org:x"}}` →
+    `{"Account.Ignite_Key__c": "org:x"}`, and a polymorphic one, which names its target in `attributes.type`,
+    as `ObjectType:RelationshipName.IndexedFieldName` (`{"Contact:Who.Ignite_Key__c": "person:x"}`)."""
     flat: dict[str, Any] = {}
     for key, value in record.items():
         if isinstance(value, Mapping):
-            for inner, inner_value in flatten(value).items():
-                flat[f"{key}.{inner}"] = inner_value
+            attributes = value.get("attributes")
+            named = attributes.get("type") if isinstance(attributes, Mapping) else None
+            column = f"{named}:{key}" if named else key
+            for inner, inner_value in value.items():
+                if inner != "attributes":
+                    flat[f"{column}.{inner}"] = inner_value
         else:
             flat[key] = value
     return flat

@@ -313,6 +313,19 @@ def sobject(
     }
 
 
+def master_record(object_name: str) -> dict[str, Any]:
+    """Objects staff can merge (Account, Contact, Lead) keep each merged-away record, deleted, pointing here."""
+    return field(
+        "MasterRecordId",
+        "reference",
+        "Master Record ID",
+        ref=object_name,
+        rel="MasterRecord",
+        create=False,
+        update=False,
+    )
+
+
 # --- standard objects -------------------------------------------------------------------------------------
 
 US_STATE_NOTE = "State is plain text: State and Country picklists are off in the reference org."
@@ -345,6 +358,7 @@ def account(flavour: str) -> Describe:
         field("Phone", "phone", "Account Phone"),
         field("Website", "url"),
         field("Description", "textarea", "Account Description", length=32000),
+        master_record("Account"),
     ]
     record_types = None
     if flavour == "npsp":
@@ -382,6 +396,7 @@ def contact(flavour: str) -> Describe:
         field("HasOptedOutOfEmail", "boolean", "Email Opt Out"),
         field("DoNotCall", "boolean", "Do Not Call"),
         field("Description", "textarea", "Contact Description", length=32000),
+        master_record("Contact"),
     ]
     if flavour == "npsp":
         fields += [
@@ -538,6 +553,7 @@ def lead(flavour: str) -> Describe:
         field("IsConverted", "boolean", "Converted", create=False, update=False),
         field("ConvertedContactId", "reference", "Converted Contact ID", ref="Contact", create=False, update=False),
         field("ConvertedAccountId", "reference", "Converted Account ID", ref="Account", create=False, update=False),
+        master_record("Lead"),
     ]
     if flavour == "npsp":
         fields += [

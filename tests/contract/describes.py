@@ -156,3 +156,20 @@ def contract_describes() -> dict[str, dict[str, Any]]:
             ],
         ),
     }
+
+
+def with_tasks(describes: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The contract objects plus a Task whose `WhoId` is polymorphic (a Contact or a Lead)."""
+    return {
+        **describes,
+        "Task": obj(
+            "Task",
+            "00T",
+            [
+                fld("Subject"),
+                fld("WhoId", "reference", referenceTo=["Contact", "Lead"], relationshipName="Who"),
+                lookup("WhatId", "Account", "What"),
+                key_field(),
+            ],
+        ),
+    }

@@ -10,7 +10,7 @@ import pytest
 from connector.base import CrmConnector, FatalCrmError, RowResult
 from connector.ids import checksum_suffix
 from tests.contract.conftest import ConnectorFactory
-from tests.contract.describes import contract_describes, fld, key_field, obj
+from tests.contract.describes import contract_describes, fld, key_field, obj, with_tasks
 
 ID18 = re.compile(r"^[0-9A-Za-z]{18}$")
 
@@ -154,6 +154,34 @@ def test_lookup_set_by_external_id_reference(crm: CrmConnector) -> None:
     assert rows(crm, "SELECT LastName, Account.Name FROM Contact") == [
         {"LastName": "Rivera", "Account": {"Name": "Flagler Health"}}
     ]
+
+
+def test_a_polymorphic_lookup_by_external_id_names_the_type_it_points_at(crm_factory: ConnectorFactory) -> None:
+    crm = crm_factory(with_tasks(contract_describes()))
+    contact = ok(crm.upsert("Contact", "Ignite_Key__c", [{"LastName": "Rivera", "Ignite_Key__c": "p:1"}])[0])
+    lead = ok(crm.upsert("Lead", "Intake_Id__c", [{"LastName": "Ng", "Company": "Baptist", "Intake_Id__c": "i:1"}])[0])
+    results = crm.upsert(
+        "Task",
+        "Ignite_Key__c",
+        [
+            {
+                "Subject": "a",
+                "Ignite_Key__c": "t:1",
+                "Who": {"attributes": {"type": "Contact"}, "Ignite_Key__c": "p:1"},
+            },
+            {"Subject": "b", "Ignite_Key__c": "t:2", "Who": {"attributes": {"type": "Lead"}, "Intake_Id__c": "i:1"}},
+            {"Subject": "c", "Ignite_Key__c": "t:3", "Who": {"Ignite_Key__c": "p:1"}},
+            {"Subject": "d", "Ignite_Key__c": "t:4", "Who": {"attributes": {"type": "Account"}, "Ignite_Key__c": "x"}},
+            {"Subject": "e", "Ignite_Key__c": "t:5", "What": {"attributes": {"type": "Account"}, "Ignite_Key__c": "x"}},
+        ],
+    )
+    ok(results[0])
+    ok(results[1])
+    assert "Contact, Lead" in (rejected(results[2], "INVALID_FIELD").message or "")  # which one? it must say
+    assert "Account" in (rejected(results[3], "INVALID_FIELD").message or "")  # not a type WhoId can point at
+    assert "x" in (rejected(results[4], "INVALID_FIELD").message or "")  # a plain lookup may name its one type
+    got = {r["Ignite_Key__c"]: r["WhoId"] for r in rows(crm, "SELECT Ignite_Key__c, WhoId FROM Task")}
+    assert got == {"t:1": contact, "t:2": lead}
 
 
 def test_lookup_to_a_missing_external_id_rejects_only_that_row(crm: CrmConnector) -> None:

@@ -6,7 +6,9 @@ data lands exactly once.  Delays are shrunk (FAST_POLICY); the retry budgets are
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,11 +16,15 @@ import requests
 from requests.adapters import HTTPAdapter
 from simple_salesforce.api import Salesforce
 
+import demo
 from connector.base import FatalCrmError, RowResult, TransientCrmError
 from connector.salesforce import PasswordLogin, SalesforceConnector, SalesforcePolicy
+from mappings.snapshots import load_describes
 from sandbox.faults import FaultRule, parse_fault_flag, parse_script_flag
 from sandbox.harness import FAST_POLICY, SandboxHarness
-from tests.contract.describes import contract_describes
+from store.database import make_engine, upgrade_database
+from sync.runner import run_sync
+from tests.contract.describes import contract_describes, with_tasks
 
 LOGIN_DOMAIN = "ignite-sandbox"  # simple-salesforce logs in at https://{domain}.salesforce.com
 
@@ -277,6 +283,43 @@ def test_bulk_clears_nulls_and_leaves_absent_fields(sandbox: SandboxHarness) -> 
     got = {r["Ignite_Key__c"]: r for r in connector.query_all("SELECT Ignite_Key__c, Email, FirstName FROM Contact")}
     assert got["p:0"]["Email"] is None and got["p:0"]["FirstName"] == "Ana"
     assert got["p:1"]["Email"] == "a@example.org"
+
+
+def test_bulk_sends_polymorphic_references_with_their_type(sandbox: SandboxHarness) -> None:
+    sandbox.use(with_tasks(contract_describes()))
+    connector = sandbox.connector(policy=SalesforcePolicy(bulk_threshold=2, bulk_poll_initial=0.02))
+    assert_all_ok(connector.upsert("Contact", "Ignite_Key__c", contacts(1)))
+    tasks = [
+        {
+            "Subject": f"s{i}",
+            "Ignite_Key__c": f"t:{i}",
+            "Who": {"attributes": {"type": "Contact"}, "Ignite_Key__c": "p:0"},
+        }
+        for i in range(3)
+    ]
+    assert_all_ok(connector.upsert("Task", "Ignite_Key__c", tasks))
+    assert connector.counter.calls["bulk"] >= 5
+    contact = connector.query_all("SELECT Id FROM Contact")[0]["Id"]
+    assert {r["WhoId"] for r in connector.query_all("SELECT WhoId FROM Task")} == {contact}
+
+
+def test_the_nonprofit_cloud_demo_syncs_through_the_adapter_polymorphic_references_included(
+    sandbox: SandboxHarness, tmp_path: Path
+) -> None:
+    """BenefitAssignment.Enrollee names its type; through Collections and through Bulk the reference survives."""
+    local = sandbox.use(load_describes("nonprofit_cloud"))
+    engine = make_engine(f"sqlite:///{tmp_path / 'service.db'}")
+    upgrade_database(engine)
+    demo.seed(engine, demo.generate(48))
+    policy = dataclasses.replace(FAST_POLICY, bulk_threshold=40)  # the 48 assignments go through Bulk
+    connector = sandbox.connector(policy=policy)
+    report = run_sync(engine, crm=connector, profile="nonprofit_cloud")
+    assert report.status == "succeeded", report.as_dict()
+    assert connector.counter.calls["bulk"] > 0
+    enrollees = local.query_all("SELECT EnrolleeId FROM BenefitAssignment")
+    contacts = {r["Id"] for r in local.query_all("SELECT Id FROM Contact")}
+    assert len(enrollees) == 48 and {r["EnrolleeId"] for r in enrollees} <= contacts
+    engine.dispose()
 
 
 def test_bulk_rows_that_hit_a_lock_are_resent_alone_through_collections(sandbox: SandboxHarness) -> None:

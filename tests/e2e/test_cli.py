@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.e2e.process import clean_env, run_cli
 
 
 def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("IGNITE_")}
-    full_env.update(env or {})
-    full_env["COLUMNS"] = "200"
-    return subprocess.run(
-        [sys.executable, str(ROOT / "service.py"), *args],
-        cwd=cwd,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_cli(*args, cwd=cwd, env=clean_env(**(env or {})))
 
 
 def test_help_lists_the_commands(tmp_path: Path) -> None:

@@ -3,48 +3,30 @@
 from __future__ import annotations
 
 import json
-import os
 import shlex
-import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.e2e.process import clean_env, command, free_port, run_cli
 
 
 def cli(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(ROOT / "service.py"), *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_cli(*args, cwd=cwd, env=env)
 
 
 @pytest.mark.slow
 def test_a_signed_lead_posted_to_the_served_app_reaches_the_local_crm_after_a_worker_run(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IGNITE_")}
-    env["COLUMNS"] = "200"
+    env = clean_env()
     secret = cli("intake", "new-secret", cwd=tmp_path, env=env).stdout.strip()
     assert secret.startswith("whsec_")
     env["IGNITE_INTAKE_SOURCES"] = json.dumps({"website": {"scheme": "standard-webhooks", "secrets": [secret]}})
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, str(ROOT / "service.py"), "serve", "--port", str(port)],
+        command("serve", "--port", str(port)),
         cwd=tmp_path,
         env=env,
         stdout=subprocess.DEVNULL,

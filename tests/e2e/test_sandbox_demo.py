@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.e2e.process import clean_env, command, free_port, run_cli
 
 
 def read_env(path: Path) -> dict[str, str]:
@@ -27,10 +18,9 @@ def read_env(path: Path) -> dict[str, str]:
 
 @pytest.mark.slow
 def test_demo_sync_runs_through_the_salesforce_adapter_against_the_sandbox(tmp_path: Path) -> None:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("IGNITE_")}
-    base["COLUMNS"] = "200"
+    base = clean_env()
     sandbox = subprocess.Popen(
-        [sys.executable, str(ROOT / "service.py"), "sandbox", "--port", str(free_port())],
+        command("sandbox", "--port", str(free_port())),
         cwd=tmp_path,
         env=base,
         stdout=subprocess.DEVNULL,
@@ -44,27 +34,11 @@ def test_demo_sync_runs_through_the_salesforce_adapter_against_the_sandbox(tmp_p
         assert env_file.exists(), "the sandbox did not start"
         env = {**base, **read_env(env_file)}
         assert env["IGNITE_CRM"] == "salesforce"
-        demo = subprocess.run(
-            [sys.executable, str(ROOT / "service.py"), "demo", "--dir", "demo"],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        demo = run_cli("demo", "--dir", "demo", cwd=tmp_path, env=env)
         assert demo.returncode == 0, demo.stderr
         assert "2. Sync to Salesforce at https://127.0.0.1" in demo.stdout
         assert "collections" in demo.stdout and "status succeeded" in demo.stdout
-        count = subprocess.run(
-            [sys.executable, str(ROOT / "service.py"), "crm", "query", "SELECT COUNT() FROM Contact", "--json"],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        count = run_cli("crm", "query", "SELECT COUNT() FROM Contact", "--json", cwd=tmp_path, env=env)
         assert count.returncode == 0, count.stderr
         assert "96" in count.stdout
     finally:

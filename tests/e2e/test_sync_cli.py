@@ -3,34 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.e2e.process import clean_env, run_cli
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IGNITE_")}
-    env.update(
-        {
-            "IGNITE_DATABASE_URL": f"sqlite:///{cwd / 'demo' / 'ignite-sync.db'}",
-            "IGNITE_LOCAL_CRM_URL": f"sqlite:///{cwd / 'demo' / 'ignite-crm.db'}",
-            "COLUMNS": "200",
-        }
+    env = clean_env(
+        IGNITE_DATABASE_URL=f"sqlite:///{cwd / 'demo' / 'ignite-sync.db'}",
+        IGNITE_LOCAL_CRM_URL=f"sqlite:///{cwd / 'demo' / 'ignite-crm.db'}",
     )
-    return subprocess.run(
-        [sys.executable, str(ROOT / "service.py"), *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_cli(*args, cwd=cwd, env=env)
 
 
 @pytest.mark.slow

@@ -57,6 +57,18 @@ def test_an_unchanged_payload_is_skipped_and_a_full_sync_resends_it() -> None:
     assert one(Candidate("participant:1", body), entry("synced", body), full=True) is Action.UPDATE
 
 
+def test_a_change_to_what_a_row_must_ensure_resends_it_even_with_the_same_fields() -> None:
+    """A campaign whose profile now wants another member status is sent again, so the status gets created."""
+    body = payload()
+    before = Candidate("participant:1", body, ensures=({"member_status": {"label": "Invited"}},))
+    after = Candidate("participant:1", body, ensures=({"member_status": {"label": "Invited"}}, {"x": 1}))
+    synced = entry("synced", body)
+    synced.payload_hash = before.payload_hash
+    assert one(before, synced) is Action.UNCHANGED
+    assert one(after, synced) is Action.UPDATE
+    assert Candidate("participant:1", body).payload_hash == canonical_hash(body)  # rows without extras: as before
+
+
 def test_a_changed_payload_updates_the_known_crm_record() -> None:
     assert one(Candidate("participant:1", payload(Title="CNO")), entry("synced", payload())) is Action.UPDATE
 
