@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -17,12 +17,8 @@ from fastapi.openapi.utils import get_openapi
 from sqlalchemy import Engine
 
 from cli.app import app
-from connector.base import CrmConnector, FatalCrmError, TransientCrmError
-from connector.local import LocalCrm
-from mappings.profile import load_profile
 from settings import Settings, load_settings
 from store.database import make_engine
-from sync.intake import IntakeHandler
 from webhooks.auth import api_key_dependency
 from webhooks.exports_api import get_engine as get_export_engine
 from webhooks.exports_api import get_min_cell as get_export_min_cell
@@ -113,26 +109,6 @@ def _document_schemas(web: FastAPI) -> None:
         return web.openapi_schema
 
     web.openapi = openapi  # type: ignore[method-assign]
-
-
-def local_crm_factory(url: str) -> Callable[[], CrmConnector]:
-    """Open the embedded CRM per job.  A database that cannot be opened right now (volume remounting, file
-    being restored) is an outage, not a verdict: TransientCrmError, so intake jobs wait and retry."""
-
-    def connect() -> CrmConnector:
-        try:
-            return LocalCrm.open(url)
-        except FatalCrmError as exc:
-            raise TransientCrmError(f"the local CRM is unavailable: {exc}", code=exc.code) from exc
-
-    return connect
-
-
-def intake_handler(settings: Settings, engine: Engine) -> IntakeHandler:
-    """The `intake` job handler for the worker (register it under sync.intake.INTAKE_JOB)."""
-    if settings.crm != "local":
-        raise NotImplementedError("the Salesforce connector factory is wired by the lead (branch sfsandbox)")
-    return IntakeHandler(engine, local_crm_factory(settings.local_crm_url), load_profile(settings.profile))
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -10,7 +11,7 @@ from pydantic import SecretStr
 from rich.console import Console
 from sqlalchemy import Connection, Engine
 
-from connector.base import CrmConnector, CrmError
+from connector.base import CrmConnector, CrmError, FatalCrmError, TransientCrmError
 from settings import Settings, SettingsError, load_settings
 from store.database import make_engine, upgrade_database
 from store.repository import UpsertCounts
@@ -87,6 +88,22 @@ def build_connector(settings: Settings) -> CrmConnector:
         )
     except ValueError as exc:
         raise CrmError(str(exc), code="NOT_CONFIGURED") from None
+
+
+def local_crm_factory(url: str) -> Callable[[], CrmConnector]:
+    """Open the existing embedded CRM per intake job.  A database that cannot be opened right now (volume
+    remounting, file being restored) is an outage, not a verdict, and never a reason to start an empty CRM:
+    TransientCrmError, so intake jobs wait and retry."""
+
+    def connect() -> CrmConnector:
+        from connector.local import LocalCrm
+
+        try:
+            return LocalCrm.open(url)
+        except FatalCrmError as exc:
+            raise TransientCrmError(f"the local CRM is unavailable: {exc}", code=exc.code) from exc
+
+    return connect
 
 
 def build_context(**overrides: object) -> AppContext:

@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 from sqlalchemy import Engine
 
-from cli.context import AppContext, build_connector, console, err_console, get_context
+from cli.context import AppContext, build_connector, console, err_console, get_context, local_crm_factory
 from connector.base import CrmConnector, CrmError, FatalCrmError, TransientCrmError
 from settings import Settings
 from sync import runner
@@ -212,7 +212,13 @@ def worker_command(
     stop = threading.Event()
     install_signal_handlers(stop)
     factory = crm_factory(settings, settings.profile)
-    intake = IntakeHandler(engine, factory, load_profile(settings.profile))
+    intake_crm = factory
+    if settings.crm == "local":
+        # Create (or grow) the embedded CRM once at start-up; after that a missing file is an outage that
+        # intake jobs wait out, never a reason to deliver leads into a fresh, empty CRM.
+        context.connector()
+        intake_crm = local_crm_factory(settings.local_crm_url)
+    intake = IntakeHandler(engine, intake_crm, load_profile(settings.profile))
     stats = runner.run_worker(
         engine,
         profile=settings.profile,

@@ -3,7 +3,8 @@
 The full outage scenario (100 signed posts while every Salesforce call fails, repeats, answers lost after the
 write) runs against the Salesforce sandbox in test_intake_sandbox_outage.py.  What is left here is what only
 the local CRM has: its database file can be missing (a volume remounting, a restore in progress), and
-`service.local_crm_factory` must call that transient, not a reason to dead-letter the submissions.
+`cli.context.local_crm_factory` (what `ignite-sync worker` uses for intake jobs) must call that transient,
+not a reason to dead-letter the submissions.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from cli.context import local_crm_factory
 from connector.local import LocalCrm
 from mappings.profile import load_profile
 from mappings.snapshots import load_describes
-from service import local_crm_factory
 from store.intake import InboxRepository
 from store.jobs import JobRepository
 from sync.intake import INTAKE_JOB, IntakeHandler
