@@ -7,6 +7,7 @@ STAMP  := $(VENV)/.installed-dev
 .PHONY: demo test lint typecheck bench venv clean
 
 $(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "ignite-sync needs Python >= 3.11 (set PYTHON=python3.11)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 

@@ -495,3 +495,18 @@ def date_range(literal: DateLiteral, today: dt.date) -> tuple[dt.date, dt.date]:
         "NEXT_N_YEARS": (year_start.replace(year=today.year + 1), year_start.replace(year=today.year + n + 1)),
     }
     return ranges[name]
+
+
+def soql_quote(value: str) -> str:
+    """A SOQL string literal: backslash and quote escaped, control characters spelled out (no injection)."""
+    escaped = (
+        value.replace("\\", "\\\\")
+        .replace("'", "\\'")
+        .replace('"', '\\"')
+        .replace("\n", "\\n")
+        .replace("\r", "\\r")
+        .replace("\t", "\\t")
+        .replace("\b", "\\b")
+        .replace("\f", "\\f")
+    )
+    return f"'{escaped}'"

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from connector.base import CrmConnector, FatalCrmError
+from connector.soql import soql_quote
 
 EXTERNAL_ID_FIELD = "Ignite_Key__c"
 CHECKSUM_PREFIX = "sha256:"
@@ -42,11 +43,6 @@ class Attached:
     content_version_id: str
     content_document_id: str
     outcome: str  # CREATED, NEW_VERSION or UNCHANGED
-
-
-def soql_quote(value: str) -> str:
-    """A SOQL string literal: backslash and quote escaped, so a key can never change the query."""
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def _records(connector: CrmConnector, soql: str) -> list[dict[str, Any]]:

@@ -15,7 +15,9 @@ class IgniteModel(BaseModel):
     but only when they match what the record derives; a mismatch is an error, never silently replaced.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+    # hide_input_in_errors: a validation error's text can reach logs and job rows; it must name the field
+    # and the rule, never carry the value (an email, a name, a message).
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True, hide_input_in_errors=True)
 
     @model_validator(mode="wrap")
     @classmethod

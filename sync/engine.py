@@ -28,6 +28,7 @@ from sqlalchemy import Engine
 
 from connector.base import CrmConnector, Disposition, FatalCrmError, RowResult
 from connector.errors import classify
+from connector.soql import soql_quote
 from mappings.spec import MemberStatus
 from mappings.transform import CrmWrite, fields_to_read, record_type_id, update_payload
 from store.jobs import utcnow
@@ -43,7 +44,6 @@ from sync.plan import (
     parent_refs,
     pick_matches,
     plan_chunk,
-    soql_quote,
 )
 from sync.worker import Interrupted, Retry
 

@@ -17,11 +17,12 @@ from typing import Any
 from sqlalchemy import Engine
 
 from connector.base import CrmConnector, CrmError
+from connector.soql import soql_quote
 from store.intake import InboxRepository
 from store.jobs import JobRepository, utcnow
 from store.ledger import LedgerRepository
 from store.runs import RunRepository
-from sync.plan import batches, soql_quote
+from sync.plan import batches
 
 RECONCILE_BATCH = 200
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from connector.soql import soql_quote
 from models.canonical import canonical_hash
 from store.ledger import LedgerEntry
 
@@ -161,21 +162,6 @@ def batches(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
         raise ValueError("batch size must be at least 1")
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def soql_quote(value: str) -> str:
-    """A SOQL string literal: backslash and quote escaped, control characters spelled out (no injection)."""
-    escaped = (
-        value.replace("\\", "\\\\")
-        .replace("'", "\\'")
-        .replace('"', '\\"')
-        .replace("\n", "\\n")
-        .replace("\r", "\\r")
-        .replace("\t", "\\t")
-        .replace("\b", "\\b")
-        .replace("\f", "\\f")
-    )
-    return f"'{escaped}'"
 
 
 MATCH_BATCH = 200

@@ -151,7 +151,10 @@ def run_sync(
             hint = exc.retry_after
         except TransientCrmError as exc:
             report, hint = None, exc.retry_after
-            log.warning("sync round %s: %s; trying again", round_number, exc)
+            # The code and status only: a CRM's message can echo record values (names, emails).
+            log.warning(
+                "sync round %s: CRM unavailable (%s, HTTP %s); trying again", round_number, exc.code, exc.status
+            )
         if report is not None:
             total = _merge(total, report)
         if round_number < max_rounds:

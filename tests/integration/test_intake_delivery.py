@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from connector.base import RowResult
 from connector.local import LocalCrm
+from connector.soql import soql_quote
 from mappings.profile import load_profile
 from mappings.snapshots import load_describes
 from models import IntakeSubmission
@@ -20,7 +21,6 @@ from store.intake import InboxRepository
 from store.jobs import JobRepository
 from sync.intake import INTAKE_JOB, IntakeDelivery, IntakeHandler
 from sync.maintenance import Housekeeping
-from sync.plan import soql_quote
 
 PROFILE = load_profile("npsp_pmm")
 

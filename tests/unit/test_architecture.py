@@ -22,7 +22,10 @@ ALLOWED = {
     "webhooks": {"models", "mappings", "connector", "store", "sync", "ingest", "exports"},
 }
 PROJECT = set(ALLOWED) | {"service", "settings", "cli"}
-IO_LIBRARIES = {"sqlalchemy", "fastapi", "simple_salesforce", "requests", "httpx", "alembic", "uvicorn"}
+IO_LIBRARIES = {
+    "sqlalchemy", "fastapi", "starlette", "simple_salesforce", "requests", "urllib3", "httpx", "anyio", "alembic",
+    "uvicorn", "psycopg", "tenacity", "standardwebhooks", "socket", "sqlite3", "subprocess", "urllib",
+}  # fmt: skip
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -56,3 +59,14 @@ def test_models_import_no_io_library() -> None:
         for module in imported_modules(path) & IO_LIBRARIES
     ]
     assert not bad, "\n".join(bad)
+
+
+def test_rooms_use_absolute_imports_so_the_room_rules_can_see_them() -> None:
+    relative = [
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for room in ALLOWED
+        for path in room_files(room)
+        for node in ast.walk(ast.parse(path.read_text("utf-8")))
+        if isinstance(node, ast.ImportFrom) and node.level > 0
+    ]
+    assert not relative, "relative imports hide which room they reach:\n" + "\n".join(relative)
