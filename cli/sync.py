@@ -218,24 +218,29 @@ def worker_command(
         # intake jobs wait out, never a reason to deliver leads into a fresh, empty CRM.
         context.connector()
         intake_crm = local_crm_factory(settings.local_crm_url)
-    intake = IntakeHandler(engine, intake_crm, load_profile(settings.profile))
-    stats = runner.run_worker(
-        engine,
-        profile=settings.profile,
-        crm_factory=factory,
-        extra_handlers={INTAKE_JOB: intake},
-        concurrency=concurrency,
-        once=once,
-        lease_seconds=lease_seconds,
-        poll_seconds=poll_seconds,
-        individual_responses=settings.crm_individual_responses,
-        min_respondents=settings.crm_min_respondents,
-        reconcile_every=timedelta(hours=reconcile_hours) if reconcile_hours and not once else None,
-        housekeeping_every=None if once else timedelta(hours=1),
-        housekeeping=Housekeeping(keep_intake_bodies=timedelta(days=settings.intake_retention_days)),
-        stop=stop,
-        chunk_size=chunk_size,
-    )
+    # Salesforce sessions are kept per worker thread (one login for a burst of leads); the local CRM's file is
+    # opened per job, so a file replaced underneath the worker is never written through a stale handle.
+    intake = IntakeHandler(engine, intake_crm, load_profile(settings.profile), keep_connector=settings.crm != "local")
+    try:
+        stats = runner.run_worker(
+            engine,
+            profile=settings.profile,
+            crm_factory=factory,
+            extra_handlers={INTAKE_JOB: intake},
+            concurrency=concurrency,
+            once=once,
+            lease_seconds=lease_seconds,
+            poll_seconds=poll_seconds,
+            individual_responses=settings.crm_individual_responses,
+            min_respondents=settings.crm_min_respondents,
+            reconcile_every=timedelta(hours=reconcile_hours) if reconcile_hours and not once else None,
+            housekeeping_every=None if once else timedelta(hours=1),
+            housekeeping=Housekeeping(keep_intake_bodies=timedelta(days=settings.intake_retention_days)),
+            stop=stop,
+            chunk_size=chunk_size,
+        )
+    finally:
+        intake.close()
     console.print(
         f"worker stopped: {stats.succeeded} succeeded, {stats.retried} to retry, {stats.dead} dead, "
         f"{stats.released} released, {stats.lost} lost"

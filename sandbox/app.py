@@ -121,6 +121,7 @@ class SandboxState:
     def __post_init__(self) -> None:
         self.crm_lock = threading.RLock()
         self.sessions: set[str] = set()
+        self.logins = 0  # sessions issued: what Salesforce counts against a user's hourly login allowance
         if self.config.session_id:
             self.sessions.add(self.config.session_id)
         self.cursors: OrderedDict[str, Cursor] = OrderedDict()
@@ -141,6 +142,8 @@ class SandboxState:
 
     def new_session(self) -> str:
         sid = f"{ORG_ID[:15]}!{secrets.token_urlsafe(32)}"
+        with self._usage_lock:
+            self.logins += 1
         self.sessions.add(sid)
         return sid
 

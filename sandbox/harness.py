@@ -13,14 +13,32 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import requests
+from requests.adapters import HTTPAdapter
+
 from connector.local import LocalCrm
-from connector.salesforce import GivenSession, SalesforceConnector, SalesforcePolicy
+from connector.salesforce import GivenSession, PasswordLogin, SalesforceConnector, SalesforcePolicy
 from sandbox.app import SandboxConfig, SandboxState, create_sandbox_app
 from sandbox.faults import FaultPlan, FaultRule
 from sandbox.server import RunningSandbox, start_in_thread
 
 # Delays shrunk so fault tests take milliseconds; the retry *counts* are the production ones.
 FAST_POLICY = SalesforcePolicy(backoff_initial=0.01, backoff_max=0.05, bulk_poll_initial=0.02, bulk_poll_max=0.1)
+LOGIN_DOMAIN = "ignite-sandbox"  # simple-salesforce logs in at https://{domain}.salesforce.com
+
+
+class LoginRedirect(HTTPAdapter):
+    """simple-salesforce can only log in at *.salesforce.com, so this sends that one host to the sandbox."""
+
+    def __init__(self, url: str, ca_bundle: Path) -> None:
+        super().__init__()
+        self.url = url
+        self.ca_bundle = ca_bundle
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+        request.url = (request.url or "").replace(f"https://{LOGIN_DOMAIN}.salesforce.com", self.url)
+        kwargs["verify"] = str(self.ca_bundle)
+        return super().send(request, *args, **kwargs)
 
 
 class SandboxHarness:
@@ -70,6 +88,18 @@ class SandboxHarness:
         connector = SalesforceConnector(
             GivenSession(self.session_id, self.url), ca_bundle=self.ca_bundle, timeout=timeout, policy=policy
         )
+        self.track(connector)
+        return connector
+
+    def password_connector(
+        self, *, password: str | None = None, policy: SalesforcePolicy = FAST_POLICY, timeout: float = 10.0
+    ) -> SalesforceConnector:
+        """A connector that logs in with username, password and token (SOAP), as IGNITE_SF_AUTH=password does:
+        each session it starts is one of `state.logins`."""
+        cfg = self.state.config
+        auth = PasswordLogin(cfg.username, password or cfg.password, cfg.security_token, domain=LOGIN_DOMAIN)
+        connector = SalesforceConnector(auth, ca_bundle=self.ca_bundle, timeout=timeout, policy=policy)
+        connector.http.mount(f"https://{LOGIN_DOMAIN}.salesforce.com", LoginRedirect(self.url, self.ca_bundle))
         self.track(connector)
         return connector
 

@@ -18,6 +18,7 @@ its body throughout.  Logs carry the delivery id and a hash of the email, never 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -161,10 +162,11 @@ class IntakeDelivery:
 
 
 def _close(crm: CrmConnector) -> None:
-    """Close a connector the factory opened for one job (its HTTP connections or database pool).
+    """Close a connector the handler is done with (its HTTP connections or database pool).
 
-    Left open, every job leaves sockets behind until garbage collection, and a backlog retried after an
-    outage leaves hundreds.  Closing is optional on the port, so connectors without `close` are left as they are.
+    Left open, every discarded connector leaves sockets behind until garbage collection, and a backlog retried
+    after an outage would leave hundreds.  Closing is optional on the port, so connectors without `close` are
+    left as they are.
     """
     close = getattr(crm, "close", None)
     if callable(close):
@@ -174,14 +176,51 @@ def _close(crm: CrmConnector) -> None:
 class IntakeHandler:
     """The worker's handler for `intake` jobs (payload `{"inbox_id": …}`); see sync.worker.Handler.
 
-    The connector is built per job by `connector_factory`, so a CRM that is down when the job starts raises
-    TransientCrmError there and the worker schedules a retry; the handler owns it and closes it after the job.
+    With `keep_connector` (the default, right for Salesforce) each worker thread keeps the connector it built
+    and reuses it for its next jobs: a burst of leads costs one login, not a login and a pool per lead
+    (Salesforce counts logins per user and hour, and each OAuth round trip delays the lead).  Any failure other
+    than the CRM refusing the record throws the kept connector away, so the next attempt starts from a fresh
+    login and fresh connections; a CRM that is down then fails in the factory, which is a transient error the
+    worker retries.  `keep_connector=False` opens one per job, for the embedded local CRM: a kept SQLite
+    connection would go on writing into a database file that was deleted or replaced underneath it.
+    `close()` closes every kept connector when the worker stops.
     """
 
-    def __init__(self, engine: Engine, connector_factory: ConnectorFactory, profile: Profile) -> None:
+    def __init__(
+        self, engine: Engine, connector_factory: ConnectorFactory, profile: Profile, *, keep_connector: bool = True
+    ) -> None:
         self.engine = engine
         self.connector_factory = connector_factory
         self.profile = profile
+        self.keep_connector = keep_connector
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._kept: list[CrmConnector] = []  # every thread's kept connector, for close()
+
+    def _acquire(self) -> CrmConnector:
+        crm: CrmConnector | None = getattr(self._local, "crm", None)
+        if crm is None:
+            crm = self.connector_factory()
+            if self.keep_connector:
+                self._local.crm = crm
+                with self._lock:
+                    self._kept.append(crm)
+        return crm
+
+    def _release(self, crm: CrmConnector, *, healthy: bool) -> None:
+        if self.keep_connector and healthy:
+            return
+        if getattr(self._local, "crm", None) is crm:
+            self._local.crm = None
+            with self._lock:
+                self._kept.remove(crm)
+        _close(crm)
+
+    def close(self) -> None:
+        with self._lock:
+            kept, self._kept = self._kept, []
+        for crm in kept:
+            _close(crm)
 
     def __call__(self, job: Job, control: object = None) -> None:
         inbox_id = int(job.payload["inbox_id"])
@@ -194,11 +233,16 @@ class IntakeHandler:
             return
         submission = IntakeSubmission.model_validate(entry.submission)
         try:
-            crm = self.connector_factory()
+            crm = self._acquire()
+            healthy = False
             try:
                 outcome = IntakeDelivery(crm, self.profile).deliver(submission)
+                healthy = True
+            except IntakeRejected:
+                healthy = True  # the CRM answered and refused this record: the connection is fine
+                raise
             finally:
-                _close(crm)
+                self._release(crm, healthy=healthy)
         except FatalCrmError as exc:
             with self.engine.begin() as connection:
                 InboxRepository(connection).record_error(inbox_id, str(exc), final=True)

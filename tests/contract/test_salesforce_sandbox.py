@@ -13,20 +13,17 @@ from typing import Any
 
 import pytest
 import requests
-from requests.adapters import HTTPAdapter
 from simple_salesforce.api import Salesforce
 
 import demo
 from connector.base import FatalCrmError, RowResult, TransientCrmError
-from connector.salesforce import PasswordLogin, SalesforceConnector, SalesforcePolicy
+from connector.salesforce import SalesforceConnector, SalesforcePolicy
 from mappings.snapshots import load_describes
 from sandbox.faults import FaultRule, parse_fault_flag, parse_script_flag
 from sandbox.harness import FAST_POLICY, SandboxHarness
 from store.database import make_engine, upgrade_database
 from sync.runner import run_sync
 from tests.contract.describes import contract_describes, with_tasks
-
-LOGIN_DOMAIN = "ignite-sandbox"  # simple-salesforce logs in at https://{domain}.salesforce.com
 
 
 @pytest.fixture
@@ -49,26 +46,8 @@ def assert_all_ok(results: list[RowResult]) -> None:
     assert all(r.success for r in results), [(r.error_code, r.message) for r in results if not r.success]
 
 
-class LoginRedirect(HTTPAdapter):
-    """Test-only: simple-salesforce can only log in at *.salesforce.com, so send that host to the sandbox."""
-
-    def __init__(self, sandbox: SandboxHarness) -> None:
-        super().__init__()
-        self.sandbox = sandbox
-
-    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
-        request.url = (request.url or "").replace(f"https://{LOGIN_DOMAIN}.salesforce.com", self.sandbox.url)
-        kwargs["verify"] = str(self.sandbox.ca_bundle)
-        return super().send(request, *args, **kwargs)
-
-
 def password_connector(sandbox: SandboxHarness, password: str | None = None) -> SalesforceConnector:
-    cfg = sandbox.state.config
-    auth = PasswordLogin(cfg.username, password or cfg.password, cfg.security_token, domain=LOGIN_DOMAIN)
-    connector = SalesforceConnector(auth, ca_bundle=sandbox.ca_bundle, timeout=10, policy=FAST_POLICY)
-    connector.http.mount(f"https://{LOGIN_DOMAIN}.salesforce.com", LoginRedirect(sandbox))
-    sandbox.track(connector)
-    return connector
+    return sandbox.password_connector(password=password)
 
 
 # -------------------------------------------------------------------------------------- transient faults

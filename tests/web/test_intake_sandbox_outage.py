@@ -132,7 +132,7 @@ def test_an_outage_of_the_salesforce_sandbox_ends_with_exactly_one_lead_per_subm
         if n in RESENT_WHILE_QUEUED:
             assert post(client, n) == 200
 
-    def salesforce() -> CrmConnector:  # a connector per job, as `ignite-sync worker`'s factory builds one
+    def salesforce() -> CrmConnector:  # as `ignite-sync worker`'s factory builds one (kept until a call fails)
         return sandbox.connector(policy=IN_CALL, timeout=CLIENT_TIMEOUT)
 
     handler = IntakeHandler(web_engine, salesforce, load_profile(PROFILE))
