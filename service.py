@@ -22,6 +22,7 @@ from store.database import make_engine
 from webhooks.auth import api_key_dependency
 from webhooks.exports_api import get_engine as get_export_engine
 from webhooks.exports_api import get_min_cell as get_export_min_cell
+from webhooks.exports_api import get_timezone as get_export_timezone
 from webhooks.exports_api import router as exports_router
 from webhooks.health import health_router
 from webhooks.ingest_api import ingest_router
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     web.include_router(exports_router)
     web.dependency_overrides[get_export_engine] = lambda: engine
     web.dependency_overrides[get_export_min_cell] = lambda: settings.export_min_cell
+    web.dependency_overrides[get_export_timezone] = lambda: settings.program_timezone
     _document_schemas(web)
     return web
 

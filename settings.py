@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -48,6 +49,10 @@ class Settings(BaseSettings):
         default=11,
         ge=3,
         description="Funder exports blank every count from 1 to this minus one, and statistics from fewer people.",
+    )
+    program_timezone: str = Field(
+        default="America/New_York",
+        description="IANA time zone of the program's calendar: grant periods begin and end at midnight there.",
     )
     sf_auth: Literal["password", "jwt", "session"] = Field(
         default="password",
@@ -100,6 +105,15 @@ class Settings(BaseSettings):
     @classmethod
     def _parse_intake_sources(cls, value: Any) -> dict[str, IntakeSource]:
         return parse_sources(value)
+
+    @field_validator("program_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone name (for example America/Chicago)") from None
+        return value
 
 
 class SettingsError(Exception):

@@ -92,7 +92,9 @@ def demo_command(
     print_status(runner.sync_status(engine, profile=settings.profile))
 
     console.print("\n[bold]4. Funder exports[/bold]")
-    for funder, folder in export_all_funders(engine, directory, k=settings.export_min_cell).items():
+    for funder, folder in export_all_funders(
+        engine, directory, k=settings.export_min_cell, timezone=settings.program_timezone
+    ).items():
         files = ", ".join(sorted(p.name for p in folder.iterdir()))
         console.print(f"{funder}: {folder}  ({files})", highlight=False)
 

@@ -58,7 +58,9 @@ def export_funder_command(
     connector = context.connector() if attach else None
     engine = context.migrated_engine()
     try:
-        report = build_funder_report(engine, funder_key(key), k=context.settings.export_min_cell)
+        report = build_funder_report(
+            engine, funder_key(key), k=context.settings.export_min_cell, timezone=context.settings.program_timezone
+        )
     except UnknownFunderError as exc:
         err_console.print(f"[red]error[/red] {exc}")
         raise typer.Exit(1) from None

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Connection, and_, case, func, null, select
 
@@ -97,12 +98,22 @@ def _cohorts_in_period(conn: Connection, grant: Grant) -> list[CohortInfo]:
     ]
 
 
-def _period_bounds(grant: Grant) -> tuple[datetime, datetime]:
-    start = datetime.combine(grant.period_start, time(), UTC)
-    return start, datetime.combine(grant.period_end + timedelta(days=1), time(), UTC)
+def _period_bounds(grant: Grant, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The grant period as instants: its dates are the program's calendar days, so they start and end at local
+    midnight (a session at 7 pm on the last day belongs to the grant, though it is the next day in UTC)."""
+    start = datetime.combine(grant.period_start, time(), zone)
+    return start, datetime.combine(grant.period_end + timedelta(days=1), time(), zone)
 
 
-def load_grant_data(conn: Connection, grant: Grant, catalogue: MeasureCatalogue) -> GrantData:
+def load_grant_data(conn: Connection, grant: Grant, catalogue: MeasureCatalogue, zone: ZoneInfo) -> GrantData:
+    """Cohorts that ran at least partly within the grant period; their sessions and attendance within the period;
+    their enrolment and their outcomes whole.
+
+    Outcomes are not cut at the period's edges: a respondent's pre and post answers measure one change, and a
+    cohort that began before the grant (its pre survey outside the period) still changed while the grant paid
+    for it.  Cutting would drop the pre answers and leave the funder no paired change at all.  It also makes a
+    cohort's counts the same under every grant that funds it, which cross-grant suppression relies on.
+    """
     data = GrantData(grant=grant, cohorts=_cohorts_in_period(conn, grant))
     keys = [c.key for c in data.cohorts]
     if not keys:
@@ -116,7 +127,7 @@ def load_grant_data(conn: Connection, grant: Grant, catalogue: MeasureCatalogue)
     ):
         data.enrolment[(cohort, role, STATUS_COLUMNS[status])] = int(n)
 
-    start, end = _period_bounds(grant)
+    start, end = _period_bounds(grant, zone)
     in_period = and_(s.c.cohort.in_(keys), s.c.starts_at >= start, s.c.starts_at < end)
     held = select(s.c.cohort, func.count(func.distinct(s.c.key))).where(
         in_period, select(a.c.key).where(a.c.session == s.c.key).exists()
@@ -133,21 +144,23 @@ def load_grant_data(conn: Connection, grant: Grant, catalogue: MeasureCatalogue)
         .group_by(s.c.cohort, p.c.role)
     )
     data.attended = {(cohort, role): int(n) for cohort, role, n in conn.execute(attended)}
-    data.summaries = paired_summaries(conn, keys, grant.period_start, grant.period_end, catalogue)
+    data.summaries = paired_summaries(conn, keys, None, None, catalogue)
     latest = conn.execute(
-        select(func.max(tables.survey_responses.c.collected_on)).where(
-            tables.survey_responses.c.cohort.in_(keys),
-            tables.survey_responses.c.collected_on.between(grant.period_start, grant.period_end),
-        )
+        select(func.max(tables.survey_responses.c.collected_on)).where(tables.survey_responses.c.cohort.in_(keys))
     ).scalar_one()
     last_session = conn.execute(select(func.max(s.c.starts_at)).where(in_period)).scalar_one()
+    if last_session is not None:
+        last_session = (last_session if last_session.tzinfo else last_session.replace(tzinfo=UTC)).astimezone(zone)
     dates = [d for d in (latest, last_session.date() if last_session else None) if d is not None]
     data.latest = max(dates) if dates else None
     return data
 
 
-def load_funder_data(conn: Connection, funder: str, catalogue: MeasureCatalogue) -> list[GrantData]:
-    return [load_grant_data(conn, g, catalogue) for g in _grants(conn, funder)]
+def load_funder_data(
+    conn: Connection, funder: str, catalogue: MeasureCatalogue, zone: ZoneInfo | str = "UTC"
+) -> list[GrantData]:
+    zone = ZoneInfo(zone) if isinstance(zone, str) else zone
+    return [load_grant_data(conn, g, catalogue, zone) for g in _grants(conn, funder)]
 
 
 def _threshold_of(measure: ColumnElement[str], measures: Sequence[Measure]) -> ColumnElement[Any]:

@@ -18,9 +18,12 @@ def notes(report: FunderReport) -> list[tuple[str, str]]:
     return [
         (
             "Scope",
-            f"Outcomes for the cohorts funded by {report.funder.name}'s grants, counting only sessions and survey "
-            "answers dated within each grant's period. Each grant has a roll-up row (cohort 'all') that pools the "
-            "respondents of all its cohorts. No row describes a single person.",
+            f"Outcomes for the cohorts funded by {report.funder.name}'s grants that ran at least partly within each "
+            "grant's period. Sessions and attendance count only sessions held within the period. Outcome "
+            "statistics use each cohort's pre and post answers whatever their dates, since together they measure "
+            "one change. Each grant has a roll-up row (cohort 'all') that pools the respondents of all its "
+            "cohorts; a cohort funded by two grants appears under both with the same counts. No row describes a "
+            "single person.",
         ),
         ("Data as of", f"{as_of} (the latest survey answer or session in scope)."),
         (

@@ -22,6 +22,7 @@ from models import MeasureCatalogue, default_catalogue
 
 FORMATS = ("xlsx", "csv", "html", "pdf")
 DEFAULT_MIN_CELL = 11
+DEFAULT_TIMEZONE = "America/New_York"  # the settings' default (IGNITE_PROGRAM_TIMEZONE)
 
 
 class UnknownFunderError(LookupError):
@@ -47,14 +48,20 @@ def funder_key(text: str) -> str:
 
 
 def build_funder_report(
-    engine: Engine, key: str, *, k: int = DEFAULT_MIN_CELL, catalogue: MeasureCatalogue | None = None
+    engine: Engine,
+    key: str,
+    *,
+    k: int = DEFAULT_MIN_CELL,
+    timezone: str = DEFAULT_TIMEZONE,
+    catalogue: MeasureCatalogue | None = None,
 ) -> FunderReport:
+    """`timezone` is the program's calendar: where the grant periods' dates begin and end."""
     catalogue = catalogue or default_catalogue()
     with engine.connect() as conn:
         funder = load_funder(conn, key)
         if funder is None:
             raise UnknownFunderError(key)
-        grants = load_funder_data(conn, key, catalogue)
+        grants = load_funder_data(conn, key, catalogue, timezone)
     return build_report(funder, grants, catalogue, k)
 
 
@@ -79,9 +86,11 @@ def export_funder(
     formats: Sequence[str] = FORMATS,
     *,
     k: int = DEFAULT_MIN_CELL,
+    timezone: str = DEFAULT_TIMEZONE,
     catalogue: MeasureCatalogue | None = None,
 ) -> list[Path]:
-    return write_report(build_funder_report(engine, funder_key(key), k=k, catalogue=catalogue), out, formats)
+    report = build_funder_report(engine, funder_key(key), k=k, timezone=timezone, catalogue=catalogue)
+    return write_report(report, out, formats)
 
 
 def funder_dir_name(key: str) -> str:
@@ -89,14 +98,16 @@ def funder_dir_name(key: str) -> str:
     return key.split(":", 1)[1]
 
 
-def export_all_funders(engine: Engine, demo_dir: Path, *, k: int = DEFAULT_MIN_CELL) -> dict[str, Path]:
+def export_all_funders(
+    engine: Engine, demo_dir: Path, *, k: int = DEFAULT_MIN_CELL, timezone: str = DEFAULT_TIMEZONE
+) -> dict[str, Path]:
     """Every funder's export under `<demo_dir>/exports/<funder>/`; returns funder key -> folder (for the demo)."""
     with engine.connect() as conn:
         keys = funder_keys(conn)
     folders = {}
     for key in keys:
         folder = demo_dir / "exports" / funder_dir_name(key)
-        export_funder(engine, key, folder, k=k)
+        export_funder(engine, key, folder, k=k, timezone=timezone)
         folders[key] = folder
     return folders
 

@@ -1,8 +1,8 @@
 """`GET /api/v1/exports/funders/{key}.zip`: a funder downloads its own export with its bearer token.
 
-The app supplies the database through the `get_engine` dependency (and may override `get_min_cell`).  A token
-of another funder gets the same 404 as a funder that does not exist, so nobody can learn which funders exist;
-every attempt, refused or not, is written to the download log.
+The app supplies the database through the `get_engine` dependency (and may override `get_min_cell` and
+`get_timezone`).  A token of another funder gets the same 404 as a funder that does not exist, so nobody can
+learn which funders exist; every attempt, refused or not, is written to the download log.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 
 from exports.service import (
     DEFAULT_MIN_CELL,
+    DEFAULT_TIMEZONE,
     UnknownFunderError,
     build_funder_report,
     export_zip,
@@ -37,6 +38,10 @@ def get_min_cell() -> int:
     return DEFAULT_MIN_CELL
 
 
+def get_timezone() -> str:
+    return DEFAULT_TIMEZONE
+
+
 def _bearer(authorization: str | None) -> str | None:
     if not authorization:
         return None
@@ -49,6 +54,7 @@ def download_funder_export(
     key: str,
     engine: Annotated[Engine, Depends(get_engine)],
     k: Annotated[int, Depends(get_min_cell)],
+    timezone: Annotated[str, Depends(get_timezone)],
     authorization: Annotated[str | None, Header()] = None,
 ) -> Response:
     requested = funder_key(key)
@@ -64,7 +70,7 @@ def download_funder_export(
             record_download(conn, requested=requested, outcome="refused", holder=holder)
         raise HTTPException(404, NOT_FOUND)
     try:
-        report = build_funder_report(engine, requested, k=k)
+        report = build_funder_report(engine, requested, k=k, timezone=timezone)
     except UnknownFunderError:
         with engine.begin() as conn:
             record_download(conn, requested=requested, outcome="not_found", holder=holder)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
@@ -13,11 +14,11 @@ from sqlalchemy import Engine
 import demo
 from exports.aggregate import load_funder_data, paired_summaries, summaries_from_responses
 from exports.service import build_funder_report, export_all_funders, export_funder, export_zip
-from models import SurveyResponse, default_catalogue
+from models import Attendance, Session, SurveyResponse, default_catalogue
 from models.common import Phase
 from models.statistics import PairedSummary
 from store.unit_of_work import UnitOfWork
-from tests.exports.factory import CohortSpec, ProgramSpec, seed, two_funders
+from tests.exports.factory import CohortSpec, ProgramSpec, build, seed, two_funders
 
 
 @pytest.fixture
@@ -70,7 +71,9 @@ def test_an_export_holds_only_the_funders_own_cohorts(engine: Engine, program: d
     assert {r["grant"] for r in report.table("grants").rows} == {"grant:acme-2025"}
 
 
-def test_answers_and_cohorts_outside_the_grant_period_are_left_out(engine: Engine) -> None:
+def test_cohorts_and_sessions_outside_the_grant_period_are_left_out_but_a_cohorts_outcomes_stay_whole(
+    engine: Engine,
+) -> None:
     spec = ProgramSpec(
         cohorts=[CohortSpec("early", 30), CohortSpec("late", 30, start=date(2026, 3, 1))],
         grants={"g": ("acme", ["early", "late"], date(2025, 1, 1), date(2025, 2, 15))},
@@ -79,9 +82,38 @@ def test_answers_and_cohorts_outside_the_grant_period_are_left_out(engine: Engin
     with engine.connect() as conn:
         (data,) = load_funder_data(conn, "funder:acme", default_catalogue())
     assert [c.key for c in data.cohorts] == ["cohort:early"]  # "late" starts after the period
-    # the early cohort's post answers are dated after 2025-02-15: no pairs inside the period
-    assert data.summaries and all(s.post.n == 0 for s in data.summaries.values())
     assert data.sessions_held["cohort:early"] == 3  # sessions on Feb 1, 8, 15 (the fourth is on the 22nd)
+    # the post answers are dated Mar 1, after the period: they still pair with the pre answers of Feb 1
+    assert data.summaries and all(s.change.n > 0 for s in data.summaries.values())
+
+
+def test_a_session_on_the_last_evening_of_the_period_counts_in_the_programs_time_zone(engine: Engine) -> None:
+    spec = ProgramSpec(
+        cohorts=[CohortSpec("early", 30)],
+        grants={"g": ("acme", ["early"], date(2025, 1, 1), date(2025, 2, 14))},
+    )
+    seed(engine, spec)
+    evening = Session(
+        key="session:early-evening",
+        cohort="cohort:early",
+        sequence=9,
+        title="Evening session",
+        starts_at=datetime(2025, 2, 14, 19, 30, tzinfo=ZoneInfo("America/New_York")),  # Feb 15, 00:30 UTC
+        duration_minutes=60,
+    )
+    someone = next(r for r in build(spec)["attendance"] if getattr(r, "status", "") == "present")
+    with UnitOfWork(engine) as uow:
+        uow.records("sessions").upsert_many([evening])
+        uow.records("attendance").upsert_many(
+            [Attendance(session=evening.key, participant=someone.participant, status="present")]  # type: ignore[attr-defined]
+        )
+        uow.commit()
+    with engine.connect() as conn:
+        (new_york,) = load_funder_data(conn, "funder:acme", default_catalogue(), "America/New_York")
+        (utc,) = load_funder_data(conn, "funder:acme", default_catalogue(), "UTC")
+    assert new_york.sessions_held["cohort:early"] == 3  # Feb 1, 8 and the evening of the 14th
+    assert utc.sessions_held["cohort:early"] == 2
+    assert new_york.latest == date(2025, 3, 1)  # the post answers, after the period, are the latest data
 
 
 def test_every_format_is_written_and_the_package_validates(
