@@ -150,26 +150,44 @@ def _round(value: float | None, style: str) -> float | None:
     return rounded + 0.0 if rounded != 0 else 0.0  # never "-0.0"
 
 
-def _participation(data: GrantData, k: int) -> tuple[list[dict[str, Value]], int]:
-    grant = data.grant.key
-    cohorts = [c.key for c in data.cohorts]
+def _rollup(grant: str) -> tuple[str, str]:
+    """The cell unit of a grant's roll-up; cohort cells are keyed by the cohort alone (see `_participation`)."""
+    return (ALL, grant)
+
+
+def _participation(grants: Sequence[GrantData], k: int) -> list[dict[str, Value]]:
+    """One suppression table for the whole participation table, every grant at once.
+
+    A cohort funded by two grants of the funder appears under both, with the same counts; its cells are keyed by
+    the cohort alone so they are blanked alike under both grants (separate tables would let one grant publish
+    what the other hid, and each grant's roll-up would then give the other's blanks away).
+    """
     table = CountTable(k)
     roles = (*ROLES, ALL)
-    units = (*cohorts, ALL)
+    columns = ("enrolled", *COUNT_COLUMNS, ACTIVE)
+    cohorts = list(dict.fromkeys(c.key for data in grants for c in data.cohorts))
+    enrolment: dict[tuple[str, str, str], int] = {}
+    for data in grants:
+        enrolment.update(data.enrolment)  # the same cohort's enrolment is the same under every grant
     for cohort in cohorts:
         for role in ROLES:
-            parts = [data.enrolment.get((cohort, role, col), 0) for col in COUNT_COLUMNS]
+            parts = [enrolment.get((cohort, role, col), 0) for col in COUNT_COLUMNS]
             for col, v in zip(COUNT_COLUMNS, parts, strict=True):
                 table.add((cohort, role, col), v)
             table.add((cohort, role, "enrolled"), sum(parts))
             # the people attendance is counted over: in progress + completed, printed nowhere but derivable
             table.add((cohort, role, ACTIVE), parts[0] + parts[1], hidden=True)
-    columns = ("enrolled", *COUNT_COLUMNS, ACTIVE)
-    for col in columns:
-        for cohort in cohorts:
+        for col in columns:
             table.add((cohort, ALL, col), sum(table.values[(cohort, r, col)] for r in ROLES), hidden=col == ACTIVE)
+    for data in grants:
+        rollup = _rollup(data.grant.key)
+        members = [c.key for c in data.cohorts]
         for role in roles:
-            table.add((ALL, role, col), sum(table.values[(c, role, col)] for c in cohorts), hidden=col == ACTIVE)
+            for col in columns:
+                total = sum(table.values[(c, role, col)] for c in members)
+                table.add((rollup, role, col), total, hidden=col == ACTIVE)
+                table.relate((rollup, role, col), [(c, role, col) for c in members])
+    units: list[object] = [*cohorts, *(_rollup(d.grant.key) for d in grants)]
     for unit in units:
         for role in roles:
             table.relate((unit, role, "enrolled"), [(unit, role, c) for c in COUNT_COLUMNS])
@@ -177,42 +195,43 @@ def _participation(data: GrantData, k: int) -> tuple[list[dict[str, Value]], int
             table.relate((unit, role, "enrolled"), [(unit, role, ACTIVE), (unit, role, "withdrawn")])
         for col in columns:
             table.relate((unit, ALL, col), [(unit, r, col) for r in ROLES])
-    for role in roles:
-        for col in columns:
-            table.relate((ALL, role, col), [(c, role, col) for c in cohorts])
     blanked = suppress(table)
 
     rows: list[dict[str, Value]] = []
-    for unit in (ALL, *cohorts):
-        unit_cohorts = cohorts if unit == ALL else [unit]
-        held = sum(data.sessions_held.get(c, 0) for c in unit_cohorts)
-        for role in roles:
-            row_roles = ROLES if role == ALL else (role,)
-            row: dict[str, Value] = {"grant": grant, "cohort": unit, "role": role}
-            flags = []
-            for col in ("enrolled", *COUNT_COLUMNS):
-                cell = (unit, role, col)
-                if cell in blanked:
-                    row[col] = None
-                    flags.append(col)
+    for data in grants:
+        grant = data.grant.key
+        members = [c.key for c in data.cohorts]
+        shown_units: list[tuple[str, list[str], object]] = [(ALL, members, _rollup(grant))]
+        shown_units += [(c, [c], c) for c in members]
+        for shown, unit_cohorts, unit in shown_units:
+            held = sum(data.sessions_held.get(c, 0) for c in unit_cohorts)
+            for role in roles:
+                row_roles = ROLES if role == ALL else (role,)
+                row: dict[str, Value] = {"grant": grant, "cohort": shown, "role": role}
+                flags = []
+                for col in ("enrolled", *COUNT_COLUMNS):
+                    cell = (unit, role, col)
+                    if cell in blanked:
+                        row[col] = None
+                        flags.append(col)
+                    else:
+                        row[col] = table.values[cell]
+                row["sessions_held"] = held
+                attended = sum(data.attended.get((c, r), 0) for c in unit_cohorts for r in row_roles)
+                scheduled = sum(
+                    data.sessions_held.get(c, 0)
+                    * (enrolment.get((c, r, "in_progress"), 0) + enrolment.get((c, r, "completed"), 0))
+                    for c in unit_cohorts
+                    for r in row_roles
+                )
+                if (unit, role, ACTIVE) in blanked:  # a rate from 1..k-1 people
+                    row["attendance_rate"] = None
+                    flags.append("attendance_rate")
                 else:
-                    row[col] = table.values[cell]
-            row["sessions_held"] = held
-            attended = sum(data.attended.get((c, r), 0) for c in unit_cohorts for r in row_roles)
-            scheduled = sum(
-                data.sessions_held.get(c, 0)
-                * (data.enrolment.get((c, r, "in_progress"), 0) + data.enrolment.get((c, r, "completed"), 0))
-                for c in unit_cohorts
-                for r in row_roles
-            )
-            if (unit, role, ACTIVE) in blanked:  # a rate from 1..k-1 people
-                row["attendance_rate"] = None
-                flags.append("attendance_rate")
-            else:
-                row["attendance_rate"] = _round(100.0 * attended / scheduled, "pct") if scheduled else None
-            row[SUPPRESSED] = ";".join(flags)
-            rows.append(row)
-    return rows, len(blanked)
+                    row["attendance_rate"] = _round(100.0 * attended / scheduled, "pct") if scheduled else None
+                row[SUPPRESSED] = ";".join(flags)
+                rows.append(row)
+    return rows
 
 
 def _outcome_counts(summary: PairedSummary, measure: Measure) -> dict[str, int]:
@@ -238,15 +257,18 @@ def _outcome_counts(summary: PairedSummary, measure: Measure) -> dict[str, int]:
 HIDDEN_COUNTS = ("n_pre_only", "n_post_only", "n_pre_below_threshold", "n_post_below_threshold")
 
 
-def _outcomes(data: GrantData, measures: Sequence[Measure], k: int) -> tuple[list[dict[str, Value]], int]:
-    grant = data.grant.key
-    cohorts = [c.key for c in data.cohorts]
+def _outcomes(grants: Sequence[GrantData], measures: Sequence[Measure], k: int) -> list[dict[str, Value]]:
+    """One suppression table per measure across every grant, cohort cells shared as in `_participation`."""
     rows: list[dict[str, Value]] = []
-    blanked_total = 0
     for measure in measures:
-        summaries = {c: data.summaries.get((c, measure.key), PairedSummary()) for c in cohorts}
-        summaries[ALL] = sum(summaries.values(), PairedSummary())
-        if summaries[ALL].pre.n == 0 and summaries[ALL].post.n == 0:
+        summaries: dict[object, PairedSummary] = {}
+        for data in grants:
+            for c in data.cohorts:
+                summaries[c.key] = data.summaries.get((c.key, measure.key), PairedSummary())
+        members = {d.grant.key: [c.key for c in d.cohorts] for d in grants}
+        for grant, keys in members.items():
+            summaries[_rollup(grant)] = sum((summaries[c] for c in keys), PairedSummary())
+        if all(s.pre.n == 0 and s.post.n == 0 for s in summaries.values()):
             continue
         table = CountTable(k)
         counts = {unit: _outcome_counts(summary, measure) for unit, summary in summaries.items()}
@@ -260,51 +282,66 @@ def _outcomes(data: GrantData, measures: Sequence[Measure], k: int) -> tuple[lis
             if measure.threshold is not None:
                 table.relate((unit, "n_pre"), [(unit, "n_pre_at_threshold"), (unit, "n_pre_below_threshold")])
                 table.relate((unit, "n_post"), [(unit, "n_post_at_threshold"), (unit, "n_post_below_threshold")])
-        for name in counts[ALL]:
-            table.relate((ALL, name), [(c, name) for c in cohorts])
+        for grant, keys in members.items():
+            for name in counts[_rollup(grant)]:
+                table.relate((_rollup(grant), name), [(c, name) for c in keys])
         blanked = suppress(table)
-        blanked_total += len(blanked)
-        for unit in (ALL, *cohorts):
-            stats = prepost_statistics(summaries[unit], measure)
-            values: dict[str, float | int | None] = {
-                "mean_pre": stats.mean_pre,
-                "mean_post": stats.mean_post,
-                "mean_pre_all": stats.mean_pre_all,
-                "mean_post_all": stats.mean_post_all,
-                "mean_change": stats.mean_change,
-                "sd_change": stats.sd_change,
-                "ci95_low": stats.ci_low,
-                "ci95_high": stats.ci_high,
-                "d_z": stats.d_z,
-                "pct_improved": stats.pct_improved,
-                "pct_unchanged": stats.pct_unchanged,
-                "pct_worse": stats.pct_worse,
-                "prevalence_pre": stats.prevalence_pre,
-                "prevalence_post": stats.prevalence_post,
-            }
-            row: dict[str, Value] = {"grant": grant, "cohort": unit, "measure": measure.key}
-            flags = []
-            for col in OUTCOME_COLUMNS[3:-1]:
-                name = col.name
-                if name in OUTCOME_COUNTS or name in THRESHOLD_COUNTS:
-                    if name not in counts[unit]:
-                        row[name] = None
-                    elif (unit, name) in blanked:
-                        row[name] = None
-                        flags.append(name)
-                    else:
-                        row[name] = counts[unit][name]
-                    continue
-                if values[name] is None:
-                    row[name] = None
-                elif any((unit, base) in blanked for base in OUTCOME_BASES[name]):
-                    row[name] = None
-                    flags.append(name)
-                else:
-                    row[name] = _round(values[name], col.style)
-            row[SUPPRESSED] = ";".join(flags)
-            rows.append(row)
-    return rows, blanked_total
+        for grant, keys in members.items():
+            if summaries[_rollup(grant)].pre.n == 0 and summaries[_rollup(grant)].post.n == 0:
+                continue  # nobody answered this measure in this grant's cohorts
+            for shown, unit in ((ALL, _rollup(grant)), *((c, c) for c in keys)):
+                rows.append(_outcome_row(grant, shown, measure, summaries[unit], counts[unit], unit, blanked))
+    return rows
+
+
+def _outcome_row(
+    grant: str,
+    shown: str,
+    measure: Measure,
+    summary: PairedSummary,
+    counts: dict[str, int],
+    unit: object,
+    blanked: frozenset[object],
+) -> dict[str, Value]:
+    stats = prepost_statistics(summary, measure)
+    values: dict[str, float | int | None] = {
+        "mean_pre": stats.mean_pre,
+        "mean_post": stats.mean_post,
+        "mean_pre_all": stats.mean_pre_all,
+        "mean_post_all": stats.mean_post_all,
+        "mean_change": stats.mean_change,
+        "sd_change": stats.sd_change,
+        "ci95_low": stats.ci_low,
+        "ci95_high": stats.ci_high,
+        "d_z": stats.d_z,
+        "pct_improved": stats.pct_improved,
+        "pct_unchanged": stats.pct_unchanged,
+        "pct_worse": stats.pct_worse,
+        "prevalence_pre": stats.prevalence_pre,
+        "prevalence_post": stats.prevalence_post,
+    }
+    row: dict[str, Value] = {"grant": grant, "cohort": shown, "measure": measure.key}
+    flags = []
+    for col in OUTCOME_COLUMNS[3:-1]:
+        name = col.name
+        if name in OUTCOME_COUNTS or name in THRESHOLD_COUNTS:
+            if name not in counts:
+                row[name] = None
+            elif (unit, name) in blanked:
+                row[name] = None
+                flags.append(name)
+            else:
+                row[name] = counts[name]
+            continue
+        if values[name] is None:
+            row[name] = None
+        elif any((unit, base) in blanked for base in OUTCOME_BASES[name]):
+            row[name] = None
+            flags.append(name)
+        else:
+            row[name] = _round(values[name], col.style)
+    row[SUPPRESSED] = ";".join(flags)
+    return row
 
 
 def build_report(funder: Funder, grants: Sequence[GrantData], catalogue: MeasureCatalogue, k: int) -> FunderReport:
@@ -313,9 +350,6 @@ def build_report(funder: Funder, grants: Sequence[GrantData], catalogue: Measure
     measures = list(catalogue.measures)
     grant_rows: list[dict[str, Value]] = []
     cohort_rows: list[dict[str, Value]] = []
-    participation: list[dict[str, Value]] = []
-    outcomes: list[dict[str, Value]] = []
-    used_measures: set[str] = set()
     for data in grants:
         g = data.grant
         grant_rows.append(
@@ -343,11 +377,9 @@ def build_report(funder: Funder, grants: Sequence[GrantData], catalogue: Measure
                     "sessions_held": data.sessions_held.get(c.key, 0),
                 }
             )
-        rows, _ = _participation(data, k)
-        participation.extend(rows)
-        rows, _ = _outcomes(data, measures, k)
-        outcomes.extend(rows)
-        used_measures |= {str(r["measure"]) for r in rows}
+    participation = _participation(grants, k)
+    outcomes = _outcomes(grants, measures, k)
+    used_measures = {str(r["measure"]) for r in outcomes}
     measure_rows: list[dict[str, Value]] = [
         {
             "measure": m.key,

@@ -13,8 +13,13 @@ derivable (pre-only respondents are n pre minus n paired), so they take part in 
    protected cell is still determined by the published numbers (across several relations, which step 2
    cannot see), one more cell beside it is suppressed and the whole process repeats.
 
-Zero is never primary-suppressed: "nobody" is published.  Which suppressed cells were primary is never
-published either, since that alone would say "this one is 1..k-1".
+Zero is never suppressed: "nobody" is published, and a blanked zero would protect nothing, because counts
+cannot be negative: a published total of 0 (or any combination of relations adding up to 0) tells a reader that
+every blank inside it is 0, and those zeros then unlock plain subtraction elsewhere.  So zeros are published,
+hidden zeros count as known, and every cell the audit treats as unknown is strictly positive.  For such cells
+linear algebra is the whole story: if no combination of the relations pins a positive cell down, every nearby
+value is feasible too, so the non-negativity of counts tells a reader nothing more.  Which suppressed cells were
+primary is never published either, since that alone would say "this one is 1..k-1".
 """
 
 from __future__ import annotations
@@ -73,17 +78,15 @@ def suppress(table: CountTable) -> frozenset[Cell]:
             by_cell.setdefault(c, []).append(i)
 
     def unknown(c: Cell) -> bool:
-        return c in suppressed or c in hidden
+        """What a reader cannot see or work out at a glance: blanks, and hidden cells that are not zero."""
+        return c in suppressed or (c in hidden and values[c] != 0)
 
     def pick(relation: int) -> Cell:
         total, parts = table.relations[relation]
-        candidates = [(c, c is total) for c in (*parts, total) if not unknown(c)]
-        if not candidates:  # pragma: no cover - a violated relation always has a known member
+        candidates = [(c, c is total) for c in (*parts, total) if not unknown(c) and values[c] != 0]
+        if not candidates:  # pragma: no cover - a violated relation always has a known non-zero member
             raise RuntimeError(f"no cell left to suppress in relation {total!r}")
-        return min(
-            candidates,
-            key=lambda ct: (table.weights[ct[0]], ct[1], values[ct[0]] == 0, values[ct[0]], repr(ct[0])),
-        )[0]
+        return min(candidates, key=lambda ct: (table.weights[ct[0]], ct[1], values[ct[0]], repr(ct[0])))[0]
 
     structural: set[Cell] = set()
     while True:
@@ -99,16 +102,15 @@ def suppress(table: CountTable) -> frozenset[Cell]:
                 if len(unknowns) == 1 or leaky_sum:
                     suppressed.add(pick(i))
                     changed = True
-        determined = [
-            c for c in _determined_unknowns(table, suppressed | hidden) if c in suppressed and c not in structural
-        ]
+        blanks = suppressed | {c for c in hidden if values[c] != 0}
+        determined = [c for c in _determined_unknowns(table, blanks) if c in suppressed and c not in structural]
         if not determined:
             return frozenset(suppressed)
         cell = sorted(determined, key=repr)[0]
         relation = _nearest_relation_with_known_cell(table, by_cell, cell, unknown)
         if relation is None:
-            # Pinned down by blanks alone: only a zero can be (the relations hold for the true values), and zeros
-            # may be shown.  Nothing published tells it, so there is nothing left to blank.
+            # Pinned down by blanks and zeros alone: only a zero can be (the relations hold for the true values),
+            # and zeros are never blanked.  Kept as a guard; nothing published tells it, so nothing is left to blank.
             structural.add(cell)
         else:
             suppressed.add(pick(relation))
@@ -117,7 +119,7 @@ def suppress(table: CountTable) -> frozenset[Cell]:
 def _nearest_relation_with_known_cell(
     table: CountTable, by_cell: dict[Cell, list[int]], cell: Cell, unknown: Callable[[Cell], bool]
 ) -> int | None:
-    """Breadth-first over relations from `cell`: the closest one that still has a published cell to blank.
+    """Breadth-first over relations from `cell`: the closest one that still has a published non-zero cell to blank.
 
     A determined cell whose own relations are all blank is pinned down further away (through a roll-up, say), so
     the blank that breaks the chain is sought along it.
@@ -133,7 +135,7 @@ def _nearest_relation_with_known_cell(
                 seen_relations.add(i)
                 total, parts = table.relations[i]
                 members = (total, *parts)
-                if any(not unknown(m) for m in members):
+                if any(not unknown(m) and table.values[m] != 0 for m in members):
                     return i
                 following += [m for m in members if m not in seen_cells]
                 seen_cells.update(members)

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
-from decimal import Decimal
-from itertools import product
-
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from exports.aggregate import ROLES, CohortInfo, GrantData
+from exports.aggregate import ROLES, GrantData
 from exports.report import ALL, FunderReport, build_report
 from exports.suppression import CountTable, suppress
-from models import Funder, Grant, default_catalogue
-from models.statistics import Moments, PairedSummary
+from models import Funder
+from tests.exports.strategies import CATALOGUE, grants
 
-CATALOGUE = default_catalogue()
 PEOPLE_COUNTS = {
     "participation": ("enrolled", "in_progress", "completed", "withdrawn"),
     "outcomes": (
@@ -69,60 +64,6 @@ def test_audit_catches_a_blank_recoverable_only_across_several_relations() -> No
     assert {("r1", "c2"), ("r2", "c1")} <= blanked
     # with the diagonal published the four cells are determined (r1c1 = 5 follows), so more had to go
     assert len(blanked) > 4
-
-
-def _summary(draw: st.DrawFn, measure_has_threshold: bool) -> PairedSummary:
-    paired = draw(st.integers(0, 25))
-    pre_only = draw(st.integers(0, 12))
-    post_only = draw(st.integers(0, 12))
-    improved = draw(st.integers(0, paired))
-    unchanged = draw(st.integers(0, paired - improved))
-    worse = paired - improved - unchanged
-    n_pre, n_post = paired + pre_only, paired + post_only
-    return PairedSummary(
-        pre=Moments(n_pre, 3.0 * n_pre, 10.0 * n_pre),
-        post=Moments(n_post, 3.5 * n_post, 13.0 * n_post),
-        change=Moments(paired, 0.5 * paired, 1.5 * paired),
-        pre_paired=Moments(paired, 3.0 * paired, 10.0 * paired),
-        post_paired=Moments(paired, 3.5 * paired, 13.0 * paired),
-        n_increased=improved,
-        n_decreased=worse,
-        n_no_change=unchanged,
-        n_pre_at_threshold=draw(st.integers(0, n_pre)) if measure_has_threshold else 0,
-        n_post_at_threshold=draw(st.integers(0, n_post)) if measure_has_threshold else 0,
-    )
-
-
-@st.composite
-def grants(draw: st.DrawFn) -> list[GrantData]:
-    out = []
-    for g in range(draw(st.integers(1, 2))):
-        cohorts = [f"cohort:c{g}-{i}" for i in range(draw(st.integers(1, 4)))]
-        grant = Grant(
-            key=f"grant:g{g}",
-            funder="funder:f",
-            name=f"Grant {g}",
-            amount=Decimal(1000),
-            period_start=date(2025, 1, 1),
-            period_end=date(2025, 12, 31),
-            cohorts=tuple(cohorts),
-        )
-        data = GrantData(
-            grant=grant,
-            cohorts=[
-                CohortInfo(c, c, "Org", date(2025, 1, 1), date(2025, 6, 1), "completed", "virtual") for c in cohorts
-            ],
-        )
-        for c, role in product(cohorts, ROLES):
-            for col in ("in_progress", "completed", "withdrawn"):
-                data.enrolment[(c, role, col)] = draw(st.integers(0, 20))
-            data.attended[(c, role)] = draw(st.integers(0, 10))
-        data.sessions_held = {c: 4 for c in cohorts}
-        for c in cohorts:
-            for m in CATALOGUE.measures[:3] + CATALOGUE.measures[4:5]:
-                data.summaries[(c, m.key)] = _summary(draw, m.threshold is not None)
-        out.append(data)
-    return out
 
 
 def _report(grant_data: list[GrantData], k: int) -> FunderReport:
