@@ -7,43 +7,62 @@ from pathlib import Path
 
 from exports.notes import notes
 from exports.report import FunderReport
-from exports.writers.summary import GrantSummary, change_text, fmt, grant_summaries
+from exports.writers.summary import GrantSummary, change_text, empty_message, fmt, grant_summaries
 
 _PRE, _POST = "#9DB4CC", "#1F5F99"
 
 
 def svg_chart(summary: GrantSummary, width: int = 640, bar_height: int = 12) -> str:
-    """Horizontal paired bars (before / after) per measure, each scaled to the share of its own scale used."""
+    """Horizontal paired bars (before / after) per measure, each drawn on its measure's own scale.
+
+    A bar starts at the scale's lowest answer and a pale track shows the whole scale, so the same mean draws the
+    same length in every grant's chart.  A blank mean gets a word where its bar would be ('suppressed', or 'no
+    paired answers'), never a bar of zero length, which would read as a mean at the bottom of the scale.
+    """
     lines = summary.measures
     label_w, gap = 230, 14
     height = 40 + len(lines) * (2 * bar_height + gap)
     plot_w = width - label_w - 60
-    top = max(
-        (max(v for v in (m.mean_pre, m.mean_post) if v is not None) for m in lines if m.mean_pre or m.mean_post),
-        default=1.0,
-    )
-    scale = plot_w / (top * 1.1 if top else 1.0)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
         f'aria-label="Mean answer before and after, {escape(summary.name)}">',
         f'<rect x="{label_w}" y="6" width="10" height="10" fill="{_PRE}"/>'
         f'<text x="{label_w + 14}" y="15" font-size="11">Before</text>'
         f'<rect x="{label_w + 70}" y="6" width="10" height="10" fill="{_POST}"/>'
-        f'<text x="{label_w + 84}" y="15" font-size="11">After</text>',
+        f'<text x="{label_w + 84}" y="15" font-size="11">After</text>'
+        f'<text x="{label_w + 130}" y="15" font-size="10" fill="#666">bar length: share of each measure\'s scale'
+        "</text>",
     ]
     y = 30
     for m in lines:
+        lo, hi = m.scale_min, m.scale_max
         parts.append(
             f'<text x="{label_w - 8}" y="{y + bar_height + 4}" font-size="12" text-anchor="end">'
-            f"{escape(m.label)}</text>"
+            f"{escape(m.label)} ({lo:g}–{hi:g})</text>"
         )
-        for i, (value, colour) in enumerate(((m.mean_pre, _PRE), (m.mean_post, _POST))):
+        parts.append(f'<rect x="{label_w}" y="{y}" width="{plot_w}" height="{2 * bar_height - 1}" fill="#F2F2F2"/>')
+        if m.mean_pre is None and m.mean_post is None:  # one word for the pair (both rest on n paired)
+            parts.append(
+                f'<text x="{label_w + 4}" y="{y + bar_height + 4}" font-size="10" fill="#666">'
+                f"{m.blank_reason('mean_pre')}</text>"
+            )
+            y += 2 * bar_height + gap
+            continue
+        for i, (value, colour, column) in enumerate(
+            ((m.mean_pre, _PRE, "mean_pre"), (m.mean_post, _POST, "mean_post"))
+        ):
             by = y + i * bar_height
             if value is None:
-                parts.append(f'<text x="{label_w + 4}" y="{by + bar_height - 2}" font-size="10">suppressed</text>')
+                parts.append(
+                    f'<text x="{label_w + 4}" y="{by + bar_height - 2}" font-size="10" fill="#666">'
+                    f"{m.blank_reason(column)}</text>"
+                )
                 continue
-            w = value * scale
-            parts.append(f'<rect x="{label_w}" y="{by}" width="{w:.1f}" height="{bar_height - 1}" fill="{colour}"/>')
+            # A mean at the scale's lowest answer still gets a sliver: an empty row would read as missing.
+            w = max(plot_w * (value - lo) / (hi - lo), 1.0)
+            parts.append(
+                f'<rect class="bar" x="{label_w}" y="{by}" width="{w:.1f}" height="{bar_height - 1}" fill="{colour}"/>'
+            )
             parts.append(f'<text x="{label_w + w + 4:.1f}" y="{by + bar_height - 2}" font-size="10">{value:.2f}</text>')
         y += 2 * bar_height + gap
     parts.append("</svg>")
@@ -70,6 +89,12 @@ def render_html(report: FunderReport) -> str:
             f'<p class="muted">{escape(g.period)} · {g.cohorts} cohort(s)</p>',
             f"<p>Enrolled <b>{fmt(g.enrolled)}</b> · completed <b>{fmt(g.completed)}</b> · "
             f"attendance <b>{fmt(g.attendance_rate, 1, '%')}</b></p>",
+        ]
+        message = empty_message(g)
+        if message is not None:
+            out.append(f"<p><i>{escape(message)}</i></p>")
+            continue
+        out += [
             svg_chart(g),
             "<table><tr><th>Measure</th><th>n paired</th><th>Before</th><th>After</th>"
             "<th>Change [95% CI]</th><th>d<sub>z</sub></th><th>Improved</th></tr>",

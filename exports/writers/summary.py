@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from exports.report import ALL, FunderReport
+from exports.report import ALL, SUPPRESSED, FunderReport
 
 
 @dataclass(frozen=True)
 class MeasureLine:
+    key: str
     label: str
     higher_is_better: bool
+    # The measure's own answer scale: charts draw on it, so bars of different grants (and a floor of 1) compare.
+    scale_min: float
+    scale_max: float
     n_paired: int | None
     mean_pre: float | None
     mean_post: float | None
@@ -19,6 +23,12 @@ class MeasureLine:
     ci_high: float | None
     d_z: float | None
     pct_improved: float | None
+    # Columns of this roll-up row left blank by small-cell suppression; a blank not named here is not applicable.
+    suppressed: frozenset[str] = frozenset()
+
+    def blank_reason(self, column: str) -> str:
+        """Why a blank value is blank, in the words a chart prints where its bar would be."""
+        return "suppressed" if column in self.suppressed else "no paired answers"
 
 
 @dataclass(frozen=True)
@@ -51,8 +61,11 @@ def grant_summaries(report: FunderReport) -> list[GrantSummary]:
         total = next((r for r in participation if r["grant"] == g.key and r["cohort"] == ALL and r["role"] == ALL), {})
         lines = [
             MeasureLine(
+                key=str(r["measure"]),
                 label=labels[str(r["measure"])].label,
                 higher_is_better=labels[str(r["measure"])].higher_is_better,
+                scale_min=labels[str(r["measure"])].scale_min,
+                scale_max=labels[str(r["measure"])].scale_max,
                 n_paired=_int(r.get("n_paired")),
                 mean_pre=_num(r.get("mean_pre")),
                 mean_post=_num(r.get("mean_post")),
@@ -61,6 +74,7 @@ def grant_summaries(report: FunderReport) -> list[GrantSummary]:
                 ci_high=_num(r.get("ci95_high")),
                 d_z=_num(r.get("d_z")),
                 pct_improved=_num(r.get("pct_improved")),
+                suppressed=frozenset(str(r.get(SUPPRESSED) or "").split(";")) - {""},
             )
             for r in outcomes
             if r["grant"] == g.key and r["cohort"] == ALL
@@ -78,6 +92,17 @@ def grant_summaries(report: FunderReport) -> list[GrantSummary]:
             )
         )
     return out
+
+
+NO_COHORTS = "No cohorts of this grant ran within its period."
+NO_MEASURES = "No outcome measures have been collected for these cohorts yet."
+
+
+def empty_message(summary: GrantSummary) -> str | None:
+    """What a grant shows instead of outcome rows when it has none (an empty table header tells a reader nothing)."""
+    if summary.cohorts == 0:
+        return NO_COHORTS
+    return None if summary.measures else NO_MEASURES
 
 
 def fmt(value: float | int | None, digits: int = 2, suffix: str = "") -> str:
