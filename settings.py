@@ -91,6 +91,14 @@ class Settings(BaseSettings):
     intake_retention_days: int = Field(
         default=30, ge=1, description="Raw intake bodies of settled submissions are purged after this many days."
     )
+    intake_quarantine_retention_days: int | None = Field(
+        default=None,
+        ge=1,
+        description=(
+            "Unreviewed quarantined intake submissions lose their bodies (and become discarded) after this many "
+            "days; unset: kept until staff release or discard them."
+        ),
+    )
     intake_batch_max: int = Field(
         default=256, ge=1, le=10_000, description="Most intake posts the writer commits in one transaction."
     )

@@ -1,24 +1,32 @@
-"""`ignite-sync intake …`: helpers for intake senders (sign a body, make secrets and tokens) and housekeeping."""
+"""`ignite-sync intake …`: helpers for intake senders (sign a body, make secrets and tokens), housekeeping, and
+staff review of quarantined submissions (list, show, release with corrections, discard)."""
 
 from __future__ import annotations
 
 import base64
+import json
 import os
 import secrets
 import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from rich.table import Table
 from standardwebhooks import Webhook
 
 from cli.context import console, err_console, get_context
-from store.intake import InboxRepository
+from store.intake import InboxEntry, InboxRepository
+from sync.intake import ReleaseRefused, discard_quarantined, release_quarantined
 from webhooks.verify import token_hash
 
-app = typer.Typer(help="Intake webhook helpers: sign, new-secret, new-token, purge.", no_args_is_help=True)
+app = typer.Typer(
+    help="Intake webhook helpers (sign, new-secret, new-token, purge) and quarantine review "
+    "(quarantined, show, release, discard).",
+    no_args_is_help=True,
+)
 
 
 @app.command()
@@ -68,9 +76,179 @@ def purge(
     ctx: typer.Context,
     days: Annotated[int | None, typer.Option(help="Retention in days (default IGNITE_INTAKE_RETENTION_DAYS).")] = None,
 ) -> None:
-    """Drop raw bodies and submissions of settled intake rows older than the retention period."""
+    """Drop raw bodies and submissions of settled intake rows older than the retention period.
+
+    Quarantined rows are kept until staff release or discard them, unless IGNITE_INTAKE_QUARANTINE_RETENTION_DAYS
+    is set (then unreviewed ones older than that are purged and marked discarded)."""
     context = get_context(ctx)
     retention = timedelta(days=days if days is not None else context.settings.intake_retention_days)
+    quarantine_days = context.settings.intake_quarantine_retention_days
     with context.migrated_engine().begin() as connection:
-        purged = InboxRepository(connection).purge_bodies(older_than=retention)
+        purged = InboxRepository(connection).purge_bodies(
+            older_than=retention,
+            quarantined_older_than=timedelta(days=quarantine_days) if quarantine_days else None,
+        )
     console.print(f"purged the bodies of {purged} settled intake submissions older than {retention.days} days")
+
+
+# ------------------------------------------------------------------------------------------ quarantine review
+
+
+def _entry_or_exit(ctx: typer.Context, inbox_id: int) -> InboxEntry:
+    with get_context(ctx).migrated_engine().connect() as connection:
+        entry = InboxRepository(connection).get(inbox_id)
+    if entry is None:
+        err_console.print(f"[red]error[/red] no intake submission has id {inbox_id}")
+        raise typer.Exit(1)
+    return entry
+
+
+def _candidate_email(entry: InboxEntry) -> str:
+    value = (entry.candidate or entry.submission or {}).get("email")
+    return value if isinstance(value, str) else ""
+
+
+@app.command()
+def quarantined(
+    ctx: typer.Context,
+    show_personal: Annotated[
+        bool, typer.Option("--show-personal", help="Also show the email address (personal data).")
+    ] = False,
+    limit: Annotated[int, typer.Option(min=1, help="Show at most this many, oldest first.")] = 200,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """Submissions accepted but held back from the CRM (failed validation, or a filled honeypot).
+
+    Shows id, source, when it arrived, the reason (fields and rules, no values) and the email's hash; the
+    email itself only with --show-personal.  Review one with `show ID`, then `release ID` or `discard ID`."""
+    with get_context(ctx).migrated_engine().connect() as connection:
+        entries = InboxRepository(connection).quarantined(limit=limit)
+    rows: list[dict[str, Any]] = []
+    for entry in entries:
+        row: dict[str, Any] = {
+            "id": entry.id,
+            "source": entry.source,
+            "received_at": entry.received_at.isoformat(timespec="seconds"),
+            "reason": entry.reason,
+            "email_hash": entry.email_hash or "",
+        }
+        if show_personal:
+            row["email"] = _candidate_email(entry)
+        rows.append(row)
+    if as_json:
+        for row in rows:
+            print(json.dumps(row, sort_keys=True))
+        return
+    if not rows:
+        console.print("no quarantined intake submissions")
+        return
+    table = Table(title=f"{len(rows)} quarantined intake submission(s)")
+    for name in rows[0]:
+        table.add_column(name.replace("_", " "), overflow="fold")
+    for row in rows:
+        table.add_row(*(str(value) for value in row.values()))
+    console.print(table)
+
+
+@app.command()
+def show(
+    ctx: typer.Context,
+    inbox_id: Annotated[int, typer.Argument(metavar="ID", help="The id from `intake quarantined`.")],
+    raw: Annotated[bool, typer.Option("--raw", help="Also print the raw body exactly as it was received.")] = False,
+) -> None:
+    """One intake submission for review: status, reason, the fields read from the body, ignored field names.
+
+    This is the review screen, so it shows the submitted values (personal data) on the terminal; nothing of
+    it is logged."""
+    entry = _entry_or_exit(ctx, inbox_id)
+    lines = [
+        f"id: {entry.id}  receipt: {entry.receipt_id}",
+        f"source: {entry.source}  delivery: {entry.delivery_id}",
+        f"received: {entry.received_at.isoformat(timespec='seconds')}  content type: {entry.content_type}",
+        f"status: {entry.status}" + (f"  (job {entry.job_id})" if entry.job_id else ""),
+    ]
+    if entry.quarantine_reason:
+        lines.append(f"quarantine reason: {entry.quarantine_reason}")
+        lines.extend(f"  problem: {p.get('field')}: {p.get('rule')}" for p in entry.quarantine_problems or [])
+    if entry.ignored_fields:
+        lines.append(f"ignored fields (kept only in the raw body): {', '.join(entry.ignored_fields)}")
+    if entry.reviewed_at:
+        lines.append(f"reviewed: {entry.reviewed_at.isoformat(timespec='seconds')}  note: {entry.review_note or ''}")
+    if entry.body_purged_at:
+        lines.append(f"body purged: {entry.body_purged_at.isoformat(timespec='seconds')}")
+    fields = entry.candidate if entry.candidate is not None else entry.submission
+    if fields:
+        lines.append("fields:")
+        lines.extend(f"  {name}: {json.dumps(value, ensure_ascii=False)}" for name, value in sorted(fields.items()))
+    console.print("\n".join(lines), highlight=False, markup=False, soft_wrap=True)
+    if raw and entry.raw_body is not None:
+        console.print(entry.raw_body.decode("utf-8", errors="replace"), highlight=False, markup=False)
+
+
+def _corrections(pairs: list[str]) -> dict[str, Any]:
+    corrections: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            err_console.print(f"[red]error[/red] --set takes field=value, got {pair.split('=')[0]!r}…")
+            raise typer.Exit(2)
+        corrections[name.strip()] = value
+    return corrections
+
+
+@app.command()
+def release(
+    ctx: typer.Context,
+    inbox_id: Annotated[int, typer.Argument(metavar="ID", help="The id from `intake quarantined`.")],
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Correct a field: field=value; field= clears it. Repeatable."),
+    ] = None,
+    truncate: Annotated[
+        bool, typer.Option("--truncate", help="Cut text longer than its field allows (the raw body keeps it all).")
+    ] = False,
+    note: Annotated[str | None, typer.Option(help="Why it was released (kept on the row).")] = None,
+) -> None:
+    """Validate a quarantined submission again (with corrections) and, if it passes, queue it for the CRM.
+
+    Releasing an already released submission changes nothing and queues nothing.  When it still does not
+    validate, the problems are printed and it stays quarantined (exit 1)."""
+    context = get_context(ctx)
+    try:
+        result = release_quarantined(
+            context.migrated_engine(), inbox_id, corrections=_corrections(set_ or []), truncate=truncate, note=note
+        )
+    except ReleaseRefused as exc:
+        err_console.print(f"[red]error[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    if result.truncated:
+        console.print(f"truncated to their limits: {', '.join(result.truncated)}", highlight=False)
+    if result.problems:
+        err_console.print(f"submission {inbox_id} still does not validate; it stays quarantined:", highlight=False)
+        for problem in result.problems:
+            err_console.print(f"  {problem.field}: {problem.rule}", highlight=False, markup=False)
+        raise typer.Exit(1)
+    if result.released:
+        console.print(f"submission {inbox_id} released: pending, queued for delivery to the CRM", highlight=False)
+    else:
+        console.print(f"submission {inbox_id} is already {result.status}; nothing queued", highlight=False)
+
+
+@app.command()
+def discard(
+    ctx: typer.Context,
+    inbox_ids: Annotated[list[int], typer.Argument(metavar="ID...", help="Ids from `intake quarantined`.")],
+    reason: Annotated[str, typer.Option(help="Why (spam, test post…); kept on the row.")],
+) -> None:
+    """Mark quarantined submissions as not leads.  They are never delivered; their bodies are purged after
+    IGNITE_INTAKE_RETENTION_DAYS like delivered ones."""
+    engine = get_context(ctx).migrated_engine()
+    missed = []
+    for inbox_id in inbox_ids:
+        if discard_quarantined(engine, inbox_id, reason=reason):
+            console.print(f"submission {inbox_id} discarded", highlight=False)
+        else:
+            missed.append(inbox_id)
+    if missed:
+        err_console.print(f"not quarantined (or no such id), left as they were: {', '.join(map(str, missed))}")
+        raise typer.Exit(1)

@@ -111,6 +111,14 @@ def print_status(status: dict[str, Any]) -> None:
         console.print(errors)
     jobs = ", ".join(f"{state} {n}" for state, n in sorted(status["jobs"].items())) or "none"
     console.print(f"jobs: {jobs}")
+    intake = status.get("intake") or {}
+    if intake.get("quarantined"):
+        reasons = ", ".join(f"{reason} {n}" for reason, n in sorted(intake["quarantined_by_reason"].items()))
+        console.print(
+            f"[yellow]intake: {intake['quarantined']} quarantined submissions wait for review[/yellow] ({reasons}): "
+            "`ignite-sync intake quarantined`",
+            highlight=False,
+        )
     for dead in status["dead_letters"]:
         console.print(
             f"[red]dead[/red] job {dead['id']} ({dead['kind']}) after {dead['attempts']} attempts: {dead['error']}"
@@ -235,7 +243,14 @@ def worker_command(
             min_respondents=settings.crm_min_respondents,
             reconcile_every=timedelta(hours=reconcile_hours) if reconcile_hours and not once else None,
             housekeeping_every=None if once else timedelta(hours=1),
-            housekeeping=Housekeeping(keep_intake_bodies=timedelta(days=settings.intake_retention_days)),
+            housekeeping=Housekeeping(
+                keep_intake_bodies=timedelta(days=settings.intake_retention_days),
+                keep_quarantined=(
+                    timedelta(days=settings.intake_quarantine_retention_days)
+                    if settings.intake_quarantine_retention_days
+                    else None
+                ),
+            ),
             stop=stop,
             chunk_size=chunk_size,
         )

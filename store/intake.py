@@ -32,13 +32,26 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from store.intake_tables import DONE, FAILED, PENDING, QUARANTINED, api_keys, intake_inbox
+from store.intake_tables import (
+    DISCARDED,
+    DONE,
+    FAILED,
+    HONEYPOT,
+    INVALID,
+    PENDING,
+    QUARANTINED,
+    api_keys,
+    intake_inbox,
+)
 from store.jobs import JobRepository, jobs_from_select
 from store.jobs_tables import jobs
 
 __all__ = [
+    "DISCARDED",
     "DONE",
     "FAILED",
+    "HONEYPOT",
+    "INVALID",
     "PENDING",
     "QUARANTINED",
     "ApiKeyRepository",
@@ -67,6 +80,23 @@ class InboxEntry:
     crm_id: str | None
     job_id: int | None
     raw_body: bytes | None
+    content_type: str = ""
+    quarantine_reason: str | None = None
+    quarantine_problems: list[dict[str, str]] | None = None
+    candidate: dict[str, Any] | None = None
+    ignored_fields: list[str] | None = None
+    reviewed_at: datetime | None = None
+    review_note: str | None = None
+    body_purged_at: datetime | None = None
+    last_error: str | None = None
+
+    @property
+    def reason(self) -> str:
+        """The quarantine reason as staff read it: the code, then each problem's field and rule (no values)."""
+        if self.quarantine_reason is None:
+            return ""
+        problems = "; ".join(f"{p.get('field')}: {p.get('rule')}" for p in self.quarantine_problems or [])
+        return f"{self.quarantine_reason} ({problems})" if problems else self.quarantine_reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +111,10 @@ class NewDelivery:
     submission: dict[str, Any] | None
     email_hash: str | None
     quarantine_reason: str | None = None
+    # For quarantined rows: [{"field", "rule"}] and the fields read before validation (see intake_tables).
+    quarantine_problems: list[dict[str, str]] | None = None
+    candidate: dict[str, Any] | None = None
+    ignored_fields: list[str] | None = None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -118,6 +152,9 @@ def _row(delivery: NewDelivery) -> dict[str, Any]:
         "email_hash": delivery.email_hash,
         "quarantined": quarantined,
         "quarantine_reason": delivery.quarantine_reason,
+        "quarantine_problems": delivery.quarantine_problems,
+        "candidate": delivery.candidate,
+        "ignored_fields": delivery.ignored_fields or None,
         "status": QUARANTINED if quarantined else PENDING,
     }
 
@@ -164,6 +201,15 @@ def _entry(row: Any) -> InboxEntry:
         crm_id=row.crm_id,
         job_id=row.job_id,
         raw_body=row.raw_body,
+        content_type=row.content_type,
+        quarantine_reason=row.quarantine_reason,
+        quarantine_problems=row.quarantine_problems,
+        candidate=row.candidate,
+        ignored_fields=row.ignored_fields,
+        reviewed_at=row.reviewed_at,
+        review_note=row.review_note,
+        body_purged_at=row.body_purged_at,
+        last_error=row.last_error,
     )
 
 
@@ -204,6 +250,8 @@ class InboxRepository:
         submission: dict[str, Any] | None,
         email_hash: str | None,
         quarantine_reason: str | None = None,
+        quarantine_problems: list[dict[str, str]] | None = None,
+        candidate: dict[str, Any] | None = None,
     ) -> InboxEntry:
         """Insert a new row; raise DuplicateDelivery when the (source, delivery id) pair is already there.
 
@@ -212,7 +260,16 @@ class InboxRepository:
         """
         values = _row(
             NewDelivery(
-                source, delivery_id, received_at, content_type, raw_body, submission, email_hash, quarantine_reason
+                source,
+                delivery_id,
+                received_at,
+                content_type,
+                raw_body,
+                submission,
+                email_hash,
+                quarantine_reason,
+                quarantine_problems,
+                candidate,
             )
         )
         row = self.connection.execute(
@@ -297,27 +354,112 @@ class InboxRepository:
             values["status"] = FAILED
         self.connection.execute(update(intake_inbox).where(intake_inbox.c.id == inbox_id).values(**values))
 
-    def purge_bodies(self, *, older_than: timedelta, now: datetime | None = None) -> int:
-        """Drop raw bodies and submissions of settled rows received before the retention cut-off.
+    def purge_bodies(
+        self, *, older_than: timedelta, now: datetime | None = None, quarantined_older_than: timedelta | None = None
+    ) -> int:
+        """Drop raw bodies, submissions and candidate fields of settled rows received before the cut-off.
 
         Pending rows keep everything however old they are: nothing accepted may be lost while the CRM is away.
-        The row itself (source, delivery id, receipt, outcome, email hash) stays, so idempotency and the audit
-        trail outlive the personal data.
+        Quarantined rows wait for staff, so they are kept too, unless `quarantined_older_than` is given: past
+        that (longer) period an unreviewed row loses its personal data and becomes `discarded`, noted as
+        expired.  The row itself (source, delivery id, receipt, outcome, email hash) stays, so idempotency and
+        the audit trail outlive the personal data.
         """
         now = now or datetime.now(UTC)
-        cutoff = now - older_than
+        purged = {"raw_body": None, "submission": None, "candidate": None, "body_purged_at": now}
+        unpurged = intake_inbox.c.body_purged_at.is_(None)
         result = self.connection.execute(
             update(intake_inbox)
             .where(
                 and_(
-                    intake_inbox.c.received_at < cutoff,
-                    intake_inbox.c.status != PENDING,
-                    intake_inbox.c.body_purged_at.is_(None),
+                    intake_inbox.c.received_at < now - older_than,
+                    intake_inbox.c.status.not_in([PENDING, QUARANTINED]),
+                    unpurged,
                 )
             )
-            .values(raw_body=None, submission=None, body_purged_at=now)
+            .values(**purged)
         )
-        return int(result.rowcount or 0)
+        count = int(result.rowcount or 0)
+        if quarantined_older_than is not None:
+            expired = self.connection.execute(
+                update(intake_inbox)
+                .where(
+                    and_(
+                        intake_inbox.c.received_at < now - quarantined_older_than,
+                        intake_inbox.c.status == QUARANTINED,
+                        unpurged,
+                    )
+                )
+                .values(
+                    **purged,
+                    status=DISCARDED,
+                    reviewed_at=now,
+                    review_note=f"unreviewed after {quarantined_older_than.days} days; expired",
+                )
+            )
+            count += int(expired.rowcount or 0)
+        return count
+
+    # -------------------------------------------------------------------------------- quarantine review
+
+    def quarantined(self, *, limit: int = 200) -> list[InboxEntry]:
+        """Rows waiting for staff, oldest first."""
+        rows = self.connection.execute(
+            select(intake_inbox)
+            .where(intake_inbox.c.status == QUARANTINED)
+            .order_by(intake_inbox.c.received_at, intake_inbox.c.id)
+            .limit(limit)
+        )
+        return [_entry(row) for row in rows]
+
+    def release(
+        self,
+        inbox_id: int,
+        *,
+        submission: dict[str, Any],
+        email_hash: str,
+        note: str | None,
+        at: datetime,
+        kind: str,
+        max_attempts: int,
+    ) -> bool:
+        """A quarantined row, now valid, becomes pending with its delivery job; False when it was not
+        quarantined (already released or discarded), so releasing twice enqueues once.  The status guard
+        in the UPDATE (not a read before it) decides between two staff releasing at the same moment; the
+        job's idempotency key (`intake:<receipt>`) would catch a second job anyway."""
+        result = self.connection.execute(
+            update(intake_inbox)
+            .where(and_(intake_inbox.c.id == inbox_id, intake_inbox.c.status == QUARANTINED))
+            .values(
+                status=PENDING,
+                quarantined=False,
+                submission=submission,
+                email_hash=email_hash,
+                reviewed_at=at,
+                review_note=note,
+            )
+        )
+        if not result.rowcount:
+            return False
+        self.enqueue_delivery_jobs([inbox_id], kind=kind, max_attempts=max_attempts)
+        return True
+
+    def discard(self, inbox_id: int, *, note: str, at: datetime) -> bool:
+        """A quarantined row staff judged not a lead (spam, a test): terminal, purged like a delivered row."""
+        result = self.connection.execute(
+            update(intake_inbox)
+            .where(and_(intake_inbox.c.id == inbox_id, intake_inbox.c.status == QUARANTINED))
+            .values(status=DISCARDED, reviewed_at=at, review_note=note)
+        )
+        return bool(result.rowcount)
+
+    def quarantined_by_reason(self) -> dict[str, int]:
+        rows = self.connection.execute(
+            select(intake_inbox.c.quarantine_reason, func.count())
+            .where(intake_inbox.c.status == QUARANTINED)
+            .group_by(intake_inbox.c.quarantine_reason)
+        )
+        return {str(reason or "unknown"): int(n) for reason, n in rows}
 
     def counts_by_status(self) -> dict[str, int]:
         rows = self.connection.execute(select(intake_inbox.c.status, func.count()).group_by(intake_inbox.c.status))

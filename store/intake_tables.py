@@ -14,11 +14,18 @@ from sqlalchemy import JSON, Boolean, Column, Index, Integer, LargeBinary, Strin
 from store.tables import metadata
 from store.types import UtcDateTime
 
-# Inbox states.  `pending` rows have a job that will deliver them; the others are terminal.
+# Inbox states.  `pending` rows have a job that will deliver them.  `quarantined` rows were accepted but not
+# delivered (a filled honeypot, or content that failed validation) and wait for staff: `ignite-sync intake
+# release` makes one `pending` (with its job), `discard` makes it `discarded`.  The others are terminal.
 PENDING = "pending"
 DONE = "done"
 QUARANTINED = "quarantined"
+DISCARDED = "discarded"
 FAILED = "failed"
+
+# quarantine_reason codes
+HONEYPOT = "honeypot"
+INVALID = "invalid"
 
 intake_inbox = Table(
     "intake_inbox",
@@ -38,6 +45,16 @@ intake_inbox = Table(
     Column("email_hash", String(24), nullable=True),
     Column("quarantined", Boolean, nullable=False, default=False),
     Column("quarantine_reason", String(64), nullable=True),
+    # Why a quarantined row did not validate: [{"field", "rule"}], never the values (those are in raw_body).
+    Column("quarantine_problems", JSON, nullable=True),
+    # The submission fields read from the body before validation, so staff can correct and release them;
+    # NULL once purged, like raw_body.
+    Column("candidate", JSON, nullable=True),
+    # Names (not values) of body fields the unknown-field policy left out of the submission (utm_source…).
+    Column("ignored_fields", JSON, nullable=True),
+    Column("reviewed_at", UtcDateTime(), nullable=True),
+    # Staff's note when releasing or discarding (the discard reason).
+    Column("review_note", Text, nullable=True),
     Column("status", String(16), nullable=False),
     Column("job_id", Integer, nullable=True),
     Column("outcome", String(32), nullable=True),

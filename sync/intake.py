@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,14 +30,17 @@ from sqlalchemy import Engine
 from connector.base import CrmConnector, FatalCrmError, RowResult
 from mappings.profile import Profile
 from mappings.transform import CrmWrite, to_crm
-from models import IntakeSubmission
+from models import IntakeSubmission, Problem
+from models.intake import SENDER_FIELDS, truncate_overlong, validate_submission
 from models.keys import email_hash
-from store.intake import PENDING, InboxRepository
+from store.intake import DISCARDED, PENDING, QUARANTINED, InboxRepository
 from store.jobs import Job
 
 log = logging.getLogger("ignite.intake")
 
 INTAKE_JOB = "intake"
+# Attempts are bounded by the retry policy's ~72-hour budget first; this only stops a job that crashes workers.
+INTAKE_MAX_ATTEMPTS = 500
 LEAD_STEP = "intake_lead"
 NOTE_STEP = "intake_note"
 EXISTING_CONTACT = "existing_contact"
@@ -267,3 +270,92 @@ class IntakeHandler:
             outcome.outcome,
             outcome.record_id,
         )
+
+
+# ------------------------------------------------------------------------------------- quarantine release
+
+
+class ReleaseRefused(Exception):
+    """The row cannot be released at all (unknown id, or discarded); the message says which."""
+
+
+@dataclass(frozen=True)
+class ReleaseResult:
+    """What `release_quarantined` did.  `released` is True only for the call that enqueued the job;
+    `problems` (field and rule) are why the corrected submission still does not validate."""
+
+    inbox_id: int
+    status: str
+    released: bool
+    problems: list[Problem] = field(default_factory=list)
+    truncated: list[str] = field(default_factory=list)
+
+
+def release_quarantined(
+    engine: Engine,
+    inbox_id: int,
+    *,
+    corrections: Mapping[str, Any] | None = None,
+    truncate: bool = False,
+    note: str | None = None,
+    now: datetime | None = None,
+) -> ReleaseResult:
+    """Re-validate a quarantined submission (with staff's corrections) and, when it passes, make it pending
+    with the ordinary intake job, in one transaction.
+
+    The fields are the ones read from the body when it arrived (`candidate`), overlaid with `corrections`
+    (None or "" clears a field); `truncate` cuts over-long text to its limit.  A row already released
+    answers `released=False` and enqueues nothing, so running the command twice delivers once.
+    """
+    now = now or datetime.now(UTC)
+    corrections = dict(corrections or {})
+    unknown = sorted(set(corrections) - SENDER_FIELDS)
+    if unknown:
+        allowed = ", ".join(sorted(SENDER_FIELDS))
+        problems = [Problem("correction", name, f"is not a submission field (allowed: {allowed})") for name in unknown]
+        return ReleaseResult(inbox_id, QUARANTINED, released=False, problems=problems)
+    with engine.begin() as connection:
+        inbox = InboxRepository(connection)
+        entry = inbox.get(inbox_id)
+        if entry is None:
+            raise ReleaseRefused(f"inbox row {inbox_id} does not exist")
+        if entry.status == DISCARDED:
+            raise ReleaseRefused(f"inbox row {inbox_id} was discarded ({entry.review_note or 'no reason given'})")
+        if entry.status != QUARANTINED:
+            return ReleaseResult(inbox_id, entry.status, released=False)
+        fields = {key: value for key, value in (entry.candidate or {}).items() if key in SENDER_FIELDS}
+        for name, value in corrections.items():
+            if value is None or value == "":
+                fields.pop(name, None)
+            else:
+                fields[name] = value
+        truncated: list[str] = []
+        if truncate:
+            fields, truncated = truncate_overlong(fields)
+        result = validate_submission(
+            fields, source=entry.source, delivery_id=entry.delivery_id, received_at=entry.received_at
+        )
+        if isinstance(result, list):
+            return ReleaseResult(inbox_id, QUARANTINED, released=False, problems=result, truncated=truncated)
+        released = inbox.release(
+            inbox_id,
+            submission=result.model_dump(mode="json"),
+            email_hash=email_hash(result.email),
+            note=note,
+            at=now,
+            kind=INTAKE_JOB,
+            max_attempts=INTAKE_MAX_ATTEMPTS,
+        )
+    if released:
+        log.info("intake released inbox=%s delivery=%s email=%s", inbox_id, entry.delivery_id, email_hash(result.email))
+    return ReleaseResult(inbox_id, PENDING, released=released, truncated=truncated)
+
+
+def discard_quarantined(engine: Engine, inbox_id: int, *, reason: str, now: datetime | None = None) -> bool:
+    """Mark a quarantined row discarded (spam, a test post) with staff's reason; False if it was not
+    quarantined.  Its body is then purged after the ordinary retention period."""
+    with engine.begin() as connection:
+        done = InboxRepository(connection).discard(inbox_id, note=reason, at=now or datetime.now(UTC))
+    if done:
+        log.info("intake discarded inbox=%s", inbox_id)
+    return done

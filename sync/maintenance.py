@@ -94,11 +94,14 @@ def reconcile(engine: Engine, crm: CrmConnector, objects: Sequence[str]) -> Reco
 @dataclass(frozen=True)
 class Housekeeping:
     """Periodic clean-up.  Intake bodies hold personal data, so they go after `keep_intake_bodies` (the
-    IGNITE_INTAKE_RETENTION_DAYS setting) once delivered; a submission still pending keeps its body."""
+    IGNITE_INTAKE_RETENTION_DAYS setting) once delivered or discarded; a submission still pending keeps its
+    body.  A quarantined one waits for staff: kept for good while `keep_quarantined` is None (the default),
+    else purged and marked discarded after that (IGNITE_INTAKE_QUARANTINE_RETENTION_DAYS)."""
 
     keep_succeeded_jobs: timedelta = timedelta(days=7)
     keep_runs: timedelta = timedelta(days=90)
     keep_intake_bodies: timedelta = timedelta(days=30)
+    keep_quarantined: timedelta | None = None
 
     def run(self, engine: Engine, now: datetime | None = None) -> dict[str, int]:
         now = now or utcnow()
@@ -107,5 +110,7 @@ class Housekeeping:
             swept = jobs.sweep_expired_leases()
             purged = jobs.purge(now - self.keep_succeeded_jobs)
             runs = RunRepository(conn).purge(now - self.keep_runs)
-            bodies = InboxRepository(conn).purge_bodies(older_than=self.keep_intake_bodies, now=now)
+            bodies = InboxRepository(conn).purge_bodies(
+                older_than=self.keep_intake_bodies, now=now, quarantined_older_than=self.keep_quarantined
+            )
         return {"expired_leases": swept, "purged_jobs": purged, "purged_runs": runs, "purged_intake_bodies": bodies}

@@ -15,7 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.engine import make_url
 
 from connector.base import CrmConnector, FatalCrmError, TransientCrmError
@@ -23,6 +23,7 @@ from connector.local import LocalCrm
 from mappings.profile import Profile, load_profile
 from mappings.snapshots import load_describes
 from store.database import make_engine, upgrade_database
+from store.intake import InboxRepository
 from store.jobs import Job, JobRepository
 from store.jobs_tables import sync_ledger
 from store.ledger import LedgerRepository
@@ -303,6 +304,13 @@ def pending_by_object(engine: Engine, profile: str, *, individual_responses: boo
     return pending
 
 
+def _intake_status(conn: Connection) -> dict[str, Any]:
+    """The intake inbox for `status`: rows by status, and the quarantined ones waiting for staff by reason."""
+    inbox = InboxRepository(conn)
+    waiting = inbox.quarantined_by_reason()
+    return {"inbox": inbox.counts_by_status(), "quarantined": sum(waiting.values()), "quarantined_by_reason": waiting}
+
+
 def sync_status(
     database: str | Engine, *, runs: int = 5, errors: int = 10, profile: str | None = None
 ) -> dict[str, Any]:
@@ -329,6 +337,7 @@ def sync_status(
                 for g in ledger.error_groups(limit=errors)
             ],
             "jobs": repo.counts_by_state(),
+            "intake": _intake_status(conn),
             "dead_letters": [
                 {
                     "id": j.id,

@@ -1,10 +1,19 @@
-"""POST /webhooks/intake/{source}: verify → validate → inbox row + job in one transaction → 202.
+"""POST /webhooks/intake/{source}: verify → validate → inbox row (+ job) in one transaction → 202.
 
 Order matters: the source and content type are checked before the body is read, the size while reading
 (64 KiB, counted on the stream, not after), the signature on the raw bytes before any parsing, then the
 source's rate limit (only verified posts count, so forgeries cannot spend a real sender's budget), and only
 then is the payload mapped and validated.  The answer goes out after the commit, so a
-202 always means "stored durably, with a job that will deliver it".
+202 always means "stored durably": with a job that will deliver it, or quarantined for staff to review.
+
+Quarantine, don't drop: once a post is authenticated and its body parses, content problems never refuse it.
+A submission that fails validation (a missing or over-long field, a state or role outside the lists, a field
+map that does not fit the form) or fills the honeypot is stored as `quarantined` with the problems (field and
+rule, never the values) and no job, and answered 202 like any other, so the sender stops retrying and staff
+can correct and release it (`ignite-sync intake release`).  Fields the submission does not have (utm_source,
+referrer, page URL…) are left out of it and their names recorded; the raw body keeps them.  Only
+authentication failures (401), unparseable bodies (400), oversize bodies (413), wrong content types (415)
+and rate limits (429) are refused.
 
 Validated posts are written by one group-commit writer (webhooks/group_commit.py): concurrent posts share a
 transaction and its commit instead of queueing for one commit each, and each still hears 202 only after the
@@ -25,14 +34,16 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, create_model
 from sqlalchemy import Connection, Engine, text
 from throttled import MemoryStore, RateLimiterType, Throttled, rate_limiter
 
-from models import IntakeSubmission, Problem, problems_from_validation_error
-from models.keys import email_hash
-from store.intake import InboxRepository, NewDelivery, StoredDelivery
-from sync.intake import INTAKE_JOB
+from models import IntakeSubmission, Problem
+from models.intake import SERVER_FIELDS as _SERVER_FIELDS
+from models.intake import split_sender_fields, validate_submission
+from models.keys import email_hash, normalise_email
+from store.intake import HONEYPOT, INVALID, InboxRepository, NewDelivery, StoredDelivery
+from sync.intake import INTAKE_JOB, INTAKE_MAX_ATTEMPTS
 from webhooks.fieldmaps import PayloadError, extract, parse_body
 from webhooks.group_commit import GroupCommitWriter, WriterUnavailable
 from webhooks.metrics import IntakeMetrics
@@ -42,19 +53,17 @@ from webhooks.verify import SignatureRejected, Verifier
 
 log = logging.getLogger("ignite.intake")
 
-# Attempts are bounded by the retry policy's ~72-hour budget first; this only stops a job that crashes workers.
-INTAKE_MAX_ATTEMPTS = 500
-SERVER_FIELDS = ("source", "delivery_id", "received_at", "key")
+SERVER_FIELDS = tuple(sorted(_SERVER_FIELDS))
 # Seconds a sender is asked to wait after a 503 (its batch was not committed; nothing was acknowledged).
 RETRY_AFTER_UNAVAILABLE = 5
 JSON_TYPES = ("application/json",)
 FORM_TYPES = ("application/x-www-form-urlencoded",)
 
 # The documented request body: the submission as a sender writes it (the service adds source, delivery id
-# and the time it was received).
+# and the time it was received).  Other fields are allowed and ignored (their names are recorded).
 IntakeForm: type[BaseModel] = create_model(  # type: ignore[call-overload]
     "IntakeForm",
-    __config__=ConfigDict(extra="forbid"),
+    __config__=ConfigDict(extra="allow"),
     **{
         name: (info.annotation, info)
         for name, info in IntakeSubmission.model_fields.items()
@@ -182,9 +191,11 @@ def intake_router(
         summary="Receive a signed intake submission",
         description=(
             "Verifies the source's signature on the raw body, validates the submission, stores it with its "
-            "delivery job in one transaction and answers 202 with a receipt. A repeated delivery (same source "
-            "and delivery id) answers 200 with the first receipt and writes nothing. Sources without a field map "
-            "post the IntakeForm JSON, at the top level or under `data`."
+            "delivery job in one transaction and answers 202 with a receipt. A submission that fails validation "
+            "is stored quarantined for staff review and also answered 202; fields the form has beyond the "
+            "submission's are ignored. A repeated delivery (same source and delivery id) answers 200 with the "
+            "first receipt and writes nothing. 400 means the body is not JSON (or form data) at all. Sources "
+            "without a field map post the IntakeForm JSON, at the top level or under `data`."
         ),
         responses={
             200: {"description": "repeated delivery: the first receipt", "model": Receipt},
@@ -268,28 +279,12 @@ def intake_router(
         received_at = clock()
         try:
             document = parse_body(body, form=runtime.config.accepts_form)
-            extracted = extract(runtime.config, document)
-        except PayloadError as exc:
+        except PayloadError as exc:  # not JSON / not UTF-8 form data: nothing to keep or review
             return reject(source, "invalid_body", _invalid([Problem("submission", exc.field, exc.rule)]))
-        delivery_id = verified.delivery_id or extracted.delivery_id or hashlib.sha256(body).hexdigest()
-        submission: IntakeSubmission | None = None
-        quarantine: str | None = "honeypot" if extracted.honeypot_filled else None
-        if quarantine is None:
-            submission_or_problems = _validate(extracted.fields, source, delivery_id, received_at)
-            if isinstance(submission_or_problems, list):
-                return reject(source, "invalid_body", _invalid(submission_or_problems))
-            submission = submission_or_problems
-        email = email_hash(submission.email) if submission is not None else None
-        delivery = NewDelivery(
-            source=source,
-            delivery_id=delivery_id,
-            received_at=received_at,
-            content_type=media,
-            raw_body=body,
-            submission=submission.model_dump(mode="json") if submission is not None else None,
-            email_hash=email,
-            quarantine_reason=quarantine,
-        )
+        delivery = _classify(runtime.config, source, document, body, media, received_at, verified.delivery_id)
+        quarantine = delivery.quarantine_reason
+        delivery_id = delivery.delivery_id
+        email = delivery.email_hash
         try:
             stored = await writer.submit(delivery)
         except WriterUnavailable as exc:
@@ -310,7 +305,15 @@ def intake_router(
             return JSONResponse({"receipt_id": stored.receipt_id, "status": "duplicate"}, status_code=200)
         if quarantine is not None:
             runtime.quarantined.inc()
-            log.info("intake quarantined source=%s delivery=%s reason=%s", source, delivery_id, quarantine)
+            fields = ",".join(sorted({p["field"] for p in delivery.quarantine_problems or []}))
+            log.info(
+                "intake quarantined source=%s delivery=%s receipt=%s reason=%s fields=%s",
+                source,
+                delivery_id,
+                stored.receipt_id,
+                quarantine,
+                fields,
+            )
         else:
             runtime.accepted.inc()
             log.info(
@@ -320,26 +323,72 @@ def intake_router(
                 stored.receipt_id,
                 email,
             )
-        # A quarantined post gets the same answer as an accepted one: a bot learns nothing.
+        # A quarantined post gets the same answer as an accepted one: a bot learns nothing, and a real sender
+        # stops retrying something that is safely stored.
         return JSONResponse({"receipt_id": stored.receipt_id, "status": "accepted"}, status_code=202)
 
     return router
 
 
-def _validate(
-    fields: dict[str, Any], source: str, delivery_id: str, received_at: datetime
-) -> IntakeSubmission | list[Problem]:
-    server_set = [
-        Problem("submission", name, "is set by the service, not the sender") for name in SERVER_FIELDS if name in fields
-    ]
-    if server_set:
-        return server_set
+def _classify(
+    config: IntakeSource,
+    source: str,
+    document: Any,
+    body: bytes,
+    media: str,
+    received_at: datetime,
+    verified_delivery_id: str | None,
+) -> NewDelivery:
+    """The inbox row for an authenticated, parsed body: a valid submission (pending), or quarantined with the
+    problems that kept it from validating.  Content never refuses a post from here on."""
+    candidate: dict[str, Any] | None = None
+    ignored: list[str] = []
+    honeypot = False
     try:
-        return IntakeSubmission.model_validate(
-            {**fields, "source": source, "delivery_id": delivery_id, "received_at": received_at}
-        )
-    except ValidationError as exc:
-        return problems_from_validation_error("submission", exc)
+        extracted = extract(config, document)
+    except PayloadError as exc:  # parseable, but not the shape this source's payloads have
+        sender_delivery_id = None
+        problems: list[Problem] = [Problem("submission", exc.field, exc.rule)]
+    else:
+        sender_delivery_id = extracted.delivery_id
+        split = split_sender_fields(extracted.fields)
+        candidate, ignored, honeypot = split.known, split.ignored, extracted.honeypot_filled
+        problems = []
+    delivery_id = verified_delivery_id or sender_delivery_id or hashlib.sha256(body).hexdigest()
+    submission: IntakeSubmission | None = None
+    if not problems and candidate is not None:
+        checked = validate_submission(candidate, source=source, delivery_id=delivery_id, received_at=received_at)
+        if isinstance(checked, list):
+            problems = checked
+        else:
+            submission = checked
+    reason = HONEYPOT if honeypot else INVALID if problems else None
+    if reason is not None:
+        submission = None
+    return NewDelivery(
+        source=source,
+        delivery_id=delivery_id,
+        received_at=received_at,
+        content_type=media,
+        raw_body=body,
+        submission=submission.model_dump(mode="json") if submission is not None else None,
+        email_hash=email_hash(submission.email) if submission is not None else _candidate_email_hash(candidate),
+        quarantine_reason=reason,
+        quarantine_problems=[{"field": p.field, "rule": p.rule} for p in problems] or None,
+        candidate=candidate if reason is not None else None,
+        ignored_fields=ignored or None,
+    )
+
+
+def _candidate_email_hash(candidate: dict[str, Any] | None) -> str | None:
+    """The email's hash for a quarantined row when it has a usable email, so staff can match it up."""
+    value = (candidate or {}).get("email")
+    if not isinstance(value, str):
+        return None
+    try:
+        return email_hash(normalise_email(value))
+    except ValueError:
+        return None
 
 
 def _invalid(problems: list[Problem]) -> JSONResponse:

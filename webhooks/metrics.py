@@ -57,7 +57,7 @@ class IntakeMetrics:
         )
         self.quarantined = Counter(
             "ignite_intake_quarantined",
-            "Intake posts accepted but quarantined (honeypot)",
+            "Intake posts accepted but quarantined for review (honeypot or failed validation)",
             ["source"],
             registry=self.registry,
         )
@@ -96,6 +96,11 @@ def inbox_gauges(engine: Engine) -> dict[str, tuple[str, str, dict[str, int]]]:
         inbox = InboxRepository(connection)
         return {
             "ignite_intake_inbox": ("Intake inbox rows by status", "status", inbox.counts_by_status()),
+            "ignite_intake_quarantined_waiting": (
+                "Quarantined intake submissions waiting for staff review, by reason",
+                "reason",
+                {"honeypot": 0, "invalid": 0, **inbox.quarantined_by_reason()},
+            ),
             "ignite_intake_outcomes": (
                 "Delivered intake submissions by CRM outcome",
                 "outcome",
