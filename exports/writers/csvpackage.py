@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -36,7 +37,9 @@ def table_csv(table: Table) -> bytes:
     writer.writerow([c.name for c in table.columns])
     for row in table.rows:
         writer.writerow([format_value(row.get(c.name), c.style) for c in table.columns])
-    return buffer.getvalue().encode("utf-8")
+    # A byte-order mark in front: Excel, where a program officer double-clicks the file, otherwise reads UTF-8
+    # as the local code page and garbles names like "Clínica".  UTF-8 readers (pandas, frictionless) skip it.
+    return codecs.BOM_UTF8 + buffer.getvalue().encode("utf-8")
 
 
 def datapackage(report: FunderReport) -> dict[str, object]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 from datetime import date, datetime
 from pathlib import Path
@@ -134,6 +135,8 @@ def test_every_format_is_written_and_the_package_validates(
     } <= names
     report = validate(str(tmp_path / "datapackage.json"))
     assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])
+    # Excel needs the byte-order mark to read UTF-8; the validator reading the headers proves it is skipped
+    assert all((tmp_path / f"{t}.csv").read_bytes().startswith(codecs.BOM_UTF8) for t in ("outcomes", "cohorts"))
     package = json.loads((tmp_path / "datapackage.json").read_text())
     outcomes = next(r for r in package["resources"] if r["name"] == "outcomes")
     assert outcomes["schema"]["missingValues"] == [""]
