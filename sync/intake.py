@@ -9,7 +9,7 @@ upserted again, not appended to), and the appended message carries the key as a 
 A duplicate rule that blocks the new Lead (DUPLICATES_DETECTED) is data, not failure: the matched record is
 adopted.
 
-SOQL values go through simple-salesforce's `format_soql`, so `o'brien@example.org` is an ordinary email and
+SOQL values go through `connector.soql.soql_quote`, so `o'brien@example.org` is an ordinary email and
 no field can change a query's shape.  While the CRM is unreachable the connector raises TransientCrmError and
 the worker retries with backoff (about 72 hours) before dead-lettering; the inbox row stays `pending` and keeps
 its body throughout.  Logs carry the delivery id and a hash of the email, never the submission.
@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from simple_salesforce.format import format_soql
 from sqlalchemy import Engine
 
 from connector.base import CrmConnector, FatalCrmError, RowResult
+from connector.soql import soql_quote
 from mappings.profile import Profile
 from mappings.transform import CrmWrite, to_crm
 from models import IntakeSubmission, Problem
@@ -46,7 +46,7 @@ NOTE_STEP = "intake_note"
 EXISTING_CONTACT = "existing_contact"
 DESCRIPTION_LIMIT = 32_000
 CONTACT_BY_EMAIL = "SELECT Id FROM Contact WHERE Email = {} ORDER BY CreatedDate LIMIT 1"
-# {key_field} is the profile's external-ID field (a checked API name); the email goes through format_soql.
+# {key_field} is the profile's external-ID field (a checked API name); the email goes through soql_quote.
 OPEN_LEAD_BY_EMAIL = (
     "SELECT Id, Description, {key_field} FROM Lead WHERE Email = {{}} AND IsConverted = false "
     "ORDER BY CreatedDate LIMIT 1"
@@ -112,11 +112,11 @@ class IntakeDelivery:
         self.profile = profile
 
     def deliver(self, submission: IntakeSubmission) -> IntakeOutcome:
-        contact = _first_id(self.crm, format_soql(CONTACT_BY_EMAIL, submission.email))
+        contact = _first_id(self.crm, CONTACT_BY_EMAIL.format(soql_quote(submission.email)))
         if contact is not None:
             return self._task_on(str(contact["Id"]), submission)
         key_field = self.profile.key_field_of(LEAD_STEP)
-        lead = _first_id(self.crm, format_soql(OPEN_LEAD_BY_EMAIL.format(key_field=key_field), submission.email))
+        lead = _first_id(self.crm, OPEN_LEAD_BY_EMAIL.format(key_field=key_field).format(soql_quote(submission.email)))
         # A Lead carrying this submission's key is this job's own, written by an earlier attempt whose answer
         # never arrived (timeout, dropped connection): rewrite it by its key rather than append the message to
         # it a second time as if it were someone else's open Lead.

@@ -70,3 +70,14 @@ def test_rooms_use_absolute_imports_so_the_room_rules_can_see_them() -> None:
         if isinstance(node, ast.ImportFrom) and node.level > 0
     ]
     assert not relative, "relative imports hide which room they reach:\n" + "\n".join(relative)
+
+
+def test_only_the_connector_and_the_sandbox_speak_simple_salesforce() -> None:
+    """The CRM library stays behind the connector port (the sandbox imitates Salesforce, so it may use it too)."""
+    bad = [
+        f"{path.relative_to(ROOT)} imports simple_salesforce"
+        for room in sorted(set(ALLOWED) - {"connector", "sandbox"})
+        for path in room_files(room)
+        if "simple_salesforce" in imported_modules(path)
+    ]
+    assert not bad, "\n".join(bad)
