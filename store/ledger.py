@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from store.jobs import utcnow
@@ -217,6 +217,34 @@ class LedgerRepository:
         if object_name is not None:
             stmt = stmt.where(sync_ledger.c.object_name == object_name)
         return int(self.connection.execute(stmt).rowcount)
+
+    def release_due_rejections(self, now: datetime, first_wait: timedelta, longest_wait: timedelta) -> int:
+        """Let rows the CRM refused be sent again once their wait is over; returns how many were let go.
+
+        A refusal is often fixed in the CRM, not in the data (an admin adds the picklist value, relaxes a
+        validation rule, merges the duplicate), and nobody tells the sync.  So a refused row is retried after
+        `first_wait`, then after twice that after each further refusal, never waiting longer than
+        `longest_wait`: a fixed cause heals on its own within a day, and a lasting one costs one call a day.
+        `attempts` counts the consecutive refusals (a success resets it).
+        """
+        led = sync_ledger.c
+        rows = self.connection.execute(
+            select(led.record_key, led.step, led.attempts, led.updated_at).where(
+                led.status == "rejected", led.rejected_hash.is_not(None), led.updated_at <= now - first_wait
+            )
+        ).all()
+        due = [
+            (key, step)
+            for key, step, attempts, at in rows
+            if at <= now - min(first_wait * 2 ** min(max(attempts - 1, 0), 20), longest_wait)
+        ]
+        for chunk in _chunks(due):  # type: ignore[arg-type]
+            self.connection.execute(
+                update(sync_ledger)
+                .where(tuple_(led.record_key, led.step).in_(list(chunk)))
+                .values(rejected_hash=None, source_hash=None, updated_at=now)
+            )
+        return len(due)
 
     def iter_known_ids(self, object_name: str, batch_size: int = 1000) -> Iterator[list[LedgerEntry]]:
         """Pages of entries holding a CRM Id for one object (the reconcile re-reads them)."""

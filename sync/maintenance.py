@@ -22,6 +22,7 @@ from store.intake import InboxRepository
 from store.jobs import JobRepository, utcnow
 from store.ledger import LedgerRepository
 from store.runs import RunRepository
+from sync.jobs import enqueue_incremental_sync
 from sync.plan import batches
 
 RECONCILE_BATCH = 200
@@ -102,6 +103,10 @@ class Housekeeping:
     keep_runs: timedelta = timedelta(days=90)
     keep_intake_bodies: timedelta = timedelta(days=30)
     keep_quarantined: timedelta | None = None
+    # Rows the CRM refused are sent again after an hour, then 2, 4, ... hours, at most daily (None: never;
+    # `ignite-sync replay --rejected` still sends them at once).
+    retry_rejected_after: timedelta | None = timedelta(hours=1)
+    retry_rejected_at_most: timedelta = timedelta(hours=24)
 
     def run(self, engine: Engine, now: datetime | None = None) -> dict[str, int]:
         now = now or utcnow()
@@ -113,4 +118,17 @@ class Housekeeping:
             bodies = InboxRepository(conn).purge_bodies(
                 older_than=self.keep_intake_bodies, now=now, quarantined_older_than=self.keep_quarantined
             )
-        return {"expired_leases": swept, "purged_jobs": purged, "purged_runs": runs, "purged_intake_bodies": bodies}
+            retried = 0
+            if self.retry_rejected_after is not None:
+                retried = LedgerRepository(conn).release_due_rejections(
+                    now, self.retry_rejected_after, self.retry_rejected_at_most
+                )
+                if retried:
+                    enqueue_incremental_sync(conn, "rejected rows due for another try")
+        return {
+            "expired_leases": swept,
+            "purged_jobs": purged,
+            "purged_runs": runs,
+            "purged_intake_bodies": bodies,
+            "rejected_rows_retried": retried,
+        }

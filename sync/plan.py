@@ -11,8 +11,9 @@ The rules, in the order they are applied to a row:
 2. a parent it references has no CRM Id (never synced, rejected, blocked itself) → **blocked** by that parent;
    it is planned again on every run and goes out once the parent is in the CRM;
 3. the ledger holds the same payload hash as synced → **unchanged** (unless a full sync resends everything);
-4. the ledger holds the same payload hash as rejected → **still rejected** (sending it again cannot help until
-   the cause is fixed; `replay --rejected` clears that memory);
+4. the ledger holds the same payload hash as rejected → **still rejected** (sending it again at once cannot
+   help until the cause is fixed; housekeeping clears that memory with a growing wait, 1 h doubling to at
+   most a day, since causes are often fixed in the CRM, and `replay --rejected` clears it at once);
 5. otherwise **create** (no CRM Id known) or **update** (CRM Id known).
 """
 
