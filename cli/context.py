@@ -47,6 +47,16 @@ class AppContext:
 
             enqueue_incremental_sync(connection, "import", profile=self.settings.profile)
 
+    def close(self) -> None:
+        """Hang up the database pool and the CRM when the command ends (Typer calls this on close)."""
+        if self._connector is not None:
+            close = getattr(self._connector, "close", None)
+            if callable(close):
+                close()
+            self._connector = None
+        if "engine" in self.__dict__:
+            self.engine.dispose()
+
     def migrated_engine(self) -> Engine:
         """The service database, upgraded to the newest schema first (idempotent, cheap when current)."""
         if not self._upgraded:
@@ -116,8 +126,10 @@ def build_context(**overrides: object) -> AppContext:
 
 
 def get_context(ctx: typer.Context) -> AppContext:
-    obj = ctx.find_root().obj
+    root = ctx.find_root()
+    obj = root.obj
     if not isinstance(obj, AppContext):
         obj = build_context()
-        ctx.find_root().obj = obj
+        root.obj = obj
+        root.call_on_close(obj.close)
     return obj

@@ -109,6 +109,7 @@ def print_status(status: dict[str, Any]) -> None:
                 e["message"] or "",
             )
         console.print(errors)
+        console.print("`ignite-sync failures` lists every row with the record behind its key (`--csv FILE` to save)")
     jobs = ", ".join(f"{state} {n}" for state, n in sorted(status["jobs"].items())) or "none"
     console.print(f"jobs: {jobs}")
     intake = status.get("intake") or {}
@@ -301,8 +302,79 @@ def replay_command(
         )
 
 
+SHOWN_FAILURES = 200  # on screen; the CSV has them all
+FAILURE_COLUMNS = (
+    "object_name",
+    "status",
+    "code",
+    "record_key",
+    "source_key",
+    "record",
+    "message",
+    "attempts",
+    "last_tried",
+)
+
+
+def failures_command(
+    ctx: typer.Context,
+    object_name: Annotated[str | None, typer.Option("--object", help="Only this CRM object.")] = None,
+    status: Annotated[
+        str, typer.Option("--status", help="Comma-separated: rejected, blocked, invalid.")
+    ] = "rejected,blocked,invalid",
+    csv_path: Annotated[
+        str | None, typer.Option("--csv", help="Write every row to this CSV file ('-': standard output).")
+    ] = None,
+    show_personal: Annotated[
+        bool, typer.Option("--show-personal", help="Name and email participants (off: role and organisation).")
+    ] = False,
+) -> None:
+    """Every row the CRM refused, that waits on a refused parent, or could not be built: with who or what it is."""
+    import csv
+    import sys
+
+    from sync.failures import iter_failures
+
+    context: AppContext = get_context(ctx)
+    statuses = [s.strip() for s in status.split(",") if s.strip()]
+    engine = context.migrated_engine()
+    with engine.connect() as conn:
+        try:
+            rows = iter_failures(conn, statuses=statuses, object_name=object_name, personal=show_personal)
+            if csv_path is not None:
+                out = sys.stdout if csv_path == "-" else open(csv_path, "w", newline="", encoding="utf-8-sig")  # noqa: SIM115
+                try:
+                    writer = csv.writer(out, lineterminator="\n")
+                    writer.writerow(FAILURE_COLUMNS)
+                    n = 0
+                    for f in rows:
+                        writer.writerow([getattr(f, c) if getattr(f, c) is not None else "" for c in FAILURE_COLUMNS])
+                        n += 1
+                finally:
+                    if out is not sys.stdout:
+                        out.close()
+                if csv_path != "-":
+                    console.print(f"{n} rows written to {csv_path}")
+                return
+            table = Table("object", "status", "code", "record", "key", "message", title="Rows not in the CRM")
+            n = 0
+            for f in rows:
+                if n < SHOWN_FAILURES:
+                    table.add_row(f.object_name, f.status, f.code, f.record, f.source_key, f.message[:200])
+                n += 1
+        except ValueError as exc:
+            raise _fail(str(exc), 2) from None
+    if n == 0:
+        console.print("nothing failed: every planned row is in the CRM")
+        return
+    console.print(table)
+    shown = f"the first {SHOWN_FAILURES} of {n}" if n > SHOWN_FAILURES else str(n)
+    console.print(f"{shown} row{'s' if n != 1 else ''}; `--csv FILE` writes them all with full messages")
+
+
 def register(app: typer.Typer) -> None:
     app.command("sync")(sync_command)
     app.command("worker")(worker_command)
     app.command("status")(status_command)
+    app.command("failures")(failures_command)
     app.command("replay")(replay_command)

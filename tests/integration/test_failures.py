@@ -1,0 +1,82 @@
+"""`ignite-sync failures`: every row not in the CRM, with the person or record behind its hashed key.
+
+Staff fix refusals one record at a time; `status` only shows the biggest problems with a few opaque keys.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from syncdata import PROFILE, describes, local_crm, program, seed
+from typer.testing import CliRunner
+
+from cli.app import app
+from sync.failures import iter_failures
+from sync.runner import run_sync
+
+
+@pytest.fixture
+def refused(engine: Engine, tmp_path: Path) -> tuple[Engine, dict]:  # type: ignore[type-arg]
+    """A program whose first participant has no job title, synced to a CRM that requires one."""
+    data = program()
+    data["participants"][0] = data["participants"][0].model_copy(update={"job_title": None})
+    seed(engine, data)
+    strict = copy.deepcopy(describes())
+    for f in strict["Contact"]["fields"]:
+        if f["name"] == "Title":
+            f["nillable"] = False
+    crm, _ = local_crm(tmp_path, strict)
+    run_sync(engine, crm=crm, profile=PROFILE)
+    return engine, data
+
+
+def test_every_failing_row_is_listed_with_who_it_is_without_naming_anyone_by_default(
+    refused: tuple[Engine, dict],  # type: ignore[type-arg]
+) -> None:
+    engine, data = refused
+    person = data["participants"][0]
+    with engine.connect() as conn:
+        rows = list(iter_failures(conn))
+    rejected = [r for r in rows if r.status == "rejected"]
+    assert [(r.object_name, r.code, r.source_key) for r in rejected] == [
+        ("Contact", "REQUIRED_FIELD_MISSING", person.key)
+    ]
+    assert rejected[0].record.startswith(f"{person.role} at ")
+    blocked = [r for r in rows if r.status == "blocked"]
+    enrolments = [e for e in data["enrollments"] if e.participant == person.key]
+    attended = [a for a in data["attendance"] if a.participant == person.key]
+    assert {r.source_key for r in blocked} == {e.key for e in enrolments} | {a.key for a in attended}
+    assert all(person.last_name not in r.record and person.email not in r.record for r in rows)
+    assert any(r.record.startswith("enrolment of ") for r in blocked)
+
+
+def test_show_personal_names_the_participant_and_csv_holds_every_row(
+    refused: tuple[Engine, dict],  # type: ignore[type-arg]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    engine, data = refused
+    person = data["participants"][0]
+    monkeypatch.setenv("IGNITE_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    out = tmp_path / "failures.csv"
+    result = CliRunner().invoke(app, ["failures", "--csv", str(out), "--show-personal"])
+    assert result.exit_code == 0, result.output
+    with out.open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 1 + sum(1 for e in data["enrollments"] if e.participant == person.key) + sum(
+        1 for a in data["attendance"] if a.participant == person.key
+    )
+    contact = next(r for r in rows if r["object_name"] == "Contact")
+    assert f"{person.first_name} {person.last_name} <{person.email}>" in contact["record"]
+    assert "Title" in contact["message"]
+
+    monkeypatch.setenv("COLUMNS", "250")  # a wide terminal, so the table's cells are not wrapped
+    only_contacts = CliRunner().invoke(app, ["failures", "--object", "Contact", "--status", "rejected"])
+    assert only_contacts.exit_code == 0, only_contacts.output
+    assert "REQUIRED_FIELD_MISSING" in only_contacts.output and person.email not in only_contacts.output
+    bad = CliRunner().invoke(app, ["failures", "--status", "lost"])
+    assert bad.exit_code == 2 and "unknown status lost" in bad.output
