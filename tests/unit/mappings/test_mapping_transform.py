@@ -27,9 +27,17 @@ NPSP = load_profile("npsp_pmm")
 
 def test_lookups_are_external_id_references_by_relationship_name() -> None:
     [contact] = to_crm(ZOE, NPSP)
-    assert contact.payload["Account"] == {"Ignite_Key__c": "org:flch"}
-    assert contact.field_names["Account"] == "AccountId"
-    assert "AccountId" not in contact.payload
+    assert contact.payload["npsp__Primary_Affiliation__r"] == {"Ignite_Key__c": "org:flch"}
+    assert contact.field_names["npsp__Primary_Affiliation__r"] == "npsp__Primary_Affiliation__c"
+    assert "npsp__Primary_Affiliation__c" not in contact.payload
+
+
+def test_in_npsp_a_participant_is_affiliated_with_the_hospital_not_filed_under_it() -> None:
+    """NPSP's household model: a Contact sent without AccountId gets a household account of its own; the
+    hospital is its primary affiliation.  Filing clinicians under the hospital's account would break both."""
+    [contact] = to_crm(ZOE, NPSP)
+    assert "Account" not in contact.payload and "AccountId" not in contact.payload
+    assert contact.payload["npsp__Primary_Affiliation__r"] == {"Ignite_Key__c": "org:flch"}
 
 
 def test_polymorphic_lookups_name_the_target_type() -> None:
@@ -66,13 +74,17 @@ def test_record_type_resolves_from_the_describe_by_developer_name() -> None:
 
 def test_if_blank_fields_are_sent_only_where_the_crm_is_blank() -> None:
     [contact] = to_crm(ZOE, NPSP)
-    existing = {"Title": "Chief of Emergency Medicine", "Phone": "", "AccountId": "001000000000001AAA"}
+    existing = {
+        "Title": "Chief of Emergency Medicine",
+        "Phone": "",
+        "npsp__Primary_Affiliation__c": "001000000000001AAA",
+    }
     sent = update_payload(contact, existing)
     assert "Title" not in sent  # staff corrected it
     assert sent["Phone"] == "+1 555 0100"  # blank in the CRM, so the sync fills it
-    assert "Account" not in sent
+    assert "npsp__Primary_Affiliation__r" not in sent
     assert sent["Ignite_Key__c"] == ZOE.key
-    assert fields_to_read(contact) == ("AccountId", "Phone", "Title", "npe01__Preferred_Email__c")
+    assert fields_to_read(contact) == ("Phone", "Title", "npe01__Preferred_Email__c", "npsp__Primary_Affiliation__c")
 
 
 def test_never_fields_are_set_on_create_only() -> None:
