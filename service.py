@@ -27,7 +27,7 @@ from webhooks.exports_api import router as exports_router
 from webhooks.health import health_router
 from webhooks.ingest_api import ingest_router
 from webhooks.intake import IntakeForm, intake_router
-from webhooks.metrics import IntakeMetrics, inbox_gauges, job_gauges
+from webhooks.metrics import IntakeMetrics, inbox_gauges, job_gauges, sync_gauges
 from webhooks.problems import ProblemDocument, install_problem_handlers
 
 DOC_SCHEMAS = (IntakeForm, ProblemDocument)
@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     logging.basicConfig(level=settings.log_level)
     engine = engine or make_engine(settings.database_url)
     metrics = IntakeMetrics()
-    metrics.watch_database(engine, [inbox_gauges, job_gauges])
+    metrics.watch_database(engine, [inbox_gauges, job_gauges, sync_gauges])
 
     web = FastAPI(
         title="ignite-sync",

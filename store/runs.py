@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, func, select, update
 
 from store.jobs import utcnow
 from store.jobs_tables import sync_runs
@@ -72,6 +72,15 @@ class RunRepository:
     def recent(self, limit: int = 10) -> list[RunRecord]:
         query = select(sync_runs).order_by(sync_runs.c.id.desc()).limit(limit)
         return [RunRecord.from_row(row) for row in self.connection.execute(query)]
+
+    def last_finished(self) -> dict[str, datetime]:
+        """{run status: when the latest run with that status finished}, for monitoring."""
+        query = (
+            select(sync_runs.c.status, func.max(sync_runs.c.finished_at))
+            .where(sync_runs.c.finished_at.is_not(None))
+            .group_by(sync_runs.c.status)
+        )
+        return {status: at for status, at in self.connection.execute(query) if at is not None}
 
     def purge(self, started_before: datetime) -> int:
         stmt = sync_runs.delete().where(sync_runs.c.started_at < started_before, sync_runs.c.status != "running")

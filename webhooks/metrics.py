@@ -8,7 +8,8 @@ many apps in one process without "duplicated timeseries" errors.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
@@ -17,8 +18,10 @@ from sqlalchemy import Engine
 
 log = logging.getLogger("ignite.web")
 
-# Returns {metric name: (help, label name, {label value: count})} for gauges read from the database.
-GaugeSource = Callable[[Engine], dict[str, tuple[str, str, dict[str, int]]]]
+# Returns {metric name: (help, label name(s), {label value(s): value})} for gauges read from the database; with
+# several label names, the keys are tuples of label values in the same order.
+Gauges = dict[str, tuple[str, str | tuple[str, ...], Mapping[Any, float]]]
+GaugeSource = Callable[[Engine], Gauges]
 
 
 class _DatabaseGauges(Collector):
@@ -34,9 +37,10 @@ class _DatabaseGauges(Collector):
                 log.warning("metrics source %s failed: %s", getattr(source, "__name__", source), type(exc).__name__)
                 continue
             for name, (help_text, label, values) in gauges.items():
-                family = GaugeMetricFamily(name, help_text, labels=[label])
+                labels = [label] if isinstance(label, str) else list(label)
+                family = GaugeMetricFamily(name, help_text, labels=labels)
                 for value, count in sorted(values.items()):
-                    family.add_metric([value], count)
+                    family.add_metric([value] if isinstance(label, str) else list(value), count)
                 yield family
 
 
@@ -89,7 +93,7 @@ class IntakeMetrics:
         self.registry.register(_DatabaseGauges(engine, sources))
 
 
-def inbox_gauges(engine: Engine) -> dict[str, tuple[str, str, dict[str, int]]]:
+def inbox_gauges(engine: Engine) -> Gauges:
     from store.intake import InboxRepository
 
     with engine.connect() as connection:
@@ -109,10 +113,36 @@ def inbox_gauges(engine: Engine) -> dict[str, tuple[str, str, dict[str, int]]]:
         }
 
 
-def job_gauges(engine: Engine) -> dict[str, tuple[str, str, dict[str, int]]]:
+def job_gauges(engine: Engine) -> Gauges:
     from store.jobs import JobRepository
 
     with engine.connect() as connection:
         return {
             "ignite_jobs": ("Jobs in the durable queue by state", "state", JobRepository(connection).counts_by_state())
         }
+
+
+def sync_gauges(engine: Engine) -> Gauges:
+    """What the sync left out of the CRM, and when it last finished: what an alert on a silent gap watches.
+
+    Alert on `ignite_sync_rows{status="rejected"}` rising, `ignite_jobs{state="dead"} > 0`, and
+    `time() - ignite_sync_last_finished_timestamp_seconds{status="succeeded"}` beyond a day or two.
+    """
+    from store.ledger import LedgerRepository
+    from store.runs import RunRepository
+
+    with engine.connect() as connection:
+        rows = {
+            (object_name, status): n
+            for object_name, by_status in LedgerRepository(connection).counts().items()
+            for status, n in by_status.items()
+        }
+        last = RunRepository(connection).last_finished()
+    return {
+        "ignite_sync_rows": ("Rows in the sync ledger by CRM object and status", ("object", "status"), rows),
+        "ignite_sync_last_finished_timestamp_seconds": (
+            "When the last sync run of each outcome finished (Unix time)",
+            "status",
+            {status: at.timestamp() for status, at in last.items()},
+        ),
+    }
