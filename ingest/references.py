@@ -8,6 +8,7 @@ each batch is written before the next is checked.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import date
 from typing import Any
 
 from pydantic import BaseModel
@@ -25,6 +26,7 @@ from models import (
     SurveyResponse,
 )
 from models.problems import Problem
+from models.rules import within_program
 from store import tables
 
 ENGAGED = [s.value for s in (EnrollmentStatus.ENROLLED, EnrollmentStatus.COMPLETED, EnrollmentStatus.WITHDRAWN)]
@@ -62,11 +64,23 @@ def _engaged_pairs(conn: Connection, pairs: set[tuple[str, str]]) -> set[tuple[s
     return {(p, c) for p, c in conn.execute(query).all()}
 
 
+def _program_dates(conn: Connection, programs: set[str]) -> dict[str, tuple[date | None, date | None]]:
+    p = tables.programs
+    query = select(p.c.key, p.c.start_date, p.c.end_date).where(p.c.key.in_(sorted(programs)))
+    return {key: (start, end) for key, start, end in conn.execute(query).all()}
+
+
 def check_cohorts(conn: Connection, rows: Sequence[tuple[str, Any]], _: MeasureCatalogue) -> list[Problem]:
-    return [
+    problems = [
         *_require(conn, rows, "program", tables.programs, "program"),
         *_require(conn, rows, "organization", tables.organizations, "organization"),
     ]
+    dates = _program_dates(conn, {r.program for _, r in rows})
+    for location, c in rows:
+        span = dates.get(c.program, (None, None))
+        problems += within_program(location, "start_date", c.start_date, c.program, span, "the cohort starts on")
+        problems += within_program(location, "end_date", c.end_date, c.program, span, "the cohort ends on")
+    return problems
 
 
 def check_participants(conn: Connection, rows: Sequence[tuple[str, Any]], _: MeasureCatalogue) -> list[Problem]:
@@ -74,10 +88,22 @@ def check_participants(conn: Connection, rows: Sequence[tuple[str, Any]], _: Mea
 
 
 def check_enrollments(conn: Connection, rows: Sequence[tuple[str, Any]], _: MeasureCatalogue) -> list[Problem]:
-    return [
+    problems = [
         *_require(conn, rows, "participant", tables.participants, "participant"),
         *_require(conn, rows, "cohort", tables.cohorts, "cohort"),
     ]
+    c = tables.cohorts
+    wanted = sorted({r.cohort for _, r in rows})
+    program_of = dict(conn.execute(select(c.c.key, c.c.program).where(c.c.key.in_(wanted))).all())
+    dates = _program_dates(conn, set(program_of.values()))
+    for location, e in rows:
+        program = program_of.get(e.cohort)
+        if program is None:
+            continue
+        span = dates.get(program, (None, None))
+        problems += within_program(location, "enrolled_on", e.enrolled_on, program, span, "the enrolment starts on")
+        problems += within_program(location, "ended_on", e.ended_on, program, span, "the enrolment ends on")
+    return problems
 
 
 def check_sessions(conn: Connection, rows: Sequence[tuple[str, Any]], _: MeasureCatalogue) -> list[Problem]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 
 from models.common import EnrollmentStatus
 from models.measures import MeasureCatalogue
@@ -88,10 +89,44 @@ def check_enrolment_rules(
     return problems
 
 
+def within_program(
+    location: str, field: str, value: date | None, program: str, dates: tuple[date | None, date | None], what: str
+) -> list[Problem]:
+    """PMM refuses cohorts and engagements dated outside their program (FIELD_CUSTOM_VALIDATION_EXCEPTION, which
+    would block every session and attendance under them); an open program end or a blank date is no limit."""
+    start, end = dates
+    if value is None:
+        return []
+    if start is not None and value < start:
+        return [Problem(location, field, f"{what} {value}, before {program} starts ({start})")]
+    if end is not None and value > end:
+        return [Problem(location, field, f"{what} {value}, after {program} ends ({end})")]
+    return []
+
+
+def check_program_dates(data: ProgramData) -> list[Problem]:
+    """Cohorts and enrolments fall within their program's dates."""
+    spans = {p.key: (p.start_date, p.end_date) for p in data.programs}
+    program_of = {c.key: c.program for c in data.cohorts}
+    problems: list[Problem] = []
+    for c in data.cohorts:
+        span = spans.get(c.program, (None, None))
+        problems += within_program(c.key, "start_date", c.start_date, c.program, span, "the cohort starts on")
+        problems += within_program(c.key, "end_date", c.end_date, c.program, span, "the cohort ends on")
+    for e in data.enrollments:
+        program = program_of.get(e.cohort)
+        if program is not None:
+            span = spans.get(program, (None, None))
+            problems += within_program(e.key, "enrolled_on", e.enrolled_on, program, span, "the enrolment starts on")
+            problems += within_program(e.key, "ended_on", e.ended_on, program, span, "the enrolment ends on")
+    return problems
+
+
 def check_program(data: ProgramData, catalogue: MeasureCatalogue) -> list[Problem]:
     """All cross-record rules over a whole program, every problem at once."""
     return [
         *check_references(data),
+        *check_program_dates(data),
         *check_enrolment_rules(data.enrollments, data.sessions, data.attendance, data.responses),
         *catalogue.check_responses(data.responses),
     ]

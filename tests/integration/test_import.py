@@ -87,6 +87,75 @@ def test_rows_pointing_at_missing_records_are_rejected_naming_the_key(engine: En
     assert report.counts.inserted == 1
 
 
+def test_cohorts_and_enrolments_dated_outside_their_program_are_rejected_before_the_crm_refuses_them(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """PMM's validation rules refuse them (and block every session and attendance beneath); say so at import."""
+    seed(engine, generate(16))  # program:ignite starts on 2025-01-01, with no end
+    programs = tmp_path / "programs.json"
+    programs.write_text(
+        json.dumps([{"key": "program:pilot", "name": "Pilot", "start_date": "2025-03-01", "end_date": "2025-06-30"}])
+    )
+    assert import_file(engine, "programs", programs).rejected == 0
+    cohorts = write_csv(
+        tmp_path / "cohorts.csv",
+        ["key", "program", "organization", "name", "start_date", "end_date", "status", "delivery"],
+        [
+            [
+                "cohort:early",
+                "program:ignite",
+                "org:catskill-ridge",
+                "Early",
+                "2024-12-01",
+                "2025-01-20",
+                "completed",
+                "virtual",
+            ],
+            [
+                "cohort:late",
+                "program:pilot",
+                "org:catskill-ridge",
+                "Late",
+                "2025-05-01",
+                "2025-07-15",
+                "completed",
+                "virtual",
+            ],
+            [
+                "cohort:fits",
+                "program:pilot",
+                "org:catskill-ridge",
+                "Fits",
+                "2025-03-03",
+                "2025-04-14",
+                "completed",
+                "virtual",
+            ],
+        ],
+    )
+    report = import_file(engine, "cohorts", cohorts)
+    assert [str(p) for p in report.problems] == [
+        "cohorts.csv:2 start_date: the cohort starts on 2024-12-01, before program:ignite starts (2025-01-01)",
+        "cohorts.csv:3 end_date: the cohort ends on 2025-07-15, after program:pilot ends (2025-06-30)",
+    ]
+    with UnitOfWork(engine) as uow:
+        first, second = sorted(uow.records("participants").keys())[:2]
+    enrolments = write_csv(
+        tmp_path / "enrolments.csv",
+        ["participant", "cohort", "status", "enrolled_on", "ended_on"],
+        [
+            [first, "cohort:fits", "completed", "2025-02-20", "2025-07-01"],
+            [second, "cohort:fits", "completed", "2025-03-01", "2025-04-14"],
+        ],
+    )
+    report = import_file(engine, "enrollments", enrolments)
+    assert [str(p) for p in report.problems] == [
+        "enrolments.csv:2 enrolled_on: the enrolment starts on 2025-02-20, before program:pilot starts (2025-03-01)",
+        "enrolments.csv:2 ended_on: the enrolment ends on 2025-07-01, after program:pilot ends (2025-06-30)",
+    ]
+    assert report.counts.inserted == 1
+
+
 def test_a_later_batch_may_refer_to_rows_accepted_earlier_in_the_same_dry_run(engine: Engine, tmp_path: Path) -> None:
     seed(engine, generate(16))
     rows = [

@@ -16,6 +16,7 @@ from models import (
     Grant,
     IntakeSubmission,
     Participant,
+    Program,
     Session,
     SurveyResponse,
     default_catalogue,
@@ -23,7 +24,7 @@ from models import (
     participant_key,
     problems_from_validation_error,
 )
-from models.rules import ProgramData, check_program
+from models.rules import ProgramData, check_program, check_program_dates
 
 PERSON = {
     "email": "ana@flch.example",
@@ -259,3 +260,15 @@ def test_derived_keys_fit_the_crm_key_field_without_being_cut() -> None:
     assert response.key != other.key
     short = Enrollment(participant=who, cohort="cohort:c1", status="enrolled")
     assert short.key == f"enrollment:c1:{who.split(':')[1]}"
+
+
+def test_cohorts_and_enrolments_must_fall_within_their_programs_dates() -> None:
+    program = Program(key="program:ignite", name="Ignite", start_date="2025-03-15", end_date="2025-04-15")
+    cohort = Cohort(**COHORT)  # 2025-03-01 .. 2025-04-30: both ends outside
+    person = Participant(**PERSON)
+    inside = Enrollment(participant=person.key, cohort=cohort.key, status="enrolled", enrolled_on="2025-03-20")
+    data = ProgramData(programs=[program], cohorts=[cohort], enrollments=[inside])
+    assert [(p.record, p.field, p.rule) for p in check_program_dates(data)] == [
+        (cohort.key, "start_date", "the cohort starts on 2025-03-01, before program:ignite starts (2025-03-15)"),
+        (cohort.key, "end_date", "the cohort ends on 2025-04-30, after program:ignite ends (2025-04-15)"),
+    ]
