@@ -92,11 +92,11 @@ class Settings(BaseSettings):
         default=30, ge=1, description="Raw intake bodies of settled submissions are purged after this many days."
     )
     intake_quarantine_retention_days: int | None = Field(
-        default=None,
+        default=180,
         ge=1,
         description=(
             "Unreviewed quarantined intake submissions lose their bodies (and become discarded) after this many "
-            "days; unset: kept until staff release or discard them."
+            "days, so spam and personal data are not kept for good; status and /metrics count what waits."
         ),
     )
     intake_batch_max: int = Field(

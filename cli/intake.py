@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 from standardwebhooks import Webhook
 
@@ -146,7 +147,7 @@ def quarantined(
     for name in rows[0]:
         table.add_column(name.replace("_", " "), overflow="fold")
     for row in rows:
-        table.add_row(*(str(value) for value in row.values()))
+        table.add_row(*(escape(str(value)) for value in row.values()))  # sender text is not markup
     console.print(table)
 
 
@@ -219,7 +220,7 @@ def release(
             context.migrated_engine(), inbox_id, corrections=_corrections(set_ or []), truncate=truncate, note=note
         )
     except ReleaseRefused as exc:
-        err_console.print(f"[red]error[/red] {exc}", highlight=False)
+        err_console.print(f"[red]error[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from None
     if result.truncated:
         console.print(f"truncated to their limits: {', '.join(result.truncated)}", highlight=False)

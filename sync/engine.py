@@ -381,6 +381,7 @@ class SyncEngine:
                         error_message=conflicts[d.candidate.key],
                     )
                     entry.rejected_hash = d.payload_hash
+                    entry.attempts = (d.entry.attempts if d.entry else 0) + 1  # the retry wait grows with it
                     entries.append(entry)
             to_send = [d for d in to_send if d.candidate.key not in conflicts]
             relinked = {key: crm_id for key, crm_id in relinked.items() if key not in conflicts}

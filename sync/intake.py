@@ -348,7 +348,16 @@ def release_quarantined(
         )
     if released:
         log.info("intake released inbox=%s delivery=%s email=%s", inbox_id, entry.delivery_id, email_hash(result.email))
-    return ReleaseResult(inbox_id, PENDING, released=released, truncated=truncated)
+        return ReleaseResult(inbox_id, PENDING, released=True, truncated=truncated)
+    # Someone settled the row between the read and the guarded update (released, discarded, expired): say what
+    # it is now, never "pending" for a row that was discarded.
+    with engine.connect() as connection:
+        now_entry = InboxRepository(connection).get(inbox_id)
+    status = now_entry.status if now_entry is not None else DISCARDED
+    if status == DISCARDED:
+        reason = now_entry.review_note if now_entry is not None else None
+        raise ReleaseRefused(f"inbox row {inbox_id} was discarded ({reason or 'no reason given'})")
+    return ReleaseResult(inbox_id, status, released=False, truncated=truncated)
 
 
 def discard_quarantined(engine: Engine, inbox_id: int, *, reason: str, now: datetime | None = None) -> bool:

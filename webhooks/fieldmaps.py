@@ -8,6 +8,7 @@ out of a JSON document, Typeform's answers array, Tally's fields array, or form-
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
@@ -40,10 +41,23 @@ def parse_body(body: bytes, *, form: bool) -> Any:
         pairs = parse_qsl(text, keep_blank_values=True)
         return {key: value for key, value in pairs}
     try:
-        return json.loads(body)
+        return json.loads(body, parse_constant=_no_constant, parse_float=_finite)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         where = f" at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
         raise PayloadError("(body)", f"must be valid UTF-8 JSON{where}") from None
+
+
+def _no_constant(name: str) -> Any:
+    """NaN and Infinity are not JSON (RFC 8259), though Python's json writes them; a body holding one could not
+    be stored in a Postgres JSON column, so it is refused as unparseable instead of failing the inbox write."""
+    raise PayloadError("(body)", f"must be valid JSON: {name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999: JSON syntax, but no finite double
+        raise PayloadError("(body)", f"must be valid JSON: {text[:20]} is too large for a number")
+    return value
 
 
 def _path(document: Any, selector: str) -> Any:

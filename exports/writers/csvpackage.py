@@ -61,7 +61,7 @@ def datapackage(report: FunderReport) -> dict[str, object]:
                 "description": table.description,
                 "format": "csv",
                 "mediatype": "text/csv",
-                "encoding": "utf-8",
+                "encoding": "utf-8",  # with a byte-order mark, still UTF-8 (an IANA name, unlike utf-8-sig)
                 "schema": {"fields": fields, "primaryKey": table.primary_key, "missingValues": [""]},
             }
         )

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert, text
 
 from demo import generate, seed
-from store.database import is_current
+from store.database import is_current, make_engine, upgrade_database
+from store.intake_tables import intake_inbox
 from store.records import KINDS
 from store.unit_of_work import UnitOfWork
 
@@ -87,3 +88,34 @@ def test_iterating_all_records_pages_in_key_order(engine: Engine) -> None:
     with UnitOfWork(engine) as uow:
         keys = [r.key for r in uow.records("participants").iter_all(batch_size=7)]  # type: ignore[attr-defined]
     assert len(keys) == 48 and keys == sorted(keys)
+
+
+def test_a_quarantined_row_purged_before_review_existed_is_discarded_by_the_upgrade(database_url: str) -> None:
+    """Before revision 0005 honeypot rows were purged like delivered ones; with no body left they could never be
+    reviewed or released, so the upgrade settles them instead of counting them as waiting for review forever."""
+    engine = make_engine(database_url)
+    try:
+        upgrade_database(engine, "0004")
+        with engine.begin() as conn:
+            for n, purged in enumerate((True, False)):
+                conn.execute(
+                    insert(intake_inbox).values(
+                        receipt_id=f"rcpt_{n}",
+                        source="website",
+                        delivery_id=f"msg_{n}",
+                        received_at=datetime(2026, 1, 1, tzinfo=UTC),
+                        content_type="application/json",
+                        body_sha256="0" * 64,
+                        raw_body=None if purged else b"{}",
+                        body_purged_at=datetime(2026, 2, 1, tzinfo=UTC) if purged else None,
+                        quarantined=True,
+                        quarantine_reason="honeypot",
+                        status="quarantined",
+                    )
+                )
+        upgrade_database(engine)
+        with engine.connect() as conn:
+            rows = dict(conn.execute(text("SELECT delivery_id, status FROM intake_inbox")).all())
+        assert rows == {"msg_0": "discarded", "msg_1": "quarantined"}
+    finally:
+        engine.dispose()

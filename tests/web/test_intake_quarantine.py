@@ -172,3 +172,27 @@ def test_status_shows_quarantined_submissions_waiting_for_review(client: TestCli
     assert intake["quarantined"] == 2 and intake["quarantined_by_reason"] == {"invalid": 1, "honeypot": 1}
     code, output = cli(web_engine, "status")
     assert code == 0 and "2 quarantined submissions wait for review" in output
+
+
+def test_a_release_that_loses_a_race_with_a_discard_says_so_instead_of_pending(
+    client: TestClient, web_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between release's read and its guarded update, another reviewer (or the expiry) discards the row."""
+    inbox_id = post_quarantined(client, web_engine, "msg_race", state="ON")
+    real_release = InboxRepository.release
+
+    def discarded_meanwhile(self: InboxRepository, *args: object, **kwargs: object) -> bool:
+        assert self.discard(inbox_id, note="spam, said a colleague", at=datetime.now(UTC))
+        return real_release(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(InboxRepository, "release", discarded_meanwhile)
+    with pytest.raises(ReleaseRefused, match="discarded \\(spam, said a colleague\\)"):
+        release_quarantined(web_engine, inbox_id, corrections={"state": None})
+    assert job_count(web_engine) == 0
+
+
+def test_markup_in_a_submitted_value_is_listed_as_plain_text(client: TestClient, web_engine: Engine) -> None:
+    post_quarantined(client, web_engine, "msg_markup", email="[/b]oops")
+    code, output = cli(web_engine, "intake", "quarantined", "--show-personal")
+    assert code == 0, output
+    assert "[/b]oops" in output

@@ -265,6 +265,16 @@ def test_body_that_is_not_json_is_a_400_after_verification(client: TestClient) -
     assert_problem(client.post(URL, content=body, headers=standard_headers(body)), 400, field="(body)")
 
 
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e999"])
+def test_a_number_json_cannot_hold_is_a_400_not_a_write_that_fails_on_every_retry(
+    client: TestClient, web_engine: Engine, number: str
+) -> None:
+    """Python's json writes NaN; Postgres JSON columns refuse it, so storing it would 503 the sender for days."""
+    body = compact(submission()).replace(b"}", f', "score": {number}}}'.encode(), 1)
+    assert_problem(client.post(URL, content=body, headers=standard_headers(body)), 400, field="(body)")
+    assert counts(web_engine) == (0, 0)
+
+
 def test_filled_honeypot_is_accepted_but_quarantined_without_a_job(client: TestClient, web_engine: Engine) -> None:
     body = compact(submission(website_url="http://spam.example"))
     response = client.post(URL, content=body, headers=standard_headers(body, msg_id="msg_bot"))

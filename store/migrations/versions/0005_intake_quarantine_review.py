@@ -4,7 +4,9 @@ Revision ID: 0005
 Revises: 0004
 Create Date: 2026-12-01 10:00:00
 
-Hand-written.  Only adds nullable columns, so existing rows stay valid (their problems are simply unknown).
+Hand-written.  Adds nullable columns, so existing rows stay valid (their problems are simply unknown).  Rows
+quarantined before this revision whose bodies were already purged (honeypot hits, purged with delivered rows)
+can never be reviewed or released, so they are marked discarded instead of waiting for review for good.
 """
 
 from __future__ import annotations
@@ -27,6 +29,10 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("ignored_fields", sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column("reviewed_at", store.types.UtcDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("review_note", sa.Text(), nullable=True))
+    op.execute(
+        "UPDATE intake_inbox SET status = 'discarded', review_note = 'purged before quarantine review existed' "
+        "WHERE status = 'quarantined' AND body_purged_at IS NOT NULL"
+    )
 
 
 def downgrade() -> None:
