@@ -17,6 +17,18 @@ from models import Grant, default_catalogue
 from models.statistics import Moments, PairedSummary
 
 CATALOGUE = default_catalogue()
+# The columns of the funder tables that count people: what suppression protects.
+PARTICIPATION_COUNTS = ("enrolled", "in_progress", "completed", "withdrawn")
+OUTCOME_COUNTS = (
+    "n_pre",
+    "n_post",
+    "n_paired",
+    "n_improved",
+    "n_unchanged",
+    "n_worse",
+    "n_pre_at_threshold",
+    "n_post_at_threshold",
+)
 MEASURES = CATALOGUE.measures[:3] + CATALOGUE.measures[4:5]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -168,3 +169,17 @@ def keys_of(crm: LocalCrm, object_name: str) -> list[str]:
 
 def describes() -> dict[str, dict[str, Any]]:
     return load_describes(PROFILE)
+
+
+def title_required() -> dict[str, dict[str, Any]]:
+    """An org stricter than the snapshots: Contact.Title is required, so a participant without one is refused."""
+    strict = copy.deepcopy(describes())
+    for f in strict["Contact"]["fields"]:
+        if f["name"] == "Title":
+            f["nillable"] = False
+    return strict
+
+
+def with_first_participant_untitled(data: dict[str, list[BaseModel]]) -> dict[str, list[BaseModel]]:
+    data["participants"][0] = data["participants"][0].model_copy(update={"job_title": None})
+    return data

@@ -5,13 +5,12 @@ Staff fix refusals one record at a time; `status` only shows the biggest problem
 
 from __future__ import annotations
 
-import copy
 import csv
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
-from syncdata import PROFILE, describes, local_crm, program, seed
+from syncdata import PROFILE, local_crm, program, seed, title_required, with_first_participant_untitled
 from typer.testing import CliRunner
 
 from cli.app import app
@@ -22,14 +21,9 @@ from sync.runner import run_sync
 @pytest.fixture
 def refused(engine: Engine, tmp_path: Path) -> tuple[Engine, dict]:  # type: ignore[type-arg]
     """A program whose first participant has no job title, synced to a CRM that requires one."""
-    data = program()
-    data["participants"][0] = data["participants"][0].model_copy(update={"job_title": None})
+    data = with_first_participant_untitled(program())
     seed(engine, data)
-    strict = copy.deepcopy(describes())
-    for f in strict["Contact"]["fields"]:
-        if f["name"] == "Title":
-            f["nillable"] = False
-    crm, _ = local_crm(tmp_path, strict)
+    crm, _ = local_crm(tmp_path, title_required())
     run_sync(engine, crm=crm, profile=PROFILE)
     return engine, data
 

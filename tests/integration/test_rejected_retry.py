@@ -7,13 +7,21 @@ day), and queues a sync when any did.
 
 from __future__ import annotations
 
-import copy
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select, update
-from syncdata import PROFILE, describes, keys_of, local_crm, program, seed
+from syncdata import (
+    PROFILE,
+    describes,
+    keys_of,
+    local_crm,
+    program,
+    seed,
+    title_required,
+    with_first_participant_untitled,
+)
 
 from store.jobs import JobRepository, utcnow
 from store.jobs_tables import sync_ledger
@@ -81,13 +89,8 @@ def test_a_refusal_fixed_in_the_crm_heals_without_anyone_replaying_it(
     tmp_path: Path,
     data: dict,  # type: ignore[type-arg]
 ) -> None:
-    strict = copy.deepcopy(describes())
-    for f in strict["Contact"]["fields"]:
-        if f["name"] == "Title":
-            f["nillable"] = False
-    data["participants"][0] = data["participants"][0].model_copy(update={"job_title": None})
-    seed(engine, data)
-    crm, _ = local_crm(tmp_path, strict)
+    seed(engine, with_first_participant_untitled(data))
+    crm, _ = local_crm(tmp_path, title_required())
     assert run_sync(engine, crm=crm, profile=PROFILE).by_object()["Contact"]["rejected"] == 1
 
     crm.ensure_schema(describes())  # the admin relaxes the rule in the CRM, and tells nobody

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
-from syncdata import KEY, PROFILE, crm_rows, describes, keys_of, local_crm, program, seed, update_records
+from syncdata import (
+    KEY,
+    PROFILE,
+    crm_rows,
+    describes,
+    keys_of,
+    local_crm,
+    program,
+    seed,
+    title_required,
+    update_records,
+    with_first_participant_untitled,
+)
 
 from models import Cohort, Participant
 from sync.runner import enqueue_sync, open_local_crm, replay, run_sync, run_worker, sync_status
@@ -129,14 +140,9 @@ def test_rejected_rows_do_not_block_others_and_go_through_after_the_fix_and_repl
     data: dict,  # type: ignore[type-arg]
 ) -> None:
     """Reliability 5: a field the CRM requires but only some records have."""
-    strict = copy.deepcopy(describes())
-    for f in strict["Contact"]["fields"]:
-        if f["name"] == "Title":
-            f["nillable"] = False
-    no_title = data["participants"][0].model_copy(update={"job_title": None})
-    data["participants"][0] = no_title
+    no_title = with_first_participant_untitled(data)["participants"][0]
     seed(engine, data)
-    crm, _ = local_crm(tmp_path, strict)
+    crm, _ = local_crm(tmp_path, title_required())
 
     report = run_sync(engine, crm=crm, profile=PROFILE)
     objects = report.by_object()

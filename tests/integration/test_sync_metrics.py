@@ -3,13 +3,12 @@ never silent: an alert can watch refused rows, dead jobs and the age of the last
 
 from __future__ import annotations
 
-import copy
 import re
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
-from syncdata import PROFILE, describes, local_crm, program, seed
+from syncdata import PROFILE, local_crm, program, seed, title_required, with_first_participant_untitled
 
 from service import create_app
 from settings import load_settings
@@ -18,14 +17,9 @@ from sync.runner import run_sync
 
 
 def test_metrics_count_refused_and_blocked_rows_and_stamp_the_last_run(engine: Engine, tmp_path: Path) -> None:
-    data = program()
-    data["participants"][0] = data["participants"][0].model_copy(update={"job_title": None})
+    data = with_first_participant_untitled(program())
     seed(engine, data)
-    strict = copy.deepcopy(describes())
-    for f in strict["Contact"]["fields"]:
-        if f["name"] == "Title":
-            f["nillable"] = False
-    crm, _ = local_crm(tmp_path, strict)
+    crm, _ = local_crm(tmp_path, title_required())
     report = run_sync(engine, crm=crm, profile=PROFILE)
 
     settings = load_settings(database_url=engine.url.render_as_string(hide_password=False))

@@ -9,21 +9,9 @@ from exports.aggregate import ROLES, GrantData
 from exports.report import ALL, FunderReport, build_report
 from exports.suppression import CountTable, suppress
 from models import Funder
-from tests.exports.strategies import CATALOGUE, grants
+from tests.exports.strategies import CATALOGUE, OUTCOME_COUNTS, PARTICIPATION_COUNTS, grants
 
-PEOPLE_COUNTS = {
-    "participation": ("enrolled", "in_progress", "completed", "withdrawn"),
-    "outcomes": (
-        "n_pre",
-        "n_post",
-        "n_paired",
-        "n_improved",
-        "n_unchanged",
-        "n_worse",
-        "n_pre_at_threshold",
-        "n_post_at_threshold",
-    ),
-}
+PEOPLE_COUNTS = {"participation": PARTICIPATION_COUNTS, "outcomes": OUTCOME_COUNTS}
 
 
 def test_a_small_cell_in_a_row_takes_a_second_cell_with_it() -> None:

@@ -15,6 +15,8 @@ This is independent of `exports.suppression`: it never sees the suppression tabl
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
@@ -24,20 +26,10 @@ from scipy.optimize import Bounds, LinearConstraint, OptimizeResult, milp
 from exports.aggregate import ROLES, CohortInfo, GrantData
 from exports.report import ALL, FunderReport, build_report
 from models import Funder, Grant
-from tests.exports.strategies import CATALOGUE, grants
+from tests.exports.strategies import CATALOGUE, OUTCOME_COUNTS, PARTICIPATION_COUNTS, grants
 
-STATUSES = ("in_progress", "completed", "withdrawn")
-PARTICIPATION = ("enrolled", *STATUSES)
-OUTCOME_COUNTS = (
-    "n_pre",
-    "n_post",
-    "n_paired",
-    "n_improved",
-    "n_unchanged",
-    "n_worse",
-    "n_pre_at_threshold",
-    "n_post_at_threshold",
-)
+STATUSES = PARTICIPATION_COUNTS[1:]
+PARTICIPATION = PARTICIPATION_COUNTS
 Term = tuple[object, int]  # (cell, coefficient)
 
 
@@ -200,6 +192,24 @@ def breaches(report: FunderReport) -> Iterator[str]:
             yield f"{what} recovered as {low:g}, below {report.k}"
 
 
+def one_grant(*cohorts: str) -> GrantData:
+    grant = Grant(
+        key="grant:g",
+        funder="funder:f",
+        name="G",
+        amount=Decimal(1000),
+        period_start=date(2025, 1, 1),
+        period_end=date(2025, 12, 31),
+        cohorts=cohorts,
+    )
+    return GrantData(
+        grant=grant,
+        cohorts=[
+            CohortInfo(c, c, "Org", grant.period_start, grant.period_end, "completed", "virtual") for c in cohorts
+        ],
+    )
+
+
 ATTACKS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -218,21 +228,7 @@ def test_no_blank_in_a_funder_export_can_be_worked_out_by_an_integer_solver(
 def test_a_zero_total_does_not_unlock_its_blanks() -> None:
     """The audit's own counter-example: a published zero pins the blanks under it to zero (counts are never
     negative), and those zeros made a small clinician count recoverable by subtraction."""
-    grant = Grant(
-        key="grant:g",
-        funder="funder:f",
-        name="G",
-        amount=1000,  # type: ignore[arg-type]
-        period_start="2025-01-01",  # type: ignore[arg-type]
-        period_end="2025-12-31",  # type: ignore[arg-type]
-        cohorts=("cohort:a", "cohort:b"),
-    )
-    data = GrantData(
-        grant=grant,
-        cohorts=[
-            CohortInfo(c, c, "Org", grant.period_start, grant.period_end, "completed", "virtual") for c in grant.cohorts
-        ],
-    )
+    data = one_grant("cohort:a", "cohort:b")
     people = {
         ("cohort:a", "clinician"): (0, 9, 0),
         ("cohort:a", "administrator"): (0, 15, 0),
@@ -250,19 +246,7 @@ def test_a_zero_total_does_not_unlock_its_blanks() -> None:
 
 def test_the_attacker_finds_a_blank_left_alone_in_its_row() -> None:
     """The attacker must be able to fail: blank one cell of a row by hand and it is recovered."""
-    grant = Grant(
-        key="grant:g",
-        funder="funder:f",
-        name="G",
-        amount=1000,  # type: ignore[arg-type]
-        period_start="2025-01-01",  # type: ignore[arg-type]
-        period_end="2025-12-31",  # type: ignore[arg-type]
-        cohorts=("cohort:a",),
-    )
-    data = GrantData(
-        grant=grant,
-        cohorts=[CohortInfo("cohort:a", "A", "Org", grant.period_start, grant.period_end, "completed", "virtual")],
-    )
+    data = one_grant("cohort:a")
     for role in ROLES:
         for col, n in zip(STATUSES, (20, 30, 40), strict=True):
             data.enrolment[("cohort:a", role, col)] = n
