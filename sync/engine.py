@@ -398,6 +398,23 @@ class SyncEngine:
             retry_rows: list[Decision] = []
             for batch in batches(pending, self.batch_size):
                 sent = self._ensure_member_statuses(self._send(step, batch, existing_ids, by_id, current))
+                blocked = [
+                    (d, r)
+                    for d, r in sent
+                    if step.match_field and r.error_code == "DUPLICATES_DETECTED" and d.candidate.key not in by_id
+                ]
+                if blocked:
+                    # The org's duplicate rule found the person already there: adopt that record, as match before
+                    # create does for the same email, and send the row to it by Id.
+                    found = self._adopt_duplicates(step, blocked)
+                    for key, crm_id in found.items():
+                        by_id[key] = adopt[key] = existing_ids[key] = crm_id
+                    again = [d for d, _ in blocked if d.candidate.key in found]
+                    current.update(self._current_values(step, again, existing_ids))
+                    resent = (
+                        {id(d): r for d, r in self._send(step, again, existing_ids, by_id, current)} if again else {}
+                    )
+                    sent = [(d, resent.get(id(d), r)) for d, r in sent]
                 for decision, result in sent:
                     outcome = self._outcome(step, decision, result, adopt)
                     if outcome is None:
@@ -443,6 +460,27 @@ class SyncEngine:
             results = self.crm.update(step.object_name, [p for _, p in by_id])
             out.extend(zip([d for d, _ in by_id], results, strict=True))
         return out
+
+    def _adopt_duplicates(self, step: StepDef, blocked: Sequence[tuple[Decision, RowResult]]) -> dict[str, str]:
+        """{record key: CRM Id} for rows a duplicate rule blocked where exactly one matched record carries no
+        Ignite key yet.  A match that is already another Ignite record's, or several candidates, is left for a
+        person: the row stays rejected with the rule's message (and the matched Ids in `status`)."""
+        ids = sorted({i for _, r in blocked for i in r.matched_ids})
+        keyed: dict[str, str | None] = {}
+        for chunk in batches(ids, 200):
+            id_list = ", ".join(soql_quote(i) for i in chunk)
+            soql = f"SELECT Id, {step.key_field} FROM {step.object_name} WHERE Id IN ({id_list})"
+            for page in self.crm.query(soql):
+                for row in page.records:
+                    keyed[str(row["Id"])] = row.get(step.key_field) or None
+        found: dict[str, str] = {}
+        taken: set[str] = set()
+        for d, result in blocked:
+            free = [i for i in result.matched_ids if i in keyed and keyed[i] is None and i not in taken]
+            if len(free) == 1:
+                found[d.candidate.key] = free[0]
+                taken.add(free[0])  # one CRM record is adopted by one of our records only
+        return found
 
     def _merge_conflicts(self, step: StepDef, relinked: Mapping[str, str]) -> dict[str, str]:
         """{record key: why it must not be written} for merged rows whose survivor is another record's.

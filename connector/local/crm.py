@@ -159,6 +159,7 @@ class LocalCrm:
         self.counter = CallCounter()
         self._lock = threading.RLock()
         self._specs: dict[str, ObjectSpec] = {}
+        self._duplicate_rules: dict[str, list[tuple[FieldSpec, ...]]] = {}
         self._init_meta()
         self._load_specs()
 
@@ -384,6 +385,20 @@ class LocalCrm:
         return spec
 
     # ------------------------------------------------------------------------------------------- port
+
+    def add_duplicate_rule(self, object_name: str, fields: Sequence[str]) -> None:
+        """Activate a blocking duplicate rule, as an org's admin does: creating a record whose `fields` all equal
+        an existing record's (text case-insensitively, blanks never match) fails with DUPLICATES_DETECTED and
+        the matched Ids, as Salesforce's API answers when a rule with an exact matching rule blocks a save.
+        NPSP orgs often have one on Contact (first name, last name, email)."""
+        spec = self._spec(object_name)
+        specs = []
+        for name in fields:
+            fspec = spec.field(name)
+            if fspec is None or not fspec.stored:
+                raise ValueError(f"{spec.name} has no field {name!r} a duplicate rule can match on")
+            specs.append(fspec)
+        self._duplicate_rules.setdefault(spec.name, []).append(tuple(specs))
 
     def describe(self, object_name: str) -> dict[str, Any]:
         self.counter.add("describe")
@@ -708,6 +723,7 @@ class LocalCrm:
             self._resolve_refs(conn, rows)
             self._check_direct_refs(conn, spec, rows)
             self._check_unique(conn, spec, rows, skip=ext if mode == "upsert" else None)
+            self._check_duplicate_rules(conn, spec, rows)
             self._org_rules_before(conn, spec, rows)
             self._write_rows(conn, spec, rows, now)
             self._org_rules_after(conn, spec, rows, now)
@@ -1150,6 +1166,30 @@ class LocalCrm:
                             f"duplicate value found: {fspec.name} duplicates value on record with id: {rid}",
                             (fspec.name,),
                         )
+
+    def _check_duplicate_rules(self, conn: Any, spec: ObjectSpec, rows: list[_Row]) -> None:
+        for fields in self._duplicate_rules.get(spec.name, ()):
+            where = " AND ".join(
+                f"lower({quote(f.name)}) = lower(?)" if f.type in TEXT_TYPES else f"{quote(f.name)} = ?" for f in fields
+            )
+            for row in rows:
+                if row.error is not None or not row.create:
+                    continue
+                values = [row.values.get(f.name) for f in fields]
+                if any(v is None or v == "" for v in values):
+                    continue
+                matched = [
+                    rid
+                    for (rid,) in conn.execute(
+                        f'SELECT "Id" FROM {quote(spec.name)} WHERE {where} AND "IsDeleted" = 0 ORDER BY "Id"', values
+                    )
+                ]
+                if matched:
+                    row.error = _RowError(
+                        "DUPLICATES_DETECTED",
+                        "You're creating a duplicate record. We recommend you use an existing record instead.",
+                        matched=matched,
+                    )
 
     # -- writing (executemany)
 

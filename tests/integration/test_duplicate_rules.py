@@ -1,0 +1,88 @@
+"""An org's duplicate rule blocks a participant's new Contact: the sync adopts the person already there.
+
+NPSP orgs often run a Contact duplicate rule (same first and last name, say).  Staff entered the person with a
+personal email, so match-before-create (by email) found nothing, and the new Contact is blocked with
+DUPLICATES_DETECTED and the matched Ids.  One unkeyed match is the person: the sync adopts it (our key onto
+it, `if_blank` fields left as staff wrote them) instead of leaving the person and everything under them out.
+Several matches, or a match that is already another Ignite record's, are for a person to settle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from syncdata import KEY, PROFILE, crm_rows, describes, keys_of, local_crm, program, seed
+
+from connector.base import CrmConnector
+from connector.local import LocalCrm
+from sandbox.harness import SandboxHarness
+from sync.runner import run_sync, sync_status
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxHarness]:
+    harness = SandboxHarness(tmp_path_factory.mktemp("dup-sandbox"), describes())
+    yield harness
+    harness.stop()
+
+
+@pytest.fixture(params=["local", "sandbox"])
+def org(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[LocalCrm, CrmConnector]]:
+    """(the org's records, what the sync talks to): the local CRM itself, or the Salesforce connector over
+    HTTPS to the sandbox serving it."""
+    if request.param == "local":
+        crm, _ = local_crm(tmp_path)
+        yield crm, crm
+        crm.close()
+        return
+    harness: SandboxHarness = request.getfixturevalue("sandbox")
+    crm = harness.use(describes())
+    yield crm, harness.connector()
+
+
+def test_a_contact_blocked_by_a_duplicate_rule_adopts_the_one_person_staff_entered(
+    engine: Engine, org: tuple[LocalCrm, CrmConnector]
+) -> None:
+    crm, connector = org
+    data = program()
+    person = data["participants"][0] = data["participants"][0].model_copy(
+        update={"first_name": "Ada", "last_name": "Lovelace"}  # the test program repeats names across cohorts
+    )
+    seed(engine, data)
+    [entered] = crm.create(
+        "Contact",
+        [{"FirstName": person.first_name, "LastName": person.last_name, "Email": "home@example.net", "Title": "Dr"}],
+    )
+    crm.add_duplicate_rule("Contact", ["FirstName", "LastName"])
+
+    report = run_sync(engine, crm=connector, profile=PROFILE)
+    assert report.status == "succeeded", report.as_dict()
+    assert report.by_object()["Contact"]["matched"] == 1
+    contacts = crm_rows(crm, "Contact", f"{KEY}, Title, Email")
+    assert len(contacts) == len(data["participants"])  # no duplicate made
+    adopted = next(c for c in contacts if c["Id"] == entered.id)
+    assert adopted[KEY] == person.key
+    assert adopted["Title"] == "Dr"  # Title is `if_blank`: what staff wrote stays
+    assert len(keys_of(crm, "pmdm__ProgramEngagement__c")) == len(data["enrollments"])  # nothing left blocked
+    assert run_sync(engine, crm=connector, profile=PROFILE).writes == 0  # and the next sync is quiet
+
+
+def test_two_people_a_rule_cannot_tell_apart_are_left_for_a_person(engine: Engine, tmp_path: Path) -> None:
+    crm, _ = local_crm(tmp_path)
+    data = program()
+    person = data["participants"][0] = data["participants"][0].model_copy(
+        update={"first_name": "Ada", "last_name": "Lovelace"}
+    )
+    seed(engine, data)
+    twins = [{"FirstName": person.first_name, "LastName": person.last_name, "Email": f"{n}@example.net"} for n in "ab"]
+    crm.create("Contact", twins)
+    crm.add_duplicate_rule("Contact", ["FirstName", "LastName"])
+
+    report = run_sync(engine, crm=crm, profile=PROFILE)
+    assert report.by_object()["Contact"]["rejected"] == 1
+    [problem] = [e for e in sync_status(engine)["errors"] if e["object"] == "Contact"]
+    assert problem["code"] == "DUPLICATES_DETECTED" and problem["keys"] == [person.key]
+    assert not any(c[KEY] for c in crm_rows(crm, "Contact") if c[KEY] == person.key)
