@@ -365,7 +365,8 @@ def failures_command(
         except ValueError as exc:
             raise _fail(str(exc), 2) from None
     if n == 0:
-        console.print("nothing failed: every planned row is in the CRM")
+        filtered = object_name is not None or set(statuses) != {"rejected", "blocked", "invalid"}
+        console.print("no rows match these filters" if filtered else "nothing failed: every planned row is in the CRM")
         return
     console.print(table)
     shown = f"the first {SHOWN_FAILURES} of {n}" if n > SHOWN_FAILURES else str(n)

@@ -401,12 +401,15 @@ class SyncEngine:
                 blocked = [
                     (d, r)
                     for d, r in sent
-                    if step.match_field and r.error_code == "DUPLICATES_DETECTED" and d.candidate.key not in by_id
+                    if step.match_field
+                    and r.error_code == "DUPLICATES_DETECTED"
+                    and d.crm_id is None  # a create: an update the rule refuses is not another person's record
+                    and d.candidate.key not in by_id
                 ]
                 if blocked:
                     # The org's duplicate rule found the person already there: adopt that record, as match before
                     # create does for the same email, and send the row to it by Id.
-                    found = self._adopt_duplicates(step, blocked)
+                    found = self._adopt_duplicates(step, blocked, taken=set(by_id.values()))
                     for key, crm_id in found.items():
                         by_id[key] = adopt[key] = existing_ids[key] = crm_id
                     again = [d for d, _ in blocked if d.candidate.key in found]
@@ -461,10 +464,13 @@ class SyncEngine:
             out.extend(zip([d for d, _ in by_id], results, strict=True))
         return out
 
-    def _adopt_duplicates(self, step: StepDef, blocked: Sequence[tuple[Decision, RowResult]]) -> dict[str, str]:
+    def _adopt_duplicates(
+        self, step: StepDef, blocked: Sequence[tuple[Decision, RowResult]], *, taken: set[str]
+    ) -> dict[str, str]:
         """{record key: CRM Id} for rows a duplicate rule blocked where exactly one matched record carries no
-        Ignite key yet.  A match that is already another Ignite record's, or several candidates, is left for a
-        person: the row stays rejected with the rule's message (and the matched Ids in `status`)."""
+        Ignite key yet.  A match that is already another Ignite record's (keyed in the CRM, or in `taken`: the
+        Ids this chunk already sends other rows to), or several candidates, is left for a person: the row stays
+        rejected with the rule's message."""
         ids = sorted({i for _, r in blocked for i in r.matched_ids})
         keyed: dict[str, str | None] = {}
         for chunk in batches(ids, 200):
@@ -474,9 +480,10 @@ class SyncEngine:
                 for row in page.records:
                     keyed[str(row["Id"])] = row.get(step.key_field) or None
         found: dict[str, str] = {}
-        taken: set[str] = set()
+        taken = set(taken)
         for d, result in blocked:
-            free = [i for i in result.matched_ids if i in keyed and keyed[i] is None and i not in taken]
+            # one Id per record, however many of the org's matching rules named it
+            free = [i for i in dict.fromkeys(result.matched_ids) if i in keyed and keyed[i] is None and i not in taken]
             if len(free) == 1:
                 found[d.candidate.key] = free[0]
                 taken.add(free[0])  # one CRM record is adopted by one of our records only

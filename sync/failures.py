@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, tuple_
+from sqlalchemy import Connection, func, select, tuple_
 
+from models import default_catalogue
 from store import tables
 from store.jobs_tables import sync_ledger
 
@@ -31,6 +32,7 @@ _TABLES = {
     "enrollment": tables.enrollments,
     "attendance": tables.attendance,
     "response": tables.survey_responses,
+    "intake": tables.intake_submissions,
 }
 
 
@@ -54,6 +56,7 @@ class RecordDescriber:
         self.connection = connection
         self.personal = personal
         self._cache: dict[str, str] = {}
+        self._measures = {m.key: m for m in default_catalogue().measures}
 
     def _row(self, key: str) -> Any:
         table = _TABLES.get(key.split(":", 1)[0])
@@ -70,6 +73,11 @@ class RecordDescriber:
 
     def _describe(self, key: str) -> str:
         kind = key.split(":", 1)[0]
+        if kind == "measure":
+            measure = self._measures.get(key)
+            return f"measure '{measure.label}'" if measure is not None else "(not in the measure catalogue)"
+        if kind == "outcome":
+            return self._outcome(key)
         row = self._row(key)
         if row is None:
             return "(not in the service database)"
@@ -84,7 +92,20 @@ class RecordDescriber:
             return f"session {row.sequence} '{row.title}' of {self(row.cohort)} ({row.starts_at:%Y-%m-%d})"
         if kind == "response":
             return f"{row.phase} answer to {row.measure} by {self(row.participant)}"
+        if kind == "intake":
+            received = f"lead from the {row.source} form, received {row.received_at:%Y-%m-%d}"
+            if self.personal:
+                return f"{row.first_name or ''} {row.last_name} <{row.email}> of {row.organization}, {received}".strip()
+            return received
         return str(row.name)
+
+    def _outcome(self, key: str) -> str:
+        """Cohort outcome aggregates are keyed outcome:<cohort>:<measure>:<phase> (a hash when that is too long)."""
+        parts = key.split(":")
+        if len(parts) != 4:
+            return "cohort outcome aggregate"
+        _, cohort, measure, phase = parts
+        return f"{phase} aggregate of {self(f'measure:{measure}')} for {self(f'cohort:{cohort}')}"
 
 
 def iter_failures(
@@ -102,8 +123,8 @@ def iter_failures(
     led = sync_ledger.c
     describe = RecordDescriber(connection, personal=personal)
     query = select(sync_ledger).where(led.status.in_(list(statuses)))
-    if object_name is not None:
-        query = query.where(led.object_name == object_name)
+    if object_name is not None:  # as typed: Contact, contact and CONTACT are one object to Salesforce
+        query = query.where(func.lower(led.object_name) == object_name.lower())
     order = (led.object_name, led.record_key, led.step)
     last: tuple[str, str, str] | None = None
     while True:

@@ -159,7 +159,7 @@ class LocalCrm:
         self.counter = CallCounter()
         self._lock = threading.RLock()
         self._specs: dict[str, ObjectSpec] = {}
-        self._duplicate_rules: dict[str, list[tuple[FieldSpec, ...]]] = {}
+        self._duplicate_rules: dict[str, list[tuple[tuple[FieldSpec, ...], bool]]] = {}
         self._init_meta()
         self._load_specs()
 
@@ -386,11 +386,12 @@ class LocalCrm:
 
     # ------------------------------------------------------------------------------------------- port
 
-    def add_duplicate_rule(self, object_name: str, fields: Sequence[str]) -> None:
+    def add_duplicate_rule(self, object_name: str, fields: Sequence[str], *, on_edit: bool = False) -> None:
         """Activate a blocking duplicate rule, as an org's admin does: creating a record whose `fields` all equal
         an existing record's (text case-insensitively, blanks never match) fails with DUPLICATES_DETECTED and
         the matched Ids, as Salesforce's API answers when a rule with an exact matching rule blocks a save.
-        NPSP orgs often have one on Contact (first name, last name, email)."""
+        NPSP orgs often have one on Contact (first name, last name, email).  With `on_edit` it also blocks an
+        update that makes a record match another one, as a rule whose "Action on edit" is Block does."""
         spec = self._spec(object_name)
         specs = []
         for name in fields:
@@ -398,7 +399,7 @@ class LocalCrm:
             if fspec is None or not fspec.stored:
                 raise ValueError(f"{spec.name} has no field {name!r} a duplicate rule can match on")
             specs.append(fspec)
-        self._duplicate_rules.setdefault(spec.name, []).append(tuple(specs))
+        self._duplicate_rules.setdefault(spec.name, []).append((tuple(specs), on_edit))
 
     def describe(self, object_name: str) -> dict[str, Any]:
         self.counter.add("describe")
@@ -1168,14 +1169,23 @@ class LocalCrm:
                         )
 
     def _check_duplicate_rules(self, conn: Any, spec: ObjectSpec, rows: list[_Row]) -> None:
-        for fields in self._duplicate_rules.get(spec.name, ()):
+        for fields, on_edit in self._duplicate_rules.get(spec.name, ()):
             where = " AND ".join(
                 f"lower({quote(f.name)}) = lower(?)" if f.type in TEXT_TYPES else f"{quote(f.name)} = ?" for f in fields
             )
             for row in rows:
-                if row.error is not None or not row.create:
+                if row.error is not None or not (row.create or on_edit):
                     continue
                 values = [row.values.get(f.name) for f in fields]
+                if not row.create:  # an update: the record as it will be, its unchanged fields included
+                    stored = conn.execute(
+                        f'SELECT {", ".join(quote(f.name) for f in fields)} FROM {quote(spec.name)} WHERE "Id" = ?',
+                        [row.record_id],
+                    ).fetchone()
+                    values = [
+                        v if f.name in row.values else (stored[i] if stored else None)
+                        for i, (f, v) in enumerate(zip(fields, values, strict=True))
+                    ]
                 if any(v is None or v == "" for v in values):
                     continue
                 matched = [
@@ -1183,6 +1193,7 @@ class LocalCrm:
                     for (rid,) in conn.execute(
                         f'SELECT "Id" FROM {quote(spec.name)} WHERE {where} AND "IsDeleted" = 0 ORDER BY "Id"', values
                     )
+                    if rid != row.record_id
                 ]
                 if matched:
                     row.error = _RowError(

@@ -139,7 +139,7 @@ def row_result(item: Mapping[str, Any], *, created: bool | None) -> RowResult:
         error_code=error.get("statusCode") or error.get("errorCode") or "UNKNOWN_EXCEPTION",
         message=error.get("message"),
         fields=tuple(error.get("fields") or ()),
-        matched_ids=tuple(matched),
+        matched_ids=tuple(dict.fromkeys(matched)),  # one per record, though each matching rule lists it
     )
 
 

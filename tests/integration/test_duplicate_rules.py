@@ -13,12 +13,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
-from syncdata import KEY, PROFILE, crm_rows, describes, keys_of, local_crm, program, seed
+from sqlalchemy import Engine, select
+from syncdata import KEY, PROFILE, crm_rows, describes, keys_of, local_crm, program, seed, update_records
 
 from connector.base import CrmConnector
 from connector.local import LocalCrm
+from models import Participant
 from sandbox.harness import SandboxHarness
+from store.jobs_tables import sync_ledger
 from sync.runner import run_sync, sync_status
 
 
@@ -86,3 +88,54 @@ def test_two_people_a_rule_cannot_tell_apart_are_left_for_a_person(engine: Engin
     [problem] = [e for e in sync_status(engine)["errors"] if e["object"] == "Contact"]
     assert problem["code"] == "DUPLICATES_DETECTED" and problem["keys"] == [person.key]
     assert not any(c[KEY] for c in crm_rows(crm, "Contact") if c[KEY] == person.key)
+
+
+@pytest.mark.parametrize("emailed", [0, 1])
+def test_a_record_one_participant_claims_by_email_is_never_adopted_by_its_namesake(
+    engine: Engine, tmp_path: Path, emailed: int
+) -> None:
+    """Two participants share a name; staff entered one of them (that one's email).  Sent one row per call,
+    the namesake blocked by the rule must not adopt the record the other one matched by email."""
+    crm, _ = local_crm(tmp_path)
+    data = program()
+    seed(engine, data)
+    by_name: dict[tuple[str, str], list[Participant]] = {}
+    for p in data["participants"]:
+        by_name.setdefault((p.first_name, p.last_name), []).append(p)
+    pair = next(people for people in by_name.values() if len(people) >= 2)[:2]
+    owner = pair[emailed]
+    [entered] = crm.create(
+        "Contact", [{"FirstName": owner.first_name, "LastName": owner.last_name, "Email": owner.email}]
+    )
+    crm.add_duplicate_rule("Contact", ["FirstName", "LastName"])
+
+    run_sync(engine, crm=crm, profile=PROFILE, batch_size=1)
+    with engine.connect() as conn:
+        claims = conn.execute(
+            select(sync_ledger.c.record_key).where(
+                sync_ledger.c.object_name == "Contact", sync_ledger.c.crm_id == entered.id
+            )
+        ).all()
+    assert [k for (k,) in claims] == [owner.key]  # one participant per CRM record
+    assert crm.get("Contact", entered.id or "", [KEY]) == {KEY: owner.key}
+
+
+def test_an_update_the_rule_refuses_is_never_sent_to_the_other_record(engine: Engine, tmp_path: Path) -> None:
+    """A rule that also blocks edits refuses a participant's update because a namesake exists; that namesake
+    is someone else, not a record to adopt."""
+    crm, _ = local_crm(tmp_path)
+    data = program()
+    person = data["participants"][0] = data["participants"][0].model_copy(
+        update={"first_name": "Ada", "last_name": "Lovelace"}
+    )
+    seed(engine, data)
+    assert run_sync(engine, crm=crm, profile=PROFILE).status == "succeeded"
+    [other] = crm.create("Contact", [{"FirstName": "Ada", "LastName": "Lovelace", "Email": "other@example.net"}])
+    crm.add_duplicate_rule("Contact", ["FirstName", "LastName"], on_edit=True)
+    update_records(engine, "participants", [person.model_copy(update={"job_title": "Medical Director"})])
+
+    report = run_sync(engine, crm=crm, profile=PROFILE)
+    assert report.by_object()["Contact"]["rejected"] == 1
+    [problem] = [e for e in sync_status(engine)["errors"] if e["object"] == "Contact"]
+    assert problem["code"] == "DUPLICATES_DETECTED"
+    assert crm.get("Contact", other.id or "", [KEY]) == {KEY: None}

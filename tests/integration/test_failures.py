@@ -6,6 +6,7 @@ Staff fix refusals one record at a time; `status` only shows the biggest problem
 from __future__ import annotations
 
 import csv
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,9 @@ from syncdata import PROFILE, local_crm, program, seed, title_required, with_fir
 from typer.testing import CliRunner
 
 from cli.app import app
-from sync.failures import iter_failures
+from models import IntakeSubmission
+from store.unit_of_work import UnitOfWork
+from sync.failures import RecordDescriber, iter_failures
 from sync.runner import run_sync
 
 
@@ -74,3 +77,39 @@ def test_show_personal_names_the_participant_and_csv_holds_every_row(
     assert "REQUIRED_FIELD_MISSING" in only_contacts.output and person.email not in only_contacts.output
     bad = CliRunner().invoke(app, ["failures", "--status", "lost"])
     assert bad.exit_code == 2 and "unknown status lost" in bad.output
+
+
+def test_filters_are_case_blind_and_an_empty_filtered_list_does_not_claim_all_is_well(
+    refused: tuple[Engine, dict],  # type: ignore[type-arg]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    engine, _ = refused
+    monkeypatch.setenv("IGNITE_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("COLUMNS", "250")
+    lower = CliRunner().invoke(app, ["failures", "--object", "contact"])
+    assert lower.exit_code == 0 and "REQUIRED_FIELD_MISSING" in lower.output
+    none = CliRunner().invoke(app, ["failures", "--object", "Lead"])
+    assert none.exit_code == 0 and "no rows match these filters" in none.output
+    assert "nothing failed" not in none.output
+
+
+def test_a_refused_lead_is_described_by_its_form_and_day_and_by_name_only_when_asked(engine: Engine) -> None:
+    submission = IntakeSubmission(
+        source="website",
+        delivery_id="msg_1",
+        received_at=datetime(2026, 11, 20, 9, 30, tzinfo=UTC),
+        first_name="Mary",
+        last_name="Seacole",
+        email="mary@example.org",
+        organization="Kingston Health",
+    )
+    with UnitOfWork(engine) as uow:
+        uow.records("intake").upsert_many([submission])
+        uow.commit()
+    with engine.connect() as conn:
+        plain = RecordDescriber(conn, personal=False)(submission.key)
+        named = RecordDescriber(conn, personal=True)(submission.key)
+        measure = RecordDescriber(conn, personal=False)("measure:burnout")
+    assert plain == "lead from the website form, received 2026-11-20"
+    assert named.startswith("Mary Seacole <mary@example.org> of Kingston Health")
+    assert measure.startswith("measure '")
