@@ -464,6 +464,18 @@ class SyncEngine:
             out.extend(zip([d for d, _ in by_id], results, strict=True))
         return out
 
+    def _keys_of(self, step: StepDef, ids: set[str]) -> dict[str, str | None]:
+        """{CRM Id: the Ignite key it carries, or None}, read 200 Ids per query; Ids the CRM no longer has are
+        absent."""
+        keys: dict[str, str | None] = {}
+        for chunk in batches(sorted(ids), 200):
+            id_list = ", ".join(soql_quote(i) for i in chunk)
+            soql = f"SELECT Id, {step.key_field} FROM {step.object_name} WHERE Id IN ({id_list})"
+            for page in self.crm.query(soql):
+                for row in page.records:
+                    keys[str(row["Id"])] = row.get(step.key_field) or None
+        return keys
+
     def _adopt_duplicates(
         self, step: StepDef, blocked: Sequence[tuple[Decision, RowResult]], *, taken: set[str]
     ) -> dict[str, str]:
@@ -471,14 +483,7 @@ class SyncEngine:
         Ignite key yet.  A match that is already another Ignite record's (keyed in the CRM, or in `taken`: the
         Ids this chunk already sends other rows to), or several candidates, is left for a person: the row stays
         rejected with the rule's message."""
-        ids = sorted({i for _, r in blocked for i in r.matched_ids})
-        keyed: dict[str, str | None] = {}
-        for chunk in batches(ids, 200):
-            id_list = ", ".join(soql_quote(i) for i in chunk)
-            soql = f"SELECT Id, {step.key_field} FROM {step.object_name} WHERE Id IN ({id_list})"
-            for page in self.crm.query(soql):
-                for row in page.records:
-                    keyed[str(row["Id"])] = row.get(step.key_field) or None
+        keyed = self._keys_of(step, {i for _, r in blocked for i in r.matched_ids})
         found: dict[str, str] = {}
         taken = set(taken)
         for d, result in blocked:
@@ -497,13 +502,7 @@ class SyncEngine:
         turns.  The survivor keeps the key it has (or, when it has none, the first merged record's); the
         others are reported, for a person to merge them in Ignite's data too (or undo the merge).
         """
-        holder: dict[str, str | None] = {}
-        for chunk in batches(sorted(set(relinked.values())), 200):
-            id_list = ", ".join(soql_quote(i) for i in chunk)
-            soql = f"SELECT Id, {step.key_field} FROM {step.object_name} WHERE Id IN ({id_list})"
-            for page in self.crm.query(soql):
-                for row in page.records:
-                    holder[str(row["Id"])] = row.get(step.key_field) or None
+        holder = self._keys_of(step, set(relinked.values()))
         conflicts: dict[str, str] = {}
         for key, survivor in sorted(relinked.items()):
             owner = holder.get(survivor)
