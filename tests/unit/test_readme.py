@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -18,8 +19,6 @@ def test_every_setting_is_in_the_readme_configuration_table(name: str) -> None:
 
 def test_every_link_in_the_readme_points_at_a_file_in_the_repository() -> None:
     """A newcomer reads the README in a clone: a link to a file outside the repository is a dead end."""
-    import re
-
     root = Path(__file__).resolve().parents[2]
     targets = re.findall(r"\]\(([^)#]+)\)", README)
     local = [t for t in targets if "://" not in t and not t.startswith("mailto:")]
