@@ -17,10 +17,14 @@ from cli.sync import print_report, print_status, run_with_progress
 from demo import generate, seed
 from demo.generator import DEFAULT_PARTICIPANTS, MAX_PARTICIPANTS
 from exports.service import export_all_funders
+from settings import Settings
 from store.records import KINDS
 from sync import runner
 
-DEMO_FILES = ("ignite-sync.db", "ignite-crm.db")
+DEMO_FILES = ("ignite-sync.db", "ignite-crm.db", ".env")
+# The settings the demo chose, written to DIR/.env: Settings reads `.env` from the working directory, so every
+# README command run inside the demo directory sees the demo's data, with nothing to export or retype.
+DEMO_SETTINGS = ("database_url", "local_crm_url", "profile")
 
 
 def _reset(directory: Path) -> None:
@@ -51,6 +55,7 @@ def demo_command(
             "local_crm_url": f"sqlite:///{directory / 'ignite-crm.db'}",
         }
     )
+    _write_env(directory, settings)
     context = AppContext(settings)
     engine = context.migrated_engine()
     program = generate(participants, seed=seed_value)
@@ -98,12 +103,25 @@ def demo_command(
         files = ", ".join(sorted(p.name for p in folder.iterdir()))
         console.print(f"{funder}: {folder}  ({files})", highlight=False)
 
-    # After `make demo` the command lives in .venv/bin, which is not on PATH: show what the reader can type.
-    program_name = "ignite-sync" if shutil.which("ignite-sync") else os.path.relpath(sys.argv[0])
+    # After `make demo` the command lives in .venv/bin, which is not on PATH: the hint puts it there first.
+    where = os.path.relpath(directory)
+    activate = "" if shutil.which("ignite-sync") else f". {_activate_script()} && "
     console.print(
-        f"\ndemo directory: {directory}\n"
-        f"try: IGNITE_DATABASE_URL={settings.database_url} IGNITE_LOCAL_CRM_URL={settings.local_crm_url} "
-        f'{program_name} crm query "SELECT Name, Email, Title FROM Contact LIMIT 5"',
+        f"\ndemo directory: {directory} (its settings are in {where}/.env)\n"
+        f"next, as in the README: {activate}cd {where} && "
+        f'ignite-sync crm query "SELECT Name, Email, Title FROM Contact LIMIT 5"',
         highlight=False,
         soft_wrap=True,
     )
+
+
+def _write_env(directory: Path, settings: Settings) -> None:
+    lines = [f"IGNITE_{name.upper()}={getattr(settings, name)}" for name in DEMO_SETTINGS]
+    header = "# Written by `ignite-sync demo`: run ignite-sync from this folder and it works on the demo's data.\n"
+    (directory / ".env").write_text(header + "\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _activate_script() -> str:
+    """The virtualenv's activate script, relative to here: `make demo` runs .venv/bin/ignite-sync."""
+    script = Path(sys.executable).parent / "activate"
+    return os.path.relpath(script) if script.exists() else ".venv/bin/activate"

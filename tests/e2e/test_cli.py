@@ -42,16 +42,18 @@ def test_demo_tells_the_whole_story_seed_sync_status_exports(tmp_path: Path) -> 
         folder = tmp_path / "demo" / "exports" / funder
         files = {p.name for p in folder.iterdir()}
         assert {"outcomes.xlsx", "datapackage.json", "summary.pdf", "summary.html"} <= files
-    env = {
-        "IGNITE_DATABASE_URL": f"sqlite:///{tmp_path / 'demo' / 'ignite-sync.db'}",
-        "IGNITE_LOCAL_CRM_URL": f"sqlite:///{tmp_path / 'demo' / 'ignite-crm.db'}",
-    }
-    contacts = run("crm", "query", "SELECT COUNT() FROM Contact", "--json", cwd=tmp_path, env=env)
+    # The README's convention: inside the demo's folder every command sees the demo's data (its .env).
+    inside = tmp_path / "demo"
+    assert "cd demo" in first.stdout
+    contacts = run("crm", "query", "SELECT COUNT() FROM Contact", "--json", cwd=inside)
     assert contacts.returncode == 0, contacts.stderr
     assert "96" in contacts.stdout
-    resync = run("sync", "--json", cwd=tmp_path, env=env)
+    resync = run("sync", "--json", cwd=inside)
     assert resync.returncode == 0, resync.stderr
     assert '"api_calls": {"total": 0}' in resync.stdout
+    exported = run("export", "funder", "hudson-health-fund", "--out", "hudson", cwd=inside)
+    assert exported.returncode == 0, exported.stderr
+    assert (inside / "hudson" / "outcomes.xlsx").exists()
     second = run("demo", "--dir", "demo", cwd=tmp_path)
     assert second.returncode == 0, second.stderr
     assert "replacing the previous demo" in second.stdout
