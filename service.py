@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from sqlalchemy import Engine
 
-from cli.app import app
+from cli.app import run
 from settings import Settings, load_settings
 from store.database import make_engine
 from webhooks.auth import api_key_dependency
@@ -114,7 +114,7 @@ def _document_schemas(web: FastAPI) -> None:
 
 
 def main() -> None:
-    app()
+    run()
 
 
 if __name__ == "__main__":

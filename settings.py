@@ -114,6 +114,13 @@ class Settings(BaseSettings):
     def _parse_intake_sources(cls, value: Any) -> dict[str, IntakeSource]:
         return parse_sources(value)
 
+    @field_validator("database_url", "local_crm_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        """Refuse what can never work before anything connects: an unknown dialect, a SQLite file in a folder
+        that does not exist.  A server that is down or a database that is missing is found at connect time."""
+        return check_database_url(value)
+
     @field_validator("program_timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -122,6 +129,33 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"{value!r} is not an IANA time zone name (for example America/Chicago)") from None
         return value
+
+
+SUPPORTED_DATABASES = ("sqlite", "postgresql")
+
+
+def check_database_url(value: str) -> str:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        url = make_url(value)
+    except ArgumentError:
+        raise ValueError(
+            "is not a database URL; use sqlite:///path/to/file.db or postgresql+psycopg://user@host:5432/db"
+        ) from None
+    dialect = url.get_backend_name()
+    if dialect not in SUPPORTED_DATABASES:
+        raise ValueError(
+            f"{dialect}:// is not supported; use sqlite:///path/to/file.db or postgresql+psycopg://user@host/db"
+        )
+    if dialect == "postgresql" and url.drivername == "postgresql":  # SQLAlchemy would pick psycopg2, not installed
+        raise ValueError("write postgresql+psycopg://… (the installed driver is psycopg 3)")
+    if dialect == "sqlite" and url.database not in (None, "", ":memory:"):
+        folder = Path(url.database).expanduser().resolve().parent
+        if not folder.is_dir():
+            raise ValueError(f"the folder {folder} does not exist; create it or point at an existing folder")
+    return value
 
 
 class SettingsError(Exception):
@@ -139,5 +173,5 @@ def load_settings(**overrides: object) -> Settings:
         lines = []
         for err in exc.errors(include_url=False):
             name = "IGNITE_" + "_".join(str(p) for p in err["loc"]).upper()
-            lines.append(f"{name}: {err['msg']}")
+            lines.append(f"{name}: {err['msg'].removeprefix('Value error, ')}")
         raise SettingsError(lines) from None

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.process import clean_env, run_cli
+from tests.conftest import NO_POSTGRES, POSTGRES_URL
+from tests.e2e.process import clean_env, free_port, run_cli
 
 
 def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -84,3 +85,38 @@ def test_import_of_an_unknown_kind_exits_2_with_the_choices(tmp_path: Path, kind
     result = run("import", kind, str(data), cwd=tmp_path, env={"IGNITE_DATABASE_URL": f"sqlite:///{tmp_path}/s.db"})
     assert result.returncode == 2
     assert "choose one of: programs, organizations" in result.stderr
+
+
+BAD_DATABASE_URLS = {
+    "unsupported dialect": ("mysql://root@localhost/test", "setting error IGNITE_DATABASE_URL: mysql://"),
+    "driver not installed": ("postgresql://postgres@127.0.0.1/test", "setting error IGNITE_DATABASE_URL"),
+    "not a URL": ("ignite.db", "setting error IGNITE_DATABASE_URL: is not a database URL"),
+    "SQLite folder missing": ("sqlite:///{tmp}/missing/ignite.db", "setting error IGNITE_DATABASE_URL: the folder"),
+    "nothing listening": (
+        "postgresql+psycopg://postgres:s3cret-pw@127.0.0.1:{port}/test",
+        "database error IGNITE_DATABASE_URL=postgresql+psycopg://postgres:***@127.0.0.1",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_DATABASE_URLS))
+def test_a_database_url_mistake_is_one_line_naming_the_variable_and_exit_2(tmp_path: Path, case: str) -> None:
+    url, expected = BAD_DATABASE_URLS[case]
+    url = url.format(tmp=tmp_path, port=free_port())
+    result = run("db", "upgrade", cwd=tmp_path, env={"IGNITE_DATABASE_URL": url})
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(expected), result.stderr
+    assert "Traceback" not in result.stderr and "s3cret-pw" not in result.stderr
+
+
+@pytest.mark.postgres
+def test_a_missing_postgres_database_says_to_create_it_and_debug_shows_the_traceback(tmp_path: Path) -> None:
+    if not POSTGRES_URL:
+        pytest.skip(NO_POSTGRES)
+    url = POSTGRES_URL.rsplit("/", 1)[0] + "/ignite_no_such_database"
+    result = run("status", cwd=tmp_path, env={"IGNITE_DATABASE_URL": url})
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "does not exist; create the database" in result.stderr
+    debug = run("--debug", "status", cwd=tmp_path, env={"IGNITE_DATABASE_URL": url})
+    assert debug.returncode != 0 and "OperationalError" in debug.stderr
