@@ -10,11 +10,15 @@ from sqlalchemy.exc import IntegrityError
 from cli.context import console, err_console, get_context
 from store.intake import ApiKeyRepository
 
-app = typer.Typer(help="API keys for the ingest API (stored hashed; shown once).", no_args_is_help=True)
+app = typer.Typer(
+    rich_markup_mode=None, help="API keys for the ingest API (stored hashed; shown once).", no_args_is_help=True
+)
 
 
 @app.command()
-def create(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Who will use the key, e.g. 'lms'.")]) -> None:
+def create(
+    ctx: typer.Context, name: Annotated[str, typer.Argument(metavar="NAME", help="Who will use the key, e.g. 'lms'.")]
+) -> None:
     """Create a key and print it once; keep it in the caller's secret store."""
     engine = get_context(ctx).migrated_engine()
     try:
@@ -28,7 +32,7 @@ def create(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Who wil
 
 
 @app.command()
-def revoke(ctx: typer.Context, name: Annotated[str, typer.Argument(help="The key's name.")]) -> None:
+def revoke(ctx: typer.Context, name: Annotated[str, typer.Argument(metavar="NAME", help="The key's name.")]) -> None:
     """Revoke a key at once (rotate: create a new one, move the caller to it, revoke the old)."""
     engine = get_context(ctx).migrated_engine()
     with engine.begin() as connection:

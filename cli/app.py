@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import typer
 from sqlalchemy.engine import make_url
@@ -17,6 +18,7 @@ from cli.sandbox import sandbox_command
 from cli.serve import serve_command
 
 app = typer.Typer(
+    rich_markup_mode=None,
     name="ignite-sync",
     help="Sync the Ignite program's data into a nonprofit CRM, take intake leads, and export outcomes.",
     no_args_is_help=True,
@@ -84,6 +86,16 @@ def database_problem(exc: SQLAlchemyError) -> str:
         todo = "check the user name and password"
     elif "unable to open database file" in lowered or "readonly" in lowered:
         todo = "check that the folder exists and is writable"
+        folder = _sqlite_folder(shown)
+        if folder is not None and not folder.is_dir():
+            reason, todo = f"the folder {folder} does not exist", "create it or point at an existing folder"
     else:
         todo = "check the URL, or run with --debug for the traceback"
     return f"IGNITE_DATABASE_URL={shown}: {reason}; {todo} (--debug shows the traceback)"
+
+
+def _sqlite_folder(url: str) -> Path | None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database).expanduser().resolve().parent

@@ -11,7 +11,11 @@ from rich.table import Table
 from cli.context import console, err_console, get_context
 from connector.base import CrmError, CrmRecord
 
-app = typer.Typer(help="Query and describe the configured CRM (the local CRM by default).", no_args_is_help=True)
+app = typer.Typer(
+    rich_markup_mode=None,
+    help="Query and describe the configured CRM (the local CRM by default).",
+    no_args_is_help=True,
+)
 
 
 def _flatten(record: CrmRecord, prefix: str = "") -> dict[str, Any]:
@@ -44,7 +48,9 @@ def _fail(exc: CrmError) -> typer.Exit:
 @app.command()
 def query(
     ctx: typer.Context,
-    soql: Annotated[str, typer.Argument(help='A SOQL query, e.g. "SELECT Id, Name FROM Account LIMIT 10".')],
+    soql: Annotated[
+        str, typer.Argument(metavar="SOQL", help='A SOQL query, e.g. "SELECT Id, Name FROM Account LIMIT 10".')
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Print {totalSize, records} as JSON.")] = False,
     include_deleted: Annotated[
         bool, typer.Option("--include-deleted", help="Also show deleted records (queryAll).")

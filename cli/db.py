@@ -7,7 +7,7 @@ import typer
 from cli.context import console, get_context
 from store.database import is_current, upgrade_database
 
-app = typer.Typer(help="Service database schema (Alembic migrations).", no_args_is_help=True)
+app = typer.Typer(rich_markup_mode=None, help="Service database schema (Alembic migrations).", no_args_is_help=True)
 
 
 @app.command()

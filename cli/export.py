@@ -23,8 +23,12 @@ from exports.service import (
 )
 from exports.tokens import create_token
 
-export_app = typer.Typer(help="Funder outcome exports (aggregate, small cells suppressed).", no_args_is_help=True)
-token_app = typer.Typer(help="Download tokens for the funder export endpoint.", no_args_is_help=True)
+export_app = typer.Typer(
+    rich_markup_mode=None, help="Funder outcome exports (aggregate, small cells suppressed).", no_args_is_help=True
+)
+token_app = typer.Typer(
+    rich_markup_mode=None, help="Download tokens for the funder export endpoint.", no_args_is_help=True
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -35,7 +39,7 @@ def register(app: typer.Typer) -> None:
 @export_app.command("funder")
 def export_funder_command(
     ctx: typer.Context,
-    key: Annotated[str, typer.Argument(help="Funder key, e.g. funder:acme (or just acme).")],
+    key: Annotated[str, typer.Argument(metavar="KEY", help="Funder key, e.g. funder:acme (or just acme).")],
     out: Annotated[Path, typer.Option("--out", help="Folder to write the files into.")],
     formats: Annotated[str, typer.Option("--format", help="Comma-separated: xlsx,csv,pdf,html.")] = "xlsx,csv,pdf,html",
     attach: Annotated[
@@ -91,7 +95,7 @@ def export_funder_command(
 @token_app.command("create")
 def create_token_command(
     ctx: typer.Context,
-    key: Annotated[str, typer.Argument(help="Funder key, e.g. funder:acme (or just acme).")],
+    key: Annotated[str, typer.Argument(metavar="KEY", help="Funder key, e.g. funder:acme (or just acme).")],
     label: Annotated[str | None, typer.Option(help="A note to recognise the token by later.")] = None,
 ) -> None:
     """Create a download token for one funder; it is printed once and stored only as a hash."""

@@ -26,8 +26,10 @@ def _count_data_lines(path: Path) -> int | None:
 
 def import_command(
     ctx: typer.Context,
-    kind: Annotated[str, typer.Argument(help=f"What the file holds: {', '.join(IMPORTABLE)}.")],
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="A .csv, .json, .jsonl")],
+    kind: Annotated[str, typer.Argument(metavar="KIND", help=f"What the file holds: {', '.join(IMPORTABLE)}.")],
+    file: Annotated[
+        Path, typer.Argument(metavar="FILE", exists=True, dir_okay=False, readable=True, help="A .csv, .json, .jsonl")
+    ],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate and report; write nothing.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one machine-readable summary.")] = False,
 ) -> None:

@@ -24,6 +24,7 @@ from sync.intake import ReleaseRefused, discard_quarantined, release_quarantined
 from webhooks.verify import token_hash
 
 app = typer.Typer(
+    rich_markup_mode=None,
     help="Intake webhook helpers (sign, new-secret, new-token, purge) and quarantine review "
     "(quarantined, show, release, discard).",
     no_args_is_help=True,
@@ -33,7 +34,7 @@ app = typer.Typer(
 @app.command()
 def sign(
     body_file: Annotated[
-        Path | None, typer.Argument(help="The exact body to send; '-' or nothing reads stdin.")
+        Path | None, typer.Argument(metavar="FILE", help="The exact body to send; '-' or nothing reads stdin.")
     ] = None,
     secret: Annotated[
         str | None, typer.Option(envvar="IGNITE_INTAKE_SECRET", help="The source's whsec_ secret.")

@@ -16,7 +16,9 @@ from mappings.plugin import plugin_files, write_plugin
 from mappings.profile import PROFILE_NAMES, Profile, ProfileError, load_profile
 from mappings.snapshots import load_describes
 
-plugin_app = typer.Typer(help="The CRM-side metadata a profile needs (Salesforce DX source).", no_args_is_help=True)
+plugin_app = typer.Typer(
+    rich_markup_mode=None, help="The CRM-side metadata a profile needs (Salesforce DX source).", no_args_is_help=True
+)
 
 _MISSING_CODES = {"NOT_FOUND", "INVALID_TYPE"}
 ProfileOption = Annotated[str | None, typer.Option("--profile", "-p", help="Profile name (default: IGNITE_PROFILE).")]

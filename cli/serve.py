@@ -17,7 +17,11 @@ def serve_command(
     workers: Annotated[int, typer.Option(min=1, help="uvicorn worker processes.")] = 1,
     migrate: Annotated[bool, typer.Option(help="Apply pending database migrations first.")] = True,
 ) -> None:
-    """Serve `service:create_app`; each worker builds its Settings once from the same IGNITE_* variables."""
+    """Serve the web service: intake webhook, ingest API, export downloads, health and metrics.
+
+    Every worker process reads the same IGNITE_* settings; pending database migrations are applied first
+    unless --no-migrate.
+    """
     context = get_context(ctx)
     if migrate:
         context.migrated_engine()

@@ -147,7 +147,9 @@ def sync_command(
     profile: Annotated[str | None, typer.Option("--profile", help="Mapping profile (default IGNITE_PROFILE).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan only: print what would change.")] = False,
     full: Annotated[bool, typer.Option("--full", help="Resend every record, not only what changed.")] = False,
-    only: Annotated[list[str] | None, typer.Option("--only", help="Only this CRM object or step (repeatable).")] = None,
+    only: Annotated[
+        list[str] | None, typer.Option("--only", metavar="OBJECT", help="Only this CRM object or step (repeatable).")
+    ] = None,
     enqueue: Annotated[bool, typer.Option("--enqueue", help="Queue a sync job for the workers instead.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one machine-readable summary.")] = False,
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 from pathlib import Path
 
@@ -91,7 +92,10 @@ BAD_DATABASE_URLS = {
     "unsupported dialect": ("mysql://root@localhost/test", "setting error IGNITE_DATABASE_URL: mysql://"),
     "driver not installed": ("postgresql://postgres@127.0.0.1/test", "setting error IGNITE_DATABASE_URL"),
     "not a URL": ("ignite.db", "setting error IGNITE_DATABASE_URL: is not a database URL"),
-    "SQLite folder missing": ("sqlite:///{tmp}/missing/ignite.db", "setting error IGNITE_DATABASE_URL: the folder"),
+    "SQLite folder missing": (
+        "sqlite:///{tmp}/missing/ignite.db",
+        "database error IGNITE_DATABASE_URL=sqlite:///{tmp}/missing/ignite.db: the folder {tmp}/missing does not exist",
+    ),
     "nothing listening": (
         "postgresql+psycopg://postgres:s3cret-pw@127.0.0.1:{port}/test",
         "database error IGNITE_DATABASE_URL=postgresql+psycopg://postgres:***@127.0.0.1",
@@ -102,7 +106,7 @@ BAD_DATABASE_URLS = {
 @pytest.mark.parametrize("case", sorted(BAD_DATABASE_URLS))
 def test_a_database_url_mistake_is_one_line_naming_the_variable_and_exit_2(tmp_path: Path, case: str) -> None:
     url, expected = BAD_DATABASE_URLS[case]
-    url = url.format(tmp=tmp_path, port=free_port())
+    url, expected = url.format(tmp=tmp_path, port=free_port()), expected.format(tmp=tmp_path.resolve())
     result = run("db", "upgrade", cwd=tmp_path, env={"IGNITE_DATABASE_URL": url})
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
@@ -120,3 +124,15 @@ def test_a_missing_postgres_database_says_to_create_it_and_debug_shows_the_trace
     assert result.stderr.count("\n") == 1 and "does not exist; create the database" in result.stderr
     debug = run("--debug", "status", cwd=tmp_path, env={"IGNITE_DATABASE_URL": url})
     assert debug.returncode != 0 and "OperationalError" in debug.stderr
+
+
+def test_help_shows_flags_as_flags_and_prose_as_paragraphs(tmp_path: Path) -> None:
+    """`--dry-run <bool>` made people type `--dry-run true`, which fails; help lines must not break mid-sentence."""
+    for command in (("sync",), ("export", "funder"), ("serve",), ("import",), ("intake", "sign")):
+        result = run(*command, "--help", cwd=tmp_path, env={"COLUMNS": "80"})
+        assert result.returncode == 0, result.stderr
+        assert "<bool>" not in result.stdout, command
+        assert "service:create_app" not in result.stdout
+        prose = result.stdout.split("\nArguments:")[0].split("\nOptions:")[0].splitlines()
+        stranded = [a for a, b in itertools.pairwise(prose) if len(a.split()) == 1 and b.strip()]
+        assert not stranded, (command, stranded)
