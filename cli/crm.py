@@ -6,8 +6,8 @@ import json
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
+from cli import tables
 from cli.context import console, err_console, get_context
 from connector.base import CrmError, CrmRecord
 
@@ -74,7 +74,7 @@ def query(
     columns = list(dict.fromkeys(key for row in rows for key in row))
     # A parent that is null in some rows shows up as a bare "Account" key; its "Account.Name" column covers it.
     columns = [c for c in columns if not any(other.startswith(c + ".") for other in columns)]
-    table = Table(*columns, title=f"{total} record(s)", show_lines=False)
+    table = tables.table(f"{total} record(s)", *columns)
     for row in rows:
         table.add_row(*(_cell(row.get(column)) for column in columns))
     console.print(table)
@@ -95,15 +95,20 @@ def describe(
     if as_json:
         typer.echo(json.dumps(result, indent=2, sort_keys=True))
         return
-    table = Table(
+    table = tables.table(
+        f"{result.get('name')} (key prefix {result.get('keyPrefix')})",
         "field",
         "type",
-        "length",
-        "required",
-        "access",
-        "keys",
+        "len",
+        "req.",
+        "access, keys",
         "values / target",
-        title=f"{result.get('name')} (key prefix {result.get('keyPrefix')})",
+        numeric=["len"],
+        whole={
+            "field": [str(f.get("name")) for f in result.get("fields", [])],
+            "type": [str(f.get("type")) for f in result.get("fields", [])],
+            "access, keys": ["read-only"],
+        },
     )
     for field in sorted(result.get("fields", []), key=lambda f: str(f.get("name"))):
         required = not field.get("nillable", True) and field.get("createable") and not field.get("defaultedOnCreate")
@@ -112,7 +117,7 @@ def describe(
             or "read-only"
         )
         keys = ", ".join(
-            word for word, on in (("external id", field.get("externalId")), ("unique", field.get("unique"))) if on
+            word for word, on in (("ext. id", field.get("externalId")), ("unique", field.get("unique"))) if on
         )
         if field.get("referenceTo"):
             extra = "→ " + ", ".join(field["referenceTo"])
@@ -124,8 +129,7 @@ def describe(
             str(field.get("type")),
             _cell(field.get("length") or ""),
             "yes" if required else "",
-            access,
-            keys,
+            ", ".join(filter(None, (access, keys))),
             extra,
         )
     console.print(table)

@@ -91,7 +91,7 @@ def demo_command(
             "min_respondents": settings.crm_min_respondents,
         },
     )
-    print_report(report)
+    print_report(report, settings.profile)
 
     console.print("\n[bold]3. Status[/bold] (what `ignite-sync status` shows)")
     print_status(runner.sync_status(engine, profile=settings.profile))

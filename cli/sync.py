@@ -12,7 +12,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 from sqlalchemy import Engine
 
+from cli import tables
 from cli.context import AppContext, build_connector, console, err_console, get_context, local_crm_factory
+from cli.tables import short_names
 from connector.base import CrmConnector, CrmError, FatalCrmError, TransientCrmError
 from settings import Settings
 from sync import runner
@@ -47,7 +49,7 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _report_table(report: SyncReport) -> Table:
+def _report_table(report: SyncReport, summaries: set[str]) -> Table:
     dry = report.dry_run
     columns = (
         [("would create", "created"), ("would adopt", "matched"), ("would update", "updated")]
@@ -57,12 +59,22 @@ def _report_table(report: SyncReport) -> Table:
     columns += [("unchanged", "unchanged"), ("rejected", "rejected"), ("blocked", "blocked"), ("invalid", "invalid")]
     if not dry:
         columns.append(("to retry", "retry"))
-    table = Table(title=("dry run: nothing was written to the CRM" if dry else f"sync ({report.mode})"))
-    table.add_column("object")
-    for title, _ in columns:
-        table.add_column(title, justify="right")
-    for object_name, counts in report.by_object().items():
-        table.add_row(object_name, *(f"{counts[name]:,}" for _, name in columns))
+    by_object = _records_by_object(report, summaries)
+    labels = short_names(by_object)
+    titles = dict(columns)
+    always = [title for title, name in columns if name in ("created", "updated", "unchanged")]
+    shown, quiet = tables.busy_columns(
+        titles, ({title: counts[name] for title, name in columns} for counts in by_object.values()), always=always
+    )
+    table = tables.table(
+        "dry run: nothing was written to the CRM" if dry else f"sync ({report.mode})",
+        "object",
+        *shown,
+        numeric=shown,
+        caption=f"none {', '.join(quiet)}" if quiet else None,
+    )
+    for object_name, counts in by_object.items():
+        table.add_row(labels[object_name], *(f"{counts[titles[title]]:,}" for title in shown))
     return table
 
 
@@ -79,25 +91,56 @@ def run_with_progress(engine: Engine, options: dict[str, Any]) -> SyncReport:
         return runner.run_sync(engine, progress=ProgressBars(bars), **options)
 
 
-def print_report(report: SyncReport) -> None:
-    console.print(_report_table(report))
+def _records_by_object(report: SyncReport, summaries: set[str]) -> dict[str, dict[str, int]]:
+    """The report's counts per CRM object without summary steps, which update records other steps own."""
+    out: dict[str, dict[str, int]] = {}
+    for step, counts in report.steps.items():
+        if step in summaries:
+            continue
+        into = out.setdefault(report.objects[step], {})
+        for name, n in counts.as_dict().items():
+            into[name] = into.get(name, 0) + n
+    return out
+
+
+def print_report(report: SyncReport, profile: str) -> None:
+    summaries = runner.summary_steps(profile)
+    console.print(_report_table(report, summaries))
+    summary_counts = [
+        f"{step} ({report.objects[step]}) {name} {n}"
+        for step in sorted(summaries & set(report.steps))
+        for name, n in report.steps[step].as_dict().items()
+        if n
+    ]
+    if summary_counts:
+        console.print("summaries on those records: " + ", ".join(summary_counts), highlight=False)
     calls = ", ".join(f"{k} {v}" for k, v in sorted(report.api_calls.items())) or "none"
     console.print(f"CRM API calls: {report.total_api_calls} ({calls}) · {report.seconds:.1f}s · status {report.status}")
 
 
 def print_status(status: dict[str, Any]) -> None:
     """The `status` tables: per object, the top problems with their source keys, jobs, dead letters, runs."""
-    objects = Table(title="CRM objects")
     states = ("synced", "pending", "rejected", "blocked", "invalid", "missing", "merged")
-    for name in ("object", *states):
-        objects.add_column(name, justify="left" if name == "object" else "right")
-    for object_name, counts in sorted(status["objects"].items()):
-        objects.add_row(object_name, *(f"{counts.get(s, 0):,}" for s in states))
+    rows = status["objects"]
+    shown, quiet = tables.busy_columns(states, rows.values(), always=("synced", "pending"))
+    objects = tables.table(
+        "CRM records (one per record the sync owns)",
+        "object",
+        *shown,
+        numeric=shown,
+        caption=f"none {', '.join(quiet)}" if quiet else None,
+    )
+    labels = short_names(rows)
+    for object_name, counts in sorted(rows.items()):
+        objects.add_row(labels[object_name], *(f"{counts.get(s, 0):,}" for s in shown))
     console.print(objects)
+    for step, counts in sorted((status.get("summaries") or {}).items()):
+        states_seen = ", ".join(f"{state} {n:,}" for state, n in counts.items() if state != "object")
+        console.print(f"summary {step} on {counts['object']} records: {states_seen}", highlight=False)
     if status["errors"]:
-        errors = Table(title="Top problems")
-        for name in ("object", "status", "code", "rows", "source keys", "reason"):
-            errors.add_column(name)
+        errors = tables.table(
+            "Top problems", "object", "status", "code", "rows", "source keys", "reason", numeric=["rows"]
+        )
         for e in status["errors"]:
             more = f" (+{e['count'] - len(e['keys'])})" if e["count"] > len(e["keys"]) else ""
             errors.add_row(
@@ -125,16 +168,15 @@ def print_status(status: dict[str, Any]) -> None:
             f"[red]dead[/red] job {dead['id']} ({dead['kind']}) after {dead['attempts']} attempts: {dead['error']}"
         )
     if status["runs"]:
-        runs = Table(title="Last runs")
-        for name in ("run", "mode", "status", "started", "seconds", "API calls", "sent"):
-            runs.add_column(name)
+        numbers = ("run", "seconds", "API calls", "sent")
+        runs = tables.table("Last runs", "run", "mode", "status", "started (UTC)", *numbers[1:], numeric=numbers)
         for r in status["runs"]:
             sent = sum(c.get("created", 0) + c.get("updated", 0) + c.get("matched", 0) for c in r["counts"].values())
             runs.add_row(
                 str(r["id"]),
                 r["mode"],
                 r["status"],
-                r["started_at"][:19],
+                r["started_at"][:16].replace("T", " "),
                 str(r["seconds"]),
                 str(r["api_calls"]),
                 str(sent),
@@ -189,7 +231,7 @@ def sync_command(
     if as_json:
         print(json.dumps(report.as_dict(), sort_keys=True))
         return
-    print_report(report)
+    print_report(report, profile_name)
     if report.status in ("partial", "retry"):
         console.print("see `ignite-sync status` for the rows that did not go through and why")
 
@@ -358,7 +400,7 @@ def failures_command(
                 if csv_path != "-":
                     console.print(f"{n} rows written to {csv_path}")
                 return
-            table = Table("object", "status", "code", "record", "key", "message", title="Rows not in the CRM")
+            table = tables.table("Rows not in the CRM", "object", "status", "code", "record", "key", "message")
             n = 0
             for f in rows:
                 if n < SHOWN_FAILURES:

@@ -165,6 +165,16 @@ class LedgerRepository:
             out.setdefault(object_name, {})[status] = int(n)
         return out
 
+    def counts_by_step(self) -> dict[tuple[str, str], dict[str, int]]:
+        """{(step, object): {status: n}}: what `status` needs to tell records from fields added to them."""
+        query = select(sync_ledger.c.step, sync_ledger.c.object_name, sync_ledger.c.status, func.count()).group_by(
+            sync_ledger.c.step, sync_ledger.c.object_name, sync_ledger.c.status
+        )
+        out: dict[tuple[str, str], dict[str, int]] = {}
+        for step, object_name, status, n in self.connection.execute(query):
+            out.setdefault((step, object_name), {})[status] = int(n)
+        return out
+
     def error_groups(self, limit: int = 10, samples: int = 5) -> list[ErrorGroup]:
         """The most frequent rejection and block reasons, each with a few source keys behind it."""
         problem = sync_ledger.c.status.in_(("rejected", "blocked", "invalid"))

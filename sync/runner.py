@@ -276,6 +276,28 @@ def run_worker(
     return run_workers(make, concurrency, once=once)
 
 
+def summary_steps(profile: str) -> set[str]:
+    """Steps that add fields to records another step owns (`update_existing`): not records of their own."""
+    return {name for name, step in load_profile(profile).steps.items() if step.operation == "update_existing"}
+
+
+def _records_and_summaries(
+    by_step: dict[tuple[str, str], dict[str, int]], summaries: set[str]
+) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, Any]]]:
+    """Count CRM records per object, and summary steps apart: an Account that also carries an engagement
+    summary is one Account, not two (the old count said 6 where the CRM held 4)."""
+    objects: dict[str, dict[str, int]] = {}
+    steps: dict[str, dict[str, Any]] = {}
+    for (step, object_name), counts in sorted(by_step.items()):
+        if step in summaries:
+            steps[step] = {"object": object_name, **counts}
+            continue
+        into = objects.setdefault(object_name, {})
+        for status, n in counts.items():
+            into[status] = into.get(status, 0) + n
+    return objects, steps
+
+
 def pending_by_object(engine: Engine, profile: str, *, individual_responses: bool = False) -> dict[str, int]:
     """Program records not yet in the CRM in their current form, per object (steps fed by program tables).
 
@@ -320,11 +342,14 @@ def sync_status(
     with engine.connect() as conn:
         ledger = LedgerRepository(conn)
         repo = JobRepository(conn)
-        objects = ledger.counts()
+        objects, summaries = _records_and_summaries(
+            ledger.counts_by_step(), summary_steps(profile) if profile else set()
+        )
         for object_name, n in pending.items():
             objects.setdefault(object_name, {})["pending"] = n
         return {
             "objects": objects,
+            "summaries": summaries,
             "errors": [
                 {
                     "object": g.object_name,

@@ -53,6 +53,11 @@ def test_demo_tells_the_whole_story_seed_sync_status_exports(tmp_path: Path) -> 
     resync = run("sync", "--json", cwd=inside)
     assert resync.returncode == 0, resync.stderr
     assert '"api_calls": {"total": 0}' in resync.stdout
+    narrow = run("status", cwd=inside, env={"COLUMNS": "80"})  # piped, 80 columns: nothing cut to `pmdm_…`
+    assert narrow.returncode == 0 and "…" not in narrow.stdout, narrow.stdout
+    for name in ("ServiceDelivery__c", "ProgramEngagement__c", "Ignite_Cohort_Outcome__c"):
+        assert name in narrow.stdout
+    assert max(len(line) for line in narrow.stdout.splitlines()) <= 80
     exported = run("export", "funder", "hudson-health-fund", "--out", "hudson", cwd=inside)
     assert exported.returncode == 0, exported.stderr
     assert (inside / "hudson" / "outcomes.xlsx").exists()

@@ -53,7 +53,7 @@ def test_dry_run_then_sync_then_status_as_json(tmp_path: Path) -> None:
     assert [r["status"] for r in summary["runs"]] == ["succeeded", "succeeded", "succeeded"]
 
     human = run("status", cwd=tmp_path)
-    assert "pmdm__ServiceDelivery__c" in human.stdout and "Last runs" in human.stdout
+    assert "ServiceDelivery__c" in human.stdout and "Last runs" in human.stdout  # namespace dropped: unambiguous
 
 
 @pytest.mark.slow
