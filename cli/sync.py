@@ -372,6 +372,7 @@ def failures_command(
     show_personal: Annotated[
         bool, typer.Option("--show-personal", help="Name and email participants (off: role and organisation).")
     ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Every row as one JSON object per line.")] = False,
 ) -> None:
     """Every row the CRM refused, that waits on a refused parent, or could not be built: with who or what it is."""
     import csv
@@ -385,6 +386,10 @@ def failures_command(
     with engine.connect() as conn:
         try:
             rows = iter_failures(conn, statuses=statuses, object_name=object_name, personal=show_personal)
+            if as_json:
+                for f in rows:
+                    typer.echo(json.dumps({c: getattr(f, c) for c in FAILURE_COLUMNS}, default=str, ensure_ascii=False))
+                return
             if csv_path is not None:
                 out = sys.stdout if csv_path == "-" else open(csv_path, "w", newline="", encoding="utf-8-sig")  # noqa: SIM115
                 try:

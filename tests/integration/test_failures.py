@@ -6,6 +6,7 @@ Staff fix refusals one record at a time; `status` only shows the biggest problem
 from __future__ import annotations
 
 import csv
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -113,3 +114,19 @@ def test_a_refused_lead_is_described_by_its_form_and_day_and_by_name_only_when_a
     assert plain == "lead from the website form, received 2026-11-20"
     assert named.startswith("Mary Seacole <mary@example.org> of Kingston Health")
     assert measure.startswith("measure '")
+
+
+def test_failures_as_json_lines_hold_every_row_and_no_names_by_default(
+    refused: tuple[Engine, dict],  # type: ignore[type-arg]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    engine, data = refused
+    person = data["participants"][0]
+    monkeypatch.setenv("IGNITE_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    result = CliRunner().invoke(app, ["failures", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.output.splitlines()]
+    with engine.connect() as conn:
+        assert [r["record_key"] for r in rows] == [f.record_key for f in iter_failures(conn)]
+    assert {"Contact"} <= {r["object_name"] for r in rows}
+    assert person.email not in result.output and person.last_name not in result.output
