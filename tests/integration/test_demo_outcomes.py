@@ -1,0 +1,68 @@
+"""The demo's outcomes look like a real program's: measures change independently and some people get worse."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from itertools import combinations
+
+from sqlalchemy import Engine
+
+import demo
+from exports.report import Value
+from exports.service import build_funder_report
+from models import Phase, default_catalogue
+
+
+def _paired_changes(program: demo.DemoProgram) -> dict[str, list[float]]:
+    """Each measure's paired changes, read in its better direction (positive = better)."""
+    catalogue = default_catalogue()
+    answers: dict[tuple[str, str], dict[Phase, float]] = defaultdict(dict)
+    for bundle in program.bundles():
+        for r in bundle.responses:
+            answers[(r.measure, r.participant)][r.phase] = r.value
+    changes: dict[str, list[float]] = defaultdict(list)
+    for (measure, _), by_phase in answers.items():
+        if Phase.PRE in by_phase and Phase.POST in by_phase:
+            better = 1 if catalogue.get(measure).higher_is_better else -1  # type: ignore[union-attr]
+            changes[measure].append(better * (by_phase[Phase.POST] - by_phase[Phase.PRE]))
+    return changes
+
+
+def test_in_the_demo_some_people_get_worse_and_some_stay_the_same_on_every_measure() -> None:
+    for measure, changes in _paired_changes(demo.generate()).items():
+        worse = sum(c < 0 for c in changes) / len(changes)
+        same = sum(c == 0 for c in changes) / len(changes)
+        better = sum(c > 0 for c in changes) / len(changes)
+        assert 0.05 <= worse < better, (measure, worse, better)
+        assert 0.10 <= same <= 0.5, (measure, same)
+
+
+def test_the_demo_is_the_same_for_the_same_seed_and_differs_for_another() -> None:
+    def answers(seed: int) -> list[tuple[str, str, str, float]]:
+        return [
+            (r.participant, r.measure, r.phase.value, r.value)
+            for b in demo.generate(48, seed=seed).bundles()
+            for r in b.responses
+        ]
+
+    assert answers(7) == answers(7)
+    assert answers(7) != answers(8)
+
+
+def test_no_two_measures_rows_in_the_demo_export_are_mirror_images(engine: Engine) -> None:
+    # A mirror (+x / -x with the same SD) is what one change copied into two measures would give: fabricated.
+    demo.seed(engine, demo.generate())
+    mirrors = []
+    for funder in ("funder:hudson-health-fund", "funder:delta-care-foundation"):
+        rows = build_funder_report(engine, funder).table("outcomes").rows
+        by_unit: dict[tuple[Value, Value], list[dict[str, Value]]] = defaultdict(list)
+        for row in rows:
+            by_unit[(row["grant"], row["cohort"])].append(row)
+        for unit, measures in by_unit.items():
+            for a, b in combinations(measures, 2):
+                change_a, change_b = a["mean_change"], b["mean_change"]
+                if not isinstance(change_a, float) or not isinstance(change_b, float):
+                    continue
+                if change_a == -change_b and a["sd_change"] == b["sd_change"]:
+                    mirrors.append((unit, a["measure"], b["measure"], a["mean_change"], a["sd_change"]))
+    assert not mirrors
