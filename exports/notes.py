@@ -41,7 +41,10 @@ def notes(report: FunderReport) -> list[tuple[str, str]]:
             "of freedom. Effect size: Cohen's d_z = mean change / standard deviation of the change (the paired "
             "design's d; Lakens 2013). Improved / unchanged / worse: direction of each paired change, read with "
             "each measure's better direction (for burnout and intent to leave, lower is better). Prevalence: "
-            "percent of respondents at or above the measure's threshold.",
+            "percent of respondents at or above the measure's threshold. Rounding: the tables round every statistic "
+            "from its unrounded value (three decimals), so mean post - mean pre may differ from mean change in the "
+            "last digit; the one-page summaries and the workbook's Summary sheet print change as after minus "
+            "before as printed, so they add up.",
         ),
         (
             "Small-cell suppression",

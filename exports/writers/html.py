@@ -9,7 +9,15 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from exports.notes import notes
 from exports.report import FunderReport
-from exports.writers.summary import GrantSummary, MeasureLine, change_text, empty_message, fmt, grant_summaries
+from exports.writers.summary import (
+    CHANGE_AS_PRINTED,
+    GrantSummary,
+    MeasureLine,
+    change_text,
+    empty_message,
+    fmt,
+    grant_summaries,
+)
 
 _PRE, _POST = "#9DB4CC", "#1F5F99"
 
@@ -117,7 +125,9 @@ def render_html(report: FunderReport) -> str:
         "</style></head><body>",
         f"<h1>Ignite outcomes for {escape(report.funder.name)}</h1>",
         f'<p class="muted">Data as of {escape(as_of)}. A dash means suppressed (fewer than {report.k} people, '
-        "or blanked so another small cell cannot be worked out) or not applicable.</p>",
+        "or blanked so another small cell cannot be worked out) or not applicable. Change = mean of (after - before) "
+        "over respondents who answered both, with its 95% confidence interval; d<sub>z</sub> = paired effect size. "
+        f"{escape(CHANGE_AS_PRINTED)}</p>",
     ]
     for g in grant_summaries(report):
         out += [

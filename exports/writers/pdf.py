@@ -27,7 +27,15 @@ from reportlab.platypus import Flowable, LayoutError, Paragraph, SimpleDocTempla
 
 from exports.notes import notes
 from exports.report import FunderReport
-from exports.writers.summary import GrantSummary, MeasureLine, change_text, empty_message, fmt, grant_summaries
+from exports.writers.summary import (
+    CHANGE_AS_PRINTED,
+    GrantSummary,
+    MeasureLine,
+    change_text,
+    empty_message,
+    fmt,
+    grant_summaries,
+)
 
 _PRE, _POST = colors.HexColor("#9DB4CC"), colors.HexColor("#1F5F99")
 BAR_COLOURS = (_PRE, _POST)
@@ -302,7 +310,7 @@ def _story(report: FunderReport, summaries: Sequence[GrantSummary], d: Density, 
         Paragraph(
             f"Data as of {as_of}. A dash means suppressed (fewer than {report.k} people, or blanked so another "
             "small cell cannot be worked out) or not applicable. Change = mean of (after - before) over respondents "
-            "who answered both, with its 95% confidence interval; d_z = paired effect size.",
+            f"who answered both, with its 95% confidence interval; d_z = paired effect size. {CHANGE_AS_PRINTED}",
             body,
         ),
     ]

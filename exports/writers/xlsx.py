@@ -10,6 +10,7 @@ import xlsxwriter
 
 from exports.notes import notes
 from exports.report import ALL, SUPPRESSED, FunderReport, Table
+from exports.writers.summary import printed_change
 
 _NUMBER_FORMATS = {"count": "0", "mean": "0.000", "pct": "0.0", "money": "#,##0.00", "date": "yyyy-mm-dd"}
 
@@ -17,6 +18,10 @@ _NUMBER_FORMATS = {"count": "0", "mean": "0.000", "pct": "0.0", "money": "#,##0.
 def _created(report: FunderReport) -> datetime:
     """Workbook metadata carries the data's date, not the clock, so the same data gives the same file."""
     return datetime.combine(report.as_of or date(2000, 1, 1), time(), UTC).replace(tzinfo=None)
+
+
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) else None
 
 
 def _write_table(book: Any, table: Table, formats: dict[str, Any]) -> None:
@@ -67,8 +72,12 @@ def _summary_sheet(book: Any, report: FunderReport, formats: dict[str, Any]) -> 
                 continue
             row += 1
             sheet.write_string(row, 0, labels.get(str(r["measure"]), str(r["measure"])))
+            # The change on this sheet is Mean after minus Mean before as shown (three decimals), so the sheet adds
+            # up; the Outcomes sheet keeps every statistic rounded from its unrounded value.
+            pre, post, change = (r.get(c) for c in ("mean_pre", "mean_post", "mean_change"))
+            shown = printed_change(_number(pre), _number(post), _number(change), 3)
             for col, name in enumerate(("mean_pre", "mean_post", "n_paired", "mean_change"), start=1):
-                value = r.get(name)
+                value = float(shown) if name == "mean_change" and shown is not None else r.get(name)
                 if isinstance(value, int | float):
                     sheet.write_number(row, col, value, formats["count" if name == "n_paired" else "mean"])
                 else:

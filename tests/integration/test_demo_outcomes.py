@@ -1,16 +1,20 @@
-"""The demo's outcomes look like a real program's: measures change independently and some people get worse."""
+"""The demo's outcomes look like a real program's (measures change independently, some people get worse), and its
+summary pages add up."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from itertools import combinations
+from pathlib import Path
 
+from openpyxl import load_workbook
 from sqlalchemy import Engine
 
 import demo
 from exports.report import Value
-from exports.service import build_funder_report
+from exports.service import build_funder_report, export_funder
 from models import Phase, default_catalogue
+from tests.exports.pages import html_changes, pdf_changes
 
 
 def _paired_changes(program: demo.DemoProgram) -> dict[str, list[float]]:
@@ -66,3 +70,25 @@ def test_no_two_measures_rows_in_the_demo_export_are_mirror_images(engine: Engin
                 if change_a == -change_b and a["sd_change"] == b["sd_change"]:
                     mirrors.append((unit, a["measure"], b["measure"], a["mean_change"], a["sd_change"]))
     assert not mirrors
+
+
+def test_every_change_on_the_demos_summary_pages_is_after_minus_before_as_printed(
+    engine: Engine, tmp_path: Path
+) -> None:
+    demo.seed(engine, demo.generate())
+    checked = 0
+    for funder in ("hudson-health-fund", "delta-care-foundation"):
+        out = tmp_path / funder
+        export_funder(engine, funder, out, ["pdf", "html", "xlsx"])
+        for before, after, change in [
+            *pdf_changes((out / "summary.pdf").read_bytes()),
+            *html_changes((out / "summary.html").read_text("utf-8")),
+        ]:
+            assert after - before == change, (funder, before, after, change)
+            checked += 1
+        summary = load_workbook(out / "outcomes.xlsx")["Summary"]
+        for _, before, after, _, change in summary.iter_rows(min_row=1, max_col=5, values_only=True):
+            if isinstance(before, int | float) and isinstance(after, int | float) and isinstance(change, int | float):
+                assert round(after - before, 3) == change, (funder, before, after, change)
+                checked += 1
+    assert checked == 3 * 12  # every measure of both grants, on the PDF, the HTML and the Summary sheet

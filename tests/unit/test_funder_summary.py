@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 import shutil
 import subprocess
-import zlib
 from datetime import date
 from decimal import Decimal
 from html import unescape
@@ -30,9 +28,10 @@ from exports.writers.pdf import (
     panel_width,
     write_pdf,
 )
-from exports.writers.summary import NO_COHORTS, grant_summaries
+from exports.writers.summary import CHANGE_AS_PRINTED, NO_COHORTS, grant_summaries
 from models import Funder, Grant, Measure, MeasureCatalogue, default_catalogue
 from models.statistics import Moments, PairedSummary
+from tests.exports.pages import html_changes, pdf_changes, pdf_text
 
 CATALOGUE = default_catalogue()
 K = 5
@@ -103,15 +102,6 @@ def _pages(pdf: bytes) -> int:
     return int(count)
 
 
-def _text(pdf: bytes) -> str:
-    """The strings a PDF's pages show, from its ASCII85 + Flate content streams (enough to find a sentence)."""
-    shown = []
-    for raw in re.findall(rb"stream\r?\n(.*?)endstream", pdf, re.DOTALL):
-        content = zlib.decompress(base64.a85decode(raw.strip().removesuffix(b"~>"))).decode("latin-1")
-        shown += re.findall(r"\(((?:[^()\\]|\\.)*)\) Tj", content)
-    return "\n".join(s.replace("\\(", "(").replace("\\)", ")") for s in shown)
-
-
 def _shapes(node: Drawing | Group) -> list[object]:
     out: list[object] = []
     for shape in node.contents:
@@ -129,7 +119,7 @@ def _bars(drawing: Drawing) -> list[Rect]:
 def test_the_pdf_summary_is_one_page_with_every_grant_and_measure_on_it(grants: int, tmp_path: Path) -> None:
     pdf = write_pdf(_report([_grant(i) for i in range(1, grants + 1)]), tmp_path / "summary.pdf").read_bytes()
     assert _pages(pdf) == 1
-    text = _text(pdf)
+    text = pdf_text(pdf)
     assert all(f"Community health grant {i}" in text for i in range(1, grants + 1))
     assert text.count("Intent to leave within two years") >= grants  # the last measure row of every grant
     assert "Not everything fits" not in text  # a realistic funder is shown whole, not cut
@@ -138,7 +128,7 @@ def test_the_pdf_summary_is_one_page_with_every_grant_and_measure_on_it(grants: 
 def test_a_funder_too_big_for_one_page_gets_one_page_that_says_where_the_rest_is(tmp_path: Path) -> None:
     pdf = write_pdf(_report([_grant(i) for i in range(1, 16)]), tmp_path / "summary.pdf").read_bytes()
     assert _pages(pdf) == 1
-    text = _text(pdf)
+    text = pdf_text(pdf)
     assert "Not everything fits on one page" in text and "The full figures are in outcomes.xlsx" in text
     assert "Community health grant 1" in text
 
@@ -175,7 +165,7 @@ def test_chart_bars_are_drawn_on_the_measure_scale_so_grants_compare() -> None:
 
 def test_a_grant_without_cohorts_says_so_in_pdf_and_html(tmp_path: Path) -> None:
     report = _report([_grant(1), _grant(2, cohorts=0)])
-    assert NO_COHORTS in _text(write_pdf(report, tmp_path / "summary.pdf").read_bytes())
+    assert NO_COHORTS in pdf_text(write_pdf(report, tmp_path / "summary.pdf").read_bytes())
     html = render_html(report)
     section = html.split("Community health grant 2")[1]
     assert NO_COHORTS in section and "<table" not in section.split("<h2>Notes")[0]
@@ -218,7 +208,7 @@ def test_every_pdf_chart_label_fits_its_panel_at_every_funder_size(grants: int, 
     )
     pdf, density = layout(report)
     if label is None:  # a realistic funder is shown whole (a longest label may leave a measure row out)
-        assert density.measure_rows is None and "Not everything fits" not in _text(pdf)
+        assert density.measure_rows is None and "Not everything fits" not in pdf_text(pdf)
     assert density.chart
     summaries = grant_summaries(report)
     chart = outcome_chart(summaries, CONTENT_WIDTH, density.bar)  # exactly the chart that page draws
@@ -306,3 +296,31 @@ def test_no_html_chart_label_overflows_when_a_browser_renders_the_summary(grants
     assert found, "the browser did not run the measuring script"
     result = json.loads(unescape(found.group(1)))
     assert result["checked"] == len(_svg_texts(html)) and not result["out"], result
+
+
+def _paired(pre: list[float], post: list[float]) -> PairedSummary:
+    change = [b - a for a, b in zip(pre, post, strict=True)]
+    return PairedSummary(
+        pre=Moments.of(pre),
+        post=Moments.of(post),
+        change=Moments.of(change),
+        pre_paired=Moments.of(pre),
+        post_paired=Moments.of(post),
+        n_increased=sum(c > 0 for c in change),
+        n_decreased=sum(c < 0 for c in change),
+        n_no_change=sum(c == 0 for c in change),
+    )
+
+
+def test_a_page_prints_change_as_after_minus_before_as_printed_so_it_adds_up(tmp_path: Path) -> None:
+    # Means 4.125 and 5.208 print as 4.12 and 5.21; the unrounded change 1.083 would print +1.08, which a reader
+    # checking 5.21 - 4.12 = 1.09 would take for an arithmetic error.
+    data = _grant(1, cohorts=1, measures=1)
+    (key,) = data.summaries
+    data.summaries[key] = _paired([4.0] * 21 + [5.0] * 3, [5.0] * 19 + [6.0] * 5)
+    report = _report([data])
+    rows = [(Decimal("4.12"), Decimal("5.21"), Decimal("1.09"))]
+    assert html_changes(render_html(report)) == rows
+    pdf = write_pdf(report, tmp_path / "summary.pdf").read_bytes()
+    assert pdf_changes(pdf) == rows
+    assert CHANGE_AS_PRINTED in " ".join(pdf_text(pdf).split())
