@@ -6,6 +6,7 @@ reads the same definitions whichever file they open.
 
 from __future__ import annotations
 
+from exports.blanks import blank_meaning
 from exports.report import FunderReport
 
 
@@ -53,9 +54,9 @@ def notes(report: FunderReport) -> list[tuple[str, str]]:
             "Complementary suppression: further cells are blanked so that no blank can be recovered by "
             "subtraction from totals or other cells in the same table, including counts that are not printed "
             "but follow from printed ones (respondents who answered only once; those below a threshold). "
-            "Every blank that is suppressed is named in the row's 'suppressed' column; a blank not named there "
-            "is not applicable (no respondents, or no spread to compute from). Blanks do not say whether they "
-            "were small themselves or blanked to protect another cell.",
+            f"{blank_meaning(k)} In the tables, each row's 'suppressed' column names its suppressed cells, so a "
+            "blank not named there is not applicable. Blanks do not say whether they were small themselves or "
+            "blanked to protect another cell.",
         ),
         ("Values suppressed in this export", suppressed or "none"),
         (

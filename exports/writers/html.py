@@ -7,6 +7,7 @@ from pathlib import Path
 
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
+from exports.blanks import blank_meaning
 from exports.notes import notes
 from exports.report import FunderReport
 from exports.writers.summary import (
@@ -124,8 +125,8 @@ def render_html(report: FunderReport) -> str:
         "text-align:right}td+td{white-space:nowrap}th:first-child,td:first-child{text-align:left}.muted{color:#666;font-size:.85rem}"
         "</style></head><body>",
         f"<h1>Ignite outcomes for {escape(report.funder.name)}</h1>",
-        f'<p class="muted">Data as of {escape(as_of)}. A dash means suppressed (fewer than {report.k} people, '
-        "or blanked so another small cell cannot be worked out) or not applicable. Change = mean of (after - before) "
+        f'<p class="muted">Data as of {escape(as_of)}. {escape(blank_meaning(report.k, "A dash"))} '
+        "Change = mean of (after - before) "
         "over respondents who answered both, with its 95% confidence interval; d<sub>z</sub> = paired effect size. "
         f"{escape(CHANGE_AS_PRINTED)}</p>",
     ]

@@ -25,6 +25,7 @@ from reportlab.lib.units import inch
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Flowable, LayoutError, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from exports.blanks import blank_meaning
 from exports.notes import notes
 from exports.report import FunderReport
 from exports.writers.summary import (
@@ -308,9 +309,9 @@ def _story(report: FunderReport, summaries: Sequence[GrantSummary], d: Density, 
     story: list[Flowable] = [
         Paragraph(f"Ignite outcomes for {escape(report.funder.name)}", title),
         Paragraph(
-            f"Data as of {as_of}. A dash means suppressed (fewer than {report.k} people, or blanked so another "
-            "small cell cannot be worked out) or not applicable. Change = mean of (after - before) over respondents "
-            f"who answered both, with its 95% confidence interval; d_z = paired effect size. {CHANGE_AS_PRINTED}",
+            f"Data as of {as_of}. {escape(blank_meaning(report.k, 'A dash'))} Change = mean of (after - before) over "
+            "respondents who answered both, with its 95% confidence interval; d_z = paired effect size. "
+            f"{CHANGE_AS_PRINTED}",
             body,
         ),
     ]

@@ -8,6 +8,7 @@ from typing import Any
 
 import xlsxwriter
 
+from exports.blanks import blank_meaning
 from exports.notes import notes
 from exports.report import ALL, SUPPRESSED, FunderReport, Table
 from exports.writers.summary import printed_change
@@ -56,7 +57,7 @@ def _summary_sheet(book: Any, report: FunderReport, formats: dict[str, Any]) -> 
     sheet.set_column(1, 4, 14)
     sheet.write_string(0, 0, f"Ignite outcomes for {report.funder.name}", formats["title"])
     as_of = report.as_of.isoformat() if report.as_of else "n/a"
-    sheet.write_string(1, 0, f"Data as of {as_of}. Blank cells are suppressed (fewer than {report.k} people).")
+    sheet.write_string(1, 0, f"Data as of {as_of}. {blank_meaning(report.k)} Suppressed cells are shaded grey.")
     labels = {m.key: m.label for m in report.measures}
     outcomes = report.table("outcomes").rows
     row = 3
@@ -76,11 +77,12 @@ def _summary_sheet(book: Any, report: FunderReport, formats: dict[str, Any]) -> 
             # up; the Outcomes sheet keeps every statistic rounded from its unrounded value.
             pre, post, change = (r.get(c) for c in ("mean_pre", "mean_post", "mean_change"))
             shown = printed_change(_number(pre), _number(post), _number(change), 3)
+            flagged = set(str(r.get(SUPPRESSED) or "").split(";"))
             for col, name in enumerate(("mean_pre", "mean_post", "n_paired", "mean_change"), start=1):
                 value = float(shown) if name == "mean_change" and shown is not None else r.get(name)
                 if isinstance(value, int | float):
                     sheet.write_number(row, col, value, formats["count" if name == "n_paired" else "mean"])
-                else:
+                elif name in flagged:  # grey only for suppressed: a blank not applicable stays white
                     sheet.write_blank(row, col, None, formats["suppressed"])
         last = row
         if last >= first:
