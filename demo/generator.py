@@ -26,6 +26,7 @@ from models import (
     Funder,
     Grant,
     IntakeSubmission,
+    Measure,
     Organization,
     OrganizationKind,
     Participant,
@@ -101,6 +102,10 @@ CHANGE = {
     "measure:burnout": -0.4,
     "measure:intent-to-leave": -0.3,
 }
+# How much one person's change differs from the program's effect, and the noise of one answer to a single item
+# (both in scale points): with them a third to a half of people answer a measure the same or worse after.
+PERSON_SPREAD = 1.0
+ITEM_NOISE = 0.5
 BASELINE = {
     "measure:cross-role-empathy": 4.0,
     "measure:communication": 3.8,
@@ -273,27 +278,52 @@ def _bundle(index: int, size: int, organizations: list[Organization], seed: int)
             )
         engagement = attended / SESSIONS_PER_COHORT
         for measure in catalogue.measures:
-            pre = rng.gauss(BASELINE[measure.key], 1.0)
-            change = CHANGE[measure.key] * (0.4 + engagement) + rng.gauss(0, 0.7)
-            phases = [(Phase.PRE, pre, cohort.start_date)]
-            if status is EnrollmentStatus.COMPLETED and rng.random() < 0.85:
-                phases.append((Phase.POST, pre + change, cohort.end_date))
-                if Phase.FOLLOW_UP in measure.phases and rng.random() < 0.5:
-                    phases.append((Phase.FOLLOW_UP, pre + change * 0.8, cohort.end_date + timedelta(days=90)))
-            if rng.random() < 0.05:
-                phases = phases[1:]  # some people skip the pre survey
-            for phase, value, collected in phases:
-                bundle.responses.append(
-                    SurveyResponse(
-                        participant=person.key,
-                        cohort=cohort.key,
-                        measure=measure.key,
-                        phase=phase,
-                        value=_clamp(value, measure.scale_min, measure.scale_max),
-                        collected_on=collected,
-                    )
-                )
+            bundle.responses += _answers(person, cohort, measure, status, engagement, f"{seed}:{index}:{n}")
     return bundle
+
+
+def _answers(
+    person: Participant,
+    cohort: Cohort,
+    measure: Measure,
+    status: EnrollmentStatus,
+    engagement: float,
+    stream: str,
+) -> list[SurveyResponse]:
+    """One person's answers to one measure: before, after (if they finished and answered) and maybe follow-up.
+
+    Each measure draws from its own random stream (seed, cohort, person, measure), so no measure's change is tied
+    to another's and adding a measure leaves the others' answers alone.  A person's own change varies around the
+    program's effect (some benefit a lot, some not at all, some get worse), and every answer carries the noise
+    of a single survey item before it is rounded to the scale, so a realistic share of people answer the same
+    or lower after the forums, as real pre/post surveys show.
+    """
+    rng = random.Random(f"{stream}:{measure.key}")
+    level = rng.gauss(BASELINE[measure.key], 1.0)
+    change = rng.gauss(CHANGE[measure.key] * (0.4 + engagement), PERSON_SPREAD)
+
+    def answer() -> float:
+        return rng.gauss(0, ITEM_NOISE)
+
+    phases = [(Phase.PRE, level + answer(), cohort.start_date)]
+    if status is EnrollmentStatus.COMPLETED and rng.random() < 0.85:
+        phases.append((Phase.POST, level + change + answer(), cohort.end_date))
+        if Phase.FOLLOW_UP in measure.phases and rng.random() < 0.5:
+            follow_up = cohort.end_date + timedelta(days=90)
+            phases.append((Phase.FOLLOW_UP, level + change * 0.8 + answer(), follow_up))
+    if rng.random() < 0.05:
+        phases = phases[1:]  # some people skip the pre survey
+    return [
+        SurveyResponse(
+            participant=person.key,
+            cohort=cohort.key,
+            measure=measure.key,
+            phase=phase,
+            value=_clamp(value, measure.scale_min, measure.scale_max),
+            collected_on=collected,
+        )
+        for phase, value, collected in phases
+    ]
 
 
 def _funding(cohort_count: int, organizations: list[Organization]) -> tuple[list[Funder], list[Grant]]:

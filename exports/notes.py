@@ -6,6 +6,7 @@ reads the same definitions whichever file they open.
 
 from __future__ import annotations
 
+from exports.blanks import blank_meaning
 from exports.report import FunderReport
 
 
@@ -41,7 +42,10 @@ def notes(report: FunderReport) -> list[tuple[str, str]]:
             "of freedom. Effect size: Cohen's d_z = mean change / standard deviation of the change (the paired "
             "design's d; Lakens 2013). Improved / unchanged / worse: direction of each paired change, read with "
             "each measure's better direction (for burnout and intent to leave, lower is better). Prevalence: "
-            "percent of respondents at or above the measure's threshold.",
+            "percent of respondents at or above the measure's threshold. Rounding: the tables round every statistic "
+            "from its unrounded value (three decimals), so mean post - mean pre may differ from mean change in the "
+            "last digit; the one-page summaries and the workbook's Summary sheet print change as after minus "
+            "before as printed, so they add up.",
         ),
         (
             "Small-cell suppression",
@@ -50,9 +54,9 @@ def notes(report: FunderReport) -> list[tuple[str, str]]:
             "Complementary suppression: further cells are blanked so that no blank can be recovered by "
             "subtraction from totals or other cells in the same table, including counts that are not printed "
             "but follow from printed ones (respondents who answered only once; those below a threshold). "
-            "Every blank that is suppressed is named in the row's 'suppressed' column; a blank not named there "
-            "is not applicable (no respondents, or no spread to compute from). Blanks do not say whether they "
-            "were small themselves or blanked to protect another cell.",
+            f"{blank_meaning(k)} In the tables, each row's 'suppressed' column names its suppressed cells, so a "
+            "blank not named there is not applicable. Blanks do not say whether they were small themselves or "
+            "blanked to protect another cell.",
         ),
         ("Values suppressed in this export", suppressed or "none"),
         (

@@ -13,6 +13,7 @@ from datetime import date
 from typing import Literal
 
 from exports.aggregate import ROLES, GrantData
+from exports.blanks import BLANKS_IN_TABLES
 from exports.suppression import CountTable, suppress
 from models import Funder, Measure, MeasureCatalogue
 from models.statistics import PairedSummary, prepost_statistics
@@ -432,7 +433,7 @@ def build_report(funder: Funder, grants: Sequence[GrantData], catalogue: Measure
         Table(
             "participation",
             "Participation",
-            "Enrolment and attendance per grant, cohort and role; blank cells are suppressed (see notes).",
+            f"Enrolment and attendance per grant, cohort and role; {BLANKS_IN_TABLES}.",
             PARTICIPATION_COLUMNS,
             ["grant", "cohort", "role"],
             participation,
@@ -440,7 +441,7 @@ def build_report(funder: Funder, grants: Sequence[GrantData], catalogue: Measure
         Table(
             "outcomes",
             "Outcomes",
-            "Pre/post statistics per grant, cohort and measure; blank cells are suppressed or not applicable.",
+            f"Pre/post statistics per grant, cohort and measure; {BLANKS_IN_TABLES}.",
             OUTCOME_COLUMNS,
             ["grant", "cohort", "measure"],
             outcomes,

@@ -9,6 +9,7 @@ import json
 from datetime import date
 from pathlib import Path
 
+from exports.blanks import blank_meaning
 from exports.notes import notes_markdown
 from exports.report import FunderReport, Table, Value
 
@@ -70,9 +71,8 @@ def datapackage(report: FunderReport) -> dict[str, object]:
         "name": f"ignite-outcomes-{slug}".replace("_", "-").replace(".", "-"),
         "title": f"Ignite outcomes for {report.funder.name}",
         "description": (
-            f"Aggregate participation and pre/post outcomes; counts 1-{report.k - 1} and statistics from "
-            f"fewer than {report.k} people are blank (missing), with a 'suppressed' column naming them. "
-            "See README.md."
+            f"Aggregate participation and pre/post outcomes. {blank_meaning(report.k)} Each row's 'suppressed' "
+            "column names its suppressed cells. See README.md."
         ),
         "version": report.as_of.isoformat() if report.as_of else "0",
         "licenses": [{"name": "other-closed", "title": "Shared with the funder; not for redistribution"}],

@@ -5,45 +5,90 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
+from reportlab.pdfbase.pdfmetrics import stringWidth
+
+from exports.blanks import blank_meaning
 from exports.notes import notes
 from exports.report import FunderReport
-from exports.writers.summary import GrantSummary, change_text, empty_message, fmt, grant_summaries
+from exports.writers.summary import (
+    CHANGE_AS_PRINTED,
+    GrantSummary,
+    MeasureLine,
+    change_text,
+    empty_message,
+    fmt,
+    grant_summaries,
+)
 
 _PRE, _POST = "#9DB4CC", "#1F5F99"
 
 
-def svg_chart(summary: GrantSummary, width: int = 640, bar_height: int = 12) -> str:
+# The page's font stack; SVG text inherits it.  Labels are laid out with a conservative width model of it
+# (`text_width`), since the browser picks the font: Helvetica's metrics widened by a quarter cover the wide
+# sans-serif faces a system-ui stack falls back to (DejaVu Sans, the widest common one, is 16% wider at most).
+FONT_STACK = "system-ui,sans-serif"
+WIDTH_MARGIN = 1.25
+CHART_WIDTH = 640
+LABEL_SIZE, SMALL_SIZE = 12, 10
+
+
+def text_width(text: str, size: float) -> float:
+    """At most how wide `text` is at `size` px in the page's fonts (see `WIDTH_MARGIN`)."""
+    return float(stringWidth(text, "Helvetica", size)) * WIDTH_MARGIN
+
+
+def _lines(text: str, width: float, size: float) -> list[str]:
+    """`text` broken at spaces into lines that fit `width` by `text_width` (a label is never cut)."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and text_width(f"{lines[-1]} {word}", size) <= width:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    return lines or [""]
+
+
+def measure_label(line: MeasureLine) -> str:
+    return f"{line.label} ({line.scale_min:g}–{line.scale_max:g})"
+
+
+def svg_chart(summary: GrantSummary, width: int = CHART_WIDTH, bar_height: int = 12) -> str:
     """Horizontal paired bars (before / after) per measure, each drawn on its measure's own scale.
 
+    Each measure's label sits on its own line(s) above its bars, left-aligned across the whole width, so the
+    longest label fits whatever the browser's font (a label beside the bars had a fixed column and was clipped).
     A bar starts at the scale's lowest answer and a pale track shows the whole scale, so the same mean draws the
     same length in every grant's chart.  A blank mean gets a word where its bar would be ('suppressed', or 'no
     paired answers'), never a bar of zero length, which would read as a mean at the bottom of the scale.
     """
     lines = summary.measures
-    label_w, gap = 230, 14
-    height = 40 + len(lines) * (2 * bar_height + gap)
-    plot_w = width - label_w - 60
+    gap, leading = 12, LABEL_SIZE + 3
+    # room for the number printed after a full-length bar
+    value_w = max((text_width(f"{m.scale_max:.2f}", SMALL_SIZE) for m in lines), default=0.0) + 6
+    plot_w = width - value_w
+    labels = [_lines(measure_label(m), width, LABEL_SIZE) for m in lines]
+    height = 26 + sum(len(label) * leading + 4 + 2 * bar_height + gap for label in labels)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-        f'aria-label="Mean answer before and after, {escape(summary.name)}">',
-        f'<rect x="{label_w}" y="6" width="10" height="10" fill="{_PRE}"/>'
-        f'<text x="{label_w + 14}" y="15" font-size="11">Before</text>'
-        f'<rect x="{label_w + 70}" y="6" width="10" height="10" fill="{_POST}"/>'
-        f'<text x="{label_w + 84}" y="15" font-size="11">After</text>'
-        f'<text x="{label_w + 130}" y="15" font-size="10" fill="#666">bar length: share of each measure\'s scale'
+        f'font-family="{FONT_STACK}" aria-label="Mean answer before and after, {escape(summary.name)}">',
+        f'<rect x="0" y="6" width="10" height="10" fill="{_PRE}"/>'
+        f'<text x="14" y="15" font-size="11">Before</text>'
+        f'<rect x="70" y="6" width="10" height="10" fill="{_POST}"/>'
+        f'<text x="84" y="15" font-size="11">After</text>'
+        f'<text x="130" y="15" font-size="{SMALL_SIZE}" fill="#666">bar length: share of each measure\'s scale'
         "</text>",
     ]
-    y = 30
-    for m in lines:
+    y = 26
+    for m, label in zip(lines, labels, strict=True):
+        for text in label:
+            y += leading
+            parts.append(f'<text x="0" y="{y - 3}" font-size="{LABEL_SIZE}">{escape(text)}</text>')
+        y += 4
         lo, hi = m.scale_min, m.scale_max
-        parts.append(
-            f'<text x="{label_w - 8}" y="{y + bar_height + 4}" font-size="12" text-anchor="end">'
-            f"{escape(m.label)} ({lo:g}–{hi:g})</text>"
-        )
-        parts.append(f'<rect x="{label_w}" y="{y}" width="{plot_w}" height="{2 * bar_height - 1}" fill="#F2F2F2"/>')
+        parts.append(f'<rect x="0" y="{y}" width="{plot_w:.1f}" height="{2 * bar_height - 1}" fill="#F2F2F2"/>')
         if m.mean_pre is None and m.mean_post is None:  # one word for the pair (both rest on n paired)
             parts.append(
-                f'<text x="{label_w + 4}" y="{y + bar_height + 4}" font-size="10" fill="#666">'
+                f'<text x="4" y="{y + bar_height + 4}" font-size="{SMALL_SIZE}" fill="#666">'
                 f"{m.blank_reason('mean_pre')}</text>"
             )
             y += 2 * bar_height + gap
@@ -54,16 +99,16 @@ def svg_chart(summary: GrantSummary, width: int = 640, bar_height: int = 12) -> 
             by = y + i * bar_height
             if value is None:
                 parts.append(
-                    f'<text x="{label_w + 4}" y="{by + bar_height - 2}" font-size="10" fill="#666">'
+                    f'<text x="4" y="{by + bar_height - 2}" font-size="{SMALL_SIZE}" fill="#666">'
                     f"{m.blank_reason(column)}</text>"
                 )
                 continue
             # A mean at the scale's lowest answer still gets a sliver: an empty row would read as missing.
             w = max(plot_w * (value - lo) / (hi - lo), 1.0)
             parts.append(
-                f'<rect class="bar" x="{label_w}" y="{by}" width="{w:.1f}" height="{bar_height - 1}" fill="{colour}"/>'
+                f'<rect class="bar" x="0" y="{by}" width="{w:.1f}" height="{bar_height - 1}" fill="{colour}"/>'
             )
-            parts.append(f'<text x="{label_w + w + 4:.1f}" y="{by + bar_height - 2}" font-size="10">{value:.2f}</text>')
+            parts.append(f'<text x="{w + 4:.1f}" y="{by + bar_height - 2}" font-size="{SMALL_SIZE}">{value:.2f}</text>')
         y += 2 * bar_height + gap
     parts.append("</svg>")
     return "".join(parts)
@@ -75,13 +120,15 @@ def render_html(report: FunderReport) -> str:
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         f"<title>Ignite outcomes for {escape(report.funder.name)}</title>",
-        "<style>body{font-family:system-ui,sans-serif;max-width:56rem;margin:2rem auto;color:#222}"
+        "<style>body{font-family:" + FONT_STACK + ";max-width:56rem;margin:2rem auto;color:#222}"
         "table{border-collapse:collapse;margin:.5rem 0 1rem}th,td{border:1px solid #ccc;padding:.25rem .5rem;"
-        "text-align:right}th:first-child,td:first-child{text-align:left}.muted{color:#666;font-size:.85rem}"
+        "text-align:right}td+td{white-space:nowrap}th:first-child,td:first-child{text-align:left}.muted{color:#666;font-size:.85rem}"
         "</style></head><body>",
         f"<h1>Ignite outcomes for {escape(report.funder.name)}</h1>",
-        f'<p class="muted">Data as of {escape(as_of)}. A dash means suppressed (fewer than {report.k} people, '
-        "or blanked so another small cell cannot be worked out) or not applicable.</p>",
+        f'<p class="muted">Data as of {escape(as_of)}. {escape(blank_meaning(report.k, "A dash"))} '
+        "Change = mean of (after - before) "
+        "over respondents who answered both, with its 95% confidence interval; d<sub>z</sub> = paired effect size. "
+        f"{escape(CHANGE_AS_PRINTED)}</p>",
     ]
     for g in grant_summaries(report):
         out += [

@@ -25,15 +25,27 @@ from reportlab.lib.units import inch
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Flowable, LayoutError, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from exports.blanks import blank_meaning
 from exports.notes import notes
 from exports.report import FunderReport
-from exports.writers.summary import GrantSummary, MeasureLine, change_text, empty_message, fmt, grant_summaries
+from exports.writers.summary import (
+    CHANGE_AS_PRINTED,
+    GrantSummary,
+    MeasureLine,
+    change_text,
+    empty_message,
+    fmt,
+    grant_summaries,
+)
 
 _PRE, _POST = colors.HexColor("#9DB4CC"), colors.HexColor("#1F5F99")
 BAR_COLOURS = (_PRE, _POST)
 _GRID, _MUTED, _HEAD = colors.HexColor("#DDDDDD"), colors.HexColor("#666666"), colors.HexColor("#E8EEF4")
 _FONT, _BOLD = "Helvetica", "Helvetica-Bold"
 _MARGIN = 0.6 * inch
+# The frame pads 6 points each side; the table and chart take exactly the width left.
+CONTENT_WIDTH = LETTER[0] - 2 * _MARGIN - 12
+_HGAP = 14.0  # between a chart's measure panels
 # The notes a page that is short of room keeps: the rest are in the workbook's Notes sheet and the README.
 _SHORT_NOTES = ("Data as of", "Small-cell suppression", "Values suppressed in this export")
 FULL_FIGURES = (
@@ -75,6 +87,19 @@ def _fit(text: str, width: float, font: str, size: float) -> str:
     return text.rstrip() + "…"
 
 
+def wrap(text: str, width: float, font: str, size: float) -> list[str]:
+    """The text broken at spaces into lines no wider than `width` (a chart title is never cut short: a reader
+    would lose the scale and direction that end it); only a single word wider than the whole line is cut."""
+    lines: list[str] = []
+    for word in text.split():
+        joined = f"{lines[-1]} {word}" if lines else word
+        if lines and stringWidth(joined, font, size) <= width:
+            lines[-1] = joined
+        else:
+            lines.append(_fit(word, width, font, size))
+    return lines or [""]
+
+
 def tag(index: int) -> str:
     """A grant's short name on the chart and in the table (A, B, ... Z, AA, ...): long grant names often share
     their first words, so a cut name alone would not tell the chart's rows apart."""
@@ -99,31 +124,51 @@ def _num(value: float) -> str:
     return f"{value:g}"
 
 
+def chart_font_size(bar: float) -> float:
+    """The chart's type size for a bar height: smaller bars, smaller type, never below 5 points."""
+    return max(5.0, min(6.5, bar + 2))
+
+
+def panel_title(measure: MeasureLine) -> str:
+    better = "higher is better" if measure.higher_is_better else "lower is better"
+    return f"{measure.label} ({_num(measure.scale_min)}–{_num(measure.scale_max)}, {better})"
+
+
+def panel_width(width: float, measures: int) -> float:
+    """The width of one measure's panel in a chart `width` wide: three panels to a row, 14 points apart."""
+    cols = min(3, max(measures, 1))
+    return (width - (cols - 1) * _HGAP) / cols
+
+
 def _panel(
     line_of: Sequence[MeasureLine | None],
     names: Sequence[str],
     measure: MeasureLine,
     width: float,
     bar: float,
+    title_lines: int,
 ) -> tuple[Group, float]:
     """One measure: a before and an after bar per grant, from the scale's low end, on the measure's own axis.
 
-    A blank mean gets a word where its bar would be ('suppressed', or 'no paired answers'), never a bar: a
-    zero-length bar reads as a mean at the bottom of the scale.
+    The title wraps onto as many lines as it needs (`title_lines`, the most any panel of the chart needs, so the
+    plots of one row line up).  A blank mean gets a word where its bar would be ('suppressed', or 'no paired
+    answers'), never a bar: a zero-length bar reads as a mean at the bottom of the scale.
     """
-    size = max(5.0, min(6.5, bar + 2))
-    label_w = 0.0 if len(names) == 1 else min(64.0, width * 0.36)
-    value_w = 15.0
-    plot_w = width - label_w - value_w
+    size = chart_font_size(bar)
     lo, hi = measure.scale_min, measure.scale_max
+    # The plot starts right of the grant names (or half the lowest tick's width, which is centred on it) and
+    # leaves room on the right for the widest value printed beside a bar, so no text leaves the panel.
+    label_w = stringWidth(_num(lo), _FONT, size - 0.5) / 2 if len(names) == 1 else min(64.0, width * 0.36)
+    value_w = stringWidth(f"{hi:.2f}", _FONT, size) + 2.5
+    plot_w = width - label_w - value_w
     per_point = plot_w / (hi - lo)
     gap = max(2.5, bar * 0.8)
-    title_h, axis_h = size + 5, size + 5
+    leading = size * 1.15
+    title_h, axis_h = title_lines * leading + 4, size + 5
     height = title_h + len(names) * (2 * bar + gap) + axis_h
     g = Group()
-    better = "higher is better" if measure.higher_is_better else "lower is better"
-    title = _fit(f"{measure.label} ({_num(lo)}–{_num(hi)}, {better})", width, _BOLD, size)
-    g.add(String(0, height - size, title, fontName=_BOLD, fontSize=size))
+    for i, text in enumerate(wrap(panel_title(measure), width, _BOLD, size)):
+        g.add(String(0, height - size - i * leading, text, fontName=_BOLD, fontSize=size))
     top, bottom = height - title_h, axis_h
     for v in _ticks(lo, hi):
         x = label_w + (v - lo) * per_point
@@ -134,7 +179,7 @@ def _panel(
     for name, line in zip(names, line_of, strict=True):
         y -= gap / 2
         mid = y - bar
-        if label_w:
+        if len(names) > 1:
             g.add(String(label_w - 3, mid - size / 3, _fit(name, label_w - 4, _FONT, size), fontName=_FONT,
                          fontSize=size, textAnchor="end"))  # fmt: skip
         if line is None:
@@ -160,7 +205,7 @@ def _panel(
     return g, height
 
 
-def outcome_chart(summaries: Sequence[GrantSummary], width: float = 7.3 * inch, bar: float = 4.0) -> Drawing:
+def outcome_chart(summaries: Sequence[GrantSummary], width: float = CONTENT_WIDTH, bar: float = 4.0) -> Drawing:
     """Every grant's before/after means, one panel per measure (three to a row), each on the measure's scale."""
     measures: dict[str, MeasureLine] = {}
     for s in summaries:
@@ -169,12 +214,15 @@ def outcome_chart(summaries: Sequence[GrantSummary], width: float = 7.3 * inch, 
     charted = [s for s in summaries if s.measures]
     names = [f"{tag(i)}  {s.name}" for i, s in enumerate(summaries) if s.measures]
     cols = min(3, max(len(measures), 1))
-    hgap, vgap, legend_h = 14.0, 6.0, 12.0
-    panel_w = (width - (cols - 1) * hgap) / cols
+    vgap, legend_h = 6.0, 12.0
+    panel_w = panel_width(width, len(measures))
+    title_lines = max(
+        (len(wrap(panel_title(m), panel_w, _BOLD, chart_font_size(bar))) for m in measures.values()), default=1
+    )
     panels = []
     for key, measure in measures.items():
         lines = [next((m for m in s.measures if m.key == key), None) for s in charted]
-        panels.append(_panel(lines, names, measure, panel_w, bar))
+        panels.append(_panel(lines, names, measure, panel_w, bar, title_lines))
     rows = [panels[i : i + cols] for i in range(0, len(panels), cols)]
     row_heights = [max(h for _, h in row) for row in rows]
     height = legend_h + sum(row_heights) + vgap * max(len(rows) - 1, 0)
@@ -189,7 +237,7 @@ def outcome_chart(summaries: Sequence[GrantSummary], width: float = 7.3 * inch, 
     for row, row_h in zip(rows, row_heights, strict=True):
         y -= row_h
         for c, (group, h) in enumerate(row):
-            group.translate(c * (panel_w + hgap), y + row_h - h)
+            group.translate(c * (panel_w + _HGAP), y + row_h - h)
             drawing.add(group)
         y -= vgap
     return drawing
@@ -261,9 +309,9 @@ def _story(report: FunderReport, summaries: Sequence[GrantSummary], d: Density, 
     story: list[Flowable] = [
         Paragraph(f"Ignite outcomes for {escape(report.funder.name)}", title),
         Paragraph(
-            f"Data as of {as_of}. A dash means suppressed (fewer than {report.k} people, or blanked so another "
-            "small cell cannot be worked out) or not applicable. Change = mean of (after - before) over respondents "
-            "who answered both, with its 95% confidence interval; d_z = paired effect size.",
+            f"Data as of {as_of}. {escape(blank_meaning(report.k, 'A dash'))} Change = mean of (after - before) over "
+            "respondents who answered both, with its 95% confidence interval; d_z = paired effect size. "
+            f"{CHANGE_AS_PRINTED}",
             body,
         ),
     ]
@@ -304,48 +352,57 @@ def _render(report: FunderReport, summaries: Sequence[GrantSummary], d: Density)
         author="ignite-sync",
         invariant=1,
     )
-    # The frame pads 6 points each side; the table and chart take exactly the width left.
     try:
-        doc.build(_story(report, summaries, d, doc.width - 12))
+        doc.build(_story(report, summaries, d, CONTENT_WIDTH))
     except LayoutError:  # a chart taller than a whole page: this layout does not fit, like a second page
         return b"", 0
     return out.getvalue(), doc.page
 
 
-def write_pdf(report: FunderReport, path: Path) -> Path:
+def layout(report: FunderReport) -> tuple[bytes, Density]:
+    """The one-page PDF and the layout it was drawn with: the first of `_DENSITIES` that fits, else a cut one."""
     summaries = grant_summaries(report)
     for d in _DENSITIES:
         pdf, pages = _render(report, summaries, d)
         if pages == 1:
-            break
-    else:
-        pdf = _cut_to_one_page(report, summaries)
-    path.write_bytes(pdf)
+            return pdf, d
+    return _cut_to_one_page(report, summaries)
+
+
+def write_pdf(report: FunderReport, path: Path) -> Path:
+    path.write_bytes(layout(report)[0])
     return path
 
 
-def _most(report: FunderReport, summaries: Sequence[GrantSummary], layout: Callable[[int], Density], top: int) -> bytes:
-    """The one-page PDF of `layout(n)` for the largest n in 0..top-1, by binary search over real layouts; b"" if
+def _most(
+    report: FunderReport, summaries: Sequence[GrantSummary], layout: Callable[[int], Density], top: int
+) -> tuple[bytes, Density] | None:
+    """The one-page PDF of `layout(n)` for the largest n in 0..top-1, by binary search over real layouts; None if
     not even `layout(0)` fits."""
-    lo, hi, best = 0, top - 1, b""
+    lo, hi, best = 0, top - 1, None
     while lo <= hi:
         mid = (lo + hi) // 2
         attempt, pages = _render(report, summaries, layout(mid))
         if pages == 1:
-            best, lo = attempt, mid + 1
+            best, lo = (attempt, layout(mid)), mid + 1
         else:
             hi = mid - 1
     return best
 
 
-def _cut_to_one_page(report: FunderReport, summaries: Sequence[GrantSummary]) -> bytes:
+def _cut_to_one_page(report: FunderReport, summaries: Sequence[GrantSummary]) -> tuple[bytes, Density]:
     """Too big for the most compact layout: every grant's own row stays and measure rows go from the end; then the
     chart; then (only for hundreds of grants) the last grants.  The page says where the full figures are."""
     compact = _DENSITIES[-1]
     rows = sum(len(s.measures) for s in summaries)
-    return (
-        _most(report, summaries, lambda n: replace(compact, measure_rows=n), rows)
-        or _most(report, summaries, lambda n: replace(compact, chart=False, measure_rows=n), rows)
-        or _most(report, summaries, lambda n: replace(compact, chart=False, measure_rows=0, grants=n), len(summaries))
-        or _render(report, summaries, replace(compact, chart=False, measure_rows=0, grants=0))[0]
-    )
+    cuts: list[tuple[Callable[[int], Density], int]] = [
+        (lambda n: replace(compact, measure_rows=n), rows),
+        (lambda n: replace(compact, chart=False, measure_rows=n), rows),
+        (lambda n: replace(compact, chart=False, measure_rows=0, grants=n), len(summaries)),
+    ]
+    for cut, top in cuts:
+        found = _most(report, summaries, cut, top)
+        if found is not None:
+            return found
+    last = replace(compact, chart=False, measure_rows=0, grants=0)
+    return _render(report, summaries, last)[0], last

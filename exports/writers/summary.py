@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from exports.report import ALL, SUPPRESSED, FunderReport
 
@@ -114,8 +115,27 @@ def fmt(value: float | int | None, digits: int = 2, suffix: str = "") -> str:
     return f"{value:.{digits}f}{suffix}"
 
 
+# What a page says about its change column, so that no reader takes a rounding difference for an error.
+CHANGE_AS_PRINTED = (
+    "Change is After minus Before as printed here; its confidence interval and d_z come from the unrounded "
+    "values, which outcomes.csv gives to three decimals."
+)
+
+
+def printed_change(before: float | None, after: float | None, change: float | None, digits: int = 2) -> Decimal | None:
+    """The change a page prints: after minus before as printed at `digits` decimals, so the page adds up
+    (4.125 and 5.208 print as 4.12 and 5.21, so the change prints +1.09, not the +1.08 of 1.083 rounded).
+    With a mean not printed, the change (if printed at all) is the unrounded one rounded."""
+    if change is None:
+        return None
+    if before is None or after is None:
+        return Decimal(f"{change:.{digits}f}")
+    return Decimal(f"{after:.{digits}f}") - Decimal(f"{before:.{digits}f}")
+
+
 def change_text(line: MeasureLine) -> str:
-    if line.mean_change is None:
+    change = printed_change(line.mean_pre, line.mean_post, line.mean_change)
+    if change is None:
         return "–"
     ci = f" [{line.ci_low:+.2f}, {line.ci_high:+.2f}]" if line.ci_low is not None and line.ci_high is not None else ""
-    return f"{line.mean_change:+.2f}{ci}"
+    return f"{change:+.2f}{ci}"

@@ -8,8 +8,10 @@ from typing import Any
 
 import xlsxwriter
 
+from exports.blanks import blank_meaning
 from exports.notes import notes
 from exports.report import ALL, SUPPRESSED, FunderReport, Table
+from exports.writers.summary import printed_change
 
 _NUMBER_FORMATS = {"count": "0", "mean": "0.000", "pct": "0.0", "money": "#,##0.00", "date": "yyyy-mm-dd"}
 
@@ -17,6 +19,10 @@ _NUMBER_FORMATS = {"count": "0", "mean": "0.000", "pct": "0.0", "money": "#,##0.
 def _created(report: FunderReport) -> datetime:
     """Workbook metadata carries the data's date, not the clock, so the same data gives the same file."""
     return datetime.combine(report.as_of or date(2000, 1, 1), time(), UTC).replace(tzinfo=None)
+
+
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) else None
 
 
 def _write_table(book: Any, table: Table, formats: dict[str, Any]) -> None:
@@ -51,7 +57,7 @@ def _summary_sheet(book: Any, report: FunderReport, formats: dict[str, Any]) -> 
     sheet.set_column(1, 4, 14)
     sheet.write_string(0, 0, f"Ignite outcomes for {report.funder.name}", formats["title"])
     as_of = report.as_of.isoformat() if report.as_of else "n/a"
-    sheet.write_string(1, 0, f"Data as of {as_of}. Blank cells are suppressed (fewer than {report.k} people).")
+    sheet.write_string(1, 0, f"Data as of {as_of}. {blank_meaning(report.k)} Suppressed cells are shaded grey.")
     labels = {m.key: m.label for m in report.measures}
     outcomes = report.table("outcomes").rows
     row = 3
@@ -67,11 +73,16 @@ def _summary_sheet(book: Any, report: FunderReport, formats: dict[str, Any]) -> 
                 continue
             row += 1
             sheet.write_string(row, 0, labels.get(str(r["measure"]), str(r["measure"])))
+            # The change on this sheet is Mean after minus Mean before as shown (three decimals), so the sheet adds
+            # up; the Outcomes sheet keeps every statistic rounded from its unrounded value.
+            pre, post, change = (r.get(c) for c in ("mean_pre", "mean_post", "mean_change"))
+            shown = printed_change(_number(pre), _number(post), _number(change), 3)
+            flagged = set(str(r.get(SUPPRESSED) or "").split(";"))
             for col, name in enumerate(("mean_pre", "mean_post", "n_paired", "mean_change"), start=1):
-                value = r.get(name)
+                value = float(shown) if name == "mean_change" and shown is not None else r.get(name)
                 if isinstance(value, int | float):
                     sheet.write_number(row, col, value, formats["count" if name == "n_paired" else "mean"])
-                else:
+                elif name in flagged:  # grey only for suppressed: a blank not applicable stays white
                     sheet.write_blank(row, col, None, formats["suppressed"])
         last = row
         if last >= first:

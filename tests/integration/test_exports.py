@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import html
 import json
 from datetime import date, datetime
 from pathlib import Path
@@ -14,12 +15,14 @@ from sqlalchemy import Engine
 
 import demo
 from exports.aggregate import load_funder_data, paired_summaries, summaries_from_responses
+from exports.blanks import blank_meaning
 from exports.service import build_funder_report, export_all_funders, export_funder, export_zip
 from models import Attendance, Session, SurveyResponse, default_catalogue
 from models.common import Phase
 from models.statistics import PairedSummary
 from store.unit_of_work import UnitOfWork
 from tests.exports.factory import CohortSpec, ProgramSpec, build, seed, two_funders
+from tests.exports.pages import pdf_text
 
 
 @pytest.fixture
@@ -187,3 +190,20 @@ def test_a_grant_with_no_survey_answers_yet_still_gets_every_file(engine: Engine
     empty = folders["funder:delta-care-foundation"]
     assert {"summary.pdf", "summary.html", "outcomes.xlsx", "datapackage.json"} <= {p.name for p in empty.iterdir()}
     assert (empty / "summary.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_every_file_says_what_a_blank_means_in_the_same_words(
+    engine: Engine, program: dict[str, list[object]], tmp_path: Path
+) -> None:
+    # The workbook's Summary sheet said every blank was suppressed while its Notes said some are not applicable.
+    export_funder(engine, "acme", tmp_path)
+    k = build_funder_report(engine, "funder:acme").k
+    sentence = blank_meaning(k)
+    book = load_workbook(tmp_path / "outcomes.xlsx")
+    assert sentence in str(book["Summary"]["A2"].value)
+    notes = {row[0]: row[1] for row in book["Notes"].iter_rows(values_only=True)}
+    assert sentence in str(notes["Small-cell suppression"])
+    assert sentence in (tmp_path / "README.md").read_text("utf-8")
+    assert sentence in json.loads((tmp_path / "datapackage.json").read_text("utf-8"))["description"]
+    assert html.escape(blank_meaning(k, "A dash")) in (tmp_path / "summary.html").read_text("utf-8")
+    assert blank_meaning(k, "A dash") in " ".join(pdf_text((tmp_path / "summary.pdf").read_bytes()).split())
