@@ -228,8 +228,13 @@ def _field_problems(
         return out
     if creates and not f.get("createable"):
         problem("not createable", "the CRM does not let this field be set on create")
-    if (spec.update is not UpdatePolicy.NEVER or not creates) and not f.get("updateable"):
-        problem("not updateable", "the CRM does not let this field change; set `update: never`")
+    if (spec.update.sent_on_update or not creates) and not f.get("updateable"):
+        problem("not updateable", "the CRM does not let this field change; set `update: create_only`")
+    if spec.update is UpdatePolicy.CREATE_ONLY and f.get("updateable"):
+        problem(
+            "create_only",
+            "declared create-only, but the CRM lets it change; use `never` if staff own it after create",
+        )
     crm_type = f.get("type", "")
     shape = value_shape(step.model, spec)
     if shape.kind not in COMPATIBLE or crm_type not in COMPATIBLE[shape.kind]:

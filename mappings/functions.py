@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
 
 from pydantic import BaseModel
@@ -98,7 +98,28 @@ def _outcome_measurement_date(instance: BaseModel, related: Related | None) -> d
     return cohort.start_date if phase is Phase.PRE else cohort.end_date  # type: ignore[attr-defined,no-any-return]
 
 
+def _cohort_start(instance: BaseModel, related: Related | None) -> datetime:
+    """The cohort's first day from its first moment (UTC): a date where the CRM wants a datetime."""
+    day: date = instance.start_date  # type: ignore[attr-defined]
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def _cohort_first_day_end(instance: BaseModel, related: Related | None) -> datetime:
+    """The last second (UTC) of the cohort's first day."""
+    day: date = instance.start_date  # type: ignore[attr-defined]
+    return datetime.combine(day, time(23, 59, 59), tzinfo=UTC)
+
+
+def _cohort_end(instance: BaseModel, related: Related | None) -> datetime:
+    """The last second (UTC) of the cohort's last day, so a period covers every date the cohort spans."""
+    day: date = instance.end_date  # type: ignore[attr-defined]
+    return datetime.combine(day, time(23, 59, 59), tzinfo=UTC)
+
+
 DERIVATIONS: dict[str, Derivation] = {
     "session_end": Derivation("Session", _session_end, "datetime"),
     "outcome_measurement_date": Derivation("CohortOutcome", _outcome_measurement_date, "date", ("Cohort",)),
+    "cohort_start": Derivation("Cohort", _cohort_start, "datetime"),
+    "cohort_first_day_end": Derivation("Cohort", _cohort_first_day_end, "datetime"),
+    "cohort_end": Derivation("Cohort", _cohort_end, "datetime"),
 }

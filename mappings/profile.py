@@ -147,6 +147,8 @@ class Profile:
         for step in self.steps_for(model):
             spec = self.steps[step]
             paths = [p for p, _ in template_parts(spec.key)]
+            if spec.skip_when is not None:
+                paths.append(spec.skip_when)
             for f in spec.fields.values():
                 if f.source is not None:
                     paths.append(f.source)
@@ -281,6 +283,10 @@ def _check_step(
         flag = getattr(step, flag_attr)
         if flag is not None and flag not in flags:
             out.append(SpecProblem(file, f"{where}.{flag_attr}", f"flag {flag!r} is not declared under flags"))
+    if step.skip_when is not None:
+        info = _check_path(step.model, step.skip_when, f"{where}.skip_when", file, out)
+        if info is not None and info.kind != "boolean":
+            out.append(SpecProblem(file, f"{where}.skip_when", f"{step.skip_when} is {info.kind}, not a boolean"))
     for dep in step.after:
         if dep not in steps:
             out.append(SpecProblem(file, f"{where}.after", f"no step named {dep!r}"))

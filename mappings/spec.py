@@ -22,11 +22,25 @@ TEMPLATE_FILTERS = ("slug",)
 
 
 class UpdatePolicy(StrEnum):
-    """Who owns a field once the record exists: the sync (`always`), staff (`never`), or whoever fills it first."""
+    """What an update sends for a field once the record exists.
+
+    Three are ownership choices: the sync owns it (`always`), staff own it (`never`), or whoever fills it first
+    (`if_blank`).  The fourth, `create_only`, is not a choice but a fact about the CRM: the field is createable
+    and not updateable (a master-detail parent, `IndicatorResult.Denominator`), so sending it on an update
+    fails with INVALID_FIELD_FOR_INSERT_UPDATE.  It behaves like `never` (sent on create, left out of every
+    update), but `check-mapping` holds it to the describe: a `create_only` field the CRM lets change is a
+    wrong fact, while `never` on an updateable field is a legitimate decision to leave it to staff.
+    """
 
     ALWAYS = "always"
     IF_BLANK = "if_blank"
     NEVER = "never"
+    CREATE_ONLY = "create_only"
+
+    @property
+    def sent_on_update(self) -> bool:
+        """False for the policies whose field an update leaves out (`if_blank` is decided per record)."""
+        return self not in (UpdatePolicy.NEVER, UpdatePolicy.CREATE_ONLY)
 
 
 class SpecModel(BaseModel):
@@ -124,6 +138,9 @@ class StepSpec(SpecModel):
     after: tuple[str, ...] = ()
     when: str | None = None
     unless: str | None = None
+    # A boolean attribute of the record: when true, this step writes nothing for that record (an aggregate
+    # suppressed for privacy has no value, and the CRM requires one).  Flags switch a step for every record.
+    skip_when: str | None = None
     member_statuses: tuple[MemberStatus, ...] = ()
     fields: dict[str, FieldSpec] = Field(default_factory=dict)
     unconfirmed: bool = False

@@ -283,6 +283,8 @@ def to_crm(
         step = profile.steps[step_name]
         if (step.when is not None and step.when not in active) or (step.unless is not None and step.unless in active):
             continue
+        if step.skip_when is not None and resolver.path(step.skip_when) is True:
+            continue
         write, step_problems = _step_writes(profile, step_name, step, resolver, source_key)
         problems += step_problems
         if write is not None:
@@ -336,15 +338,15 @@ def update_payload(write: CrmWrite, existing: Mapping[str, Any] | None) -> dict[
     """What to send, honouring field ownership.
 
     `existing` is the CRM record as read (API field names → values) or None when it does not exist yet, in
-    which case everything is sent.  On update, `never` fields are left alone and `if_blank` fields are sent
-    only where the CRM's value is blank.  The key field is always sent (the upsert needs it).
+    which case everything is sent.  On update, `never` and `create_only` fields are left alone and `if_blank`
+    fields are sent only where the CRM's value is blank.  The key field is always sent (the upsert needs it).
     """
     if existing is None:
         return dict(write.payload)
     result: dict[str, Any] = {}
     for name, value in write.payload.items():
         policy = write.policies.get(name, UpdatePolicy.ALWAYS)
-        if policy is UpdatePolicy.NEVER and name != write.key_field:
+        if not policy.sent_on_update and name != write.key_field:
             continue
         if policy is UpdatePolicy.IF_BLANK and not _blank(existing.get(write.field_names[name])):
             continue

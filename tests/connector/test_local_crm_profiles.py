@@ -16,7 +16,10 @@ def sample_value(field: dict[str, Any]) -> Any:
     """A value a real org would accept for this field's type and length."""
     ftype = field["type"]
     if ftype in ("picklist", "multipicklist"):
-        return next(v["value"] for v in field["picklistValues"] if v.get("active", True))
+        values = [v["value"] for v in field["picklistValues"] if v.get("active", True)]
+        if not values and not field.get("restrictedPicklist"):
+            return "Org Value"  # BenefitType.Category ships empty: an admin adds the org's own values
+        return values[0]
     if ftype in ("int", "double", "currency", "percent"):
         return 1
     if ftype == "date":

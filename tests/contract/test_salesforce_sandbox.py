@@ -285,7 +285,9 @@ def test_bulk_sends_polymorphic_references_with_their_type(sandbox: SandboxHarne
 def test_the_nonprofit_cloud_demo_syncs_through_the_adapter_polymorphic_references_included(
     sandbox: SandboxHarness, tmp_path: Path
 ) -> None:
-    """BenefitAssignment.Enrollee names its type; through Collections and through Bulk the reference survives."""
+    """BenefitAssignment.Enrollee names its type; through Collections and through Bulk the reference survives.
+    Resending everything updates every record with nothing rejected: create-only fields (master-detail parents,
+    IndicatorResult.Denominator) stay out of the updates."""
     local = sandbox.use(load_describes("nonprofit_cloud"))
     engine = make_engine(f"sqlite:///{tmp_path / 'service.db'}")
     upgrade_database(engine)
@@ -298,6 +300,9 @@ def test_the_nonprofit_cloud_demo_syncs_through_the_adapter_polymorphic_referenc
     enrollees = local.query_all("SELECT EnrolleeId FROM BenefitAssignment")
     contacts = {r["Id"] for r in local.query_all("SELECT Id FROM Contact")}
     assert len(enrollees) == 48 and {r["EnrolleeId"] for r in enrollees} <= contacts
+    again = run_sync(engine, crm=connector, profile="nonprofit_cloud", full=True)
+    refused = {name: c["rejected"] for name, c in again.by_object().items() if c["rejected"]}
+    assert refused == {} and again.by_object()["IndicatorResult"]["updated"] > 0
     engine.dispose()
 
 

@@ -233,7 +233,32 @@ def test_records_that_map_to_one_crm_row_are_sent_once(engine: Engine, tmp_path:
     """Nonprofit Cloud: the pre and post outcomes of a cohort's measure share one IndicatorAssignment."""
     seed(engine, data)
     crm = open_local_crm(f"sqlite:///{tmp_path / 'npc.db'}", "nonprofit_cloud")
-    report = run_sync(engine, crm=crm, profile="nonprofit_cloud")
+    # The small program's cohorts have fewer than 5 respondents; a suppressed result is not written at all (the
+    # org requires ResultValue), so count every answer here to see both phases' results.
+    report = run_sync(engine, crm=crm, profile="nonprofit_cloud", min_respondents=1)
     assignments = report.by_object()["IndicatorAssignment"]
     assert assignments["created"] == len(data["cohorts"]) and assignments["rejected"] == 0
     assert report.by_object()["IndicatorResult"]["created"] == 2 * len(data["cohorts"])  # pre and post
+
+
+def test_a_changed_outcome_updates_its_result_without_touching_the_create_only_denominator(
+    engine: Engine,
+    tmp_path: Path,
+    data: dict,  # type: ignore[type-arg]
+) -> None:
+    """Nonprofit Cloud refuses IndicatorResult.Denominator on update: a later answer changes the result's value,
+    and the update leaves Denominator (create-only) out instead of being rejected."""
+    seed(engine, data)
+    crm = open_local_crm(f"sqlite:///{tmp_path / 'npc.db'}", "nonprofit_cloud")
+    run_sync(engine, crm=crm, profile="nonprofit_cloud", min_respondents=1)
+    before = {r[KEY]: r for r in crm_rows(crm, "IndicatorResult", f"{KEY}, ResultValue, Denominator")}
+    first = data["responses"][0]
+    update_records(engine, "responses", [first.model_copy(update={"value": first.value + 2})])
+
+    report = run_sync(engine, crm=crm, profile="nonprofit_cloud", min_respondents=1)
+
+    results = report.by_object()["IndicatorResult"]
+    assert results["updated"] == 1 and results["rejected"] == 0, results
+    after = {r[KEY]: r for r in crm_rows(crm, "IndicatorResult", f"{KEY}, ResultValue, Denominator")}
+    [changed] = [k for k in after if after[k]["ResultValue"] != before[k]["ResultValue"]]
+    assert after[changed]["Denominator"] == before[changed]["Denominator"]

@@ -71,6 +71,19 @@ def test_a_field_that_cannot_change_must_be_marked_never() -> None:
     assert {(p.object, p.field, p.kind) for p in report.problems} == {("Contact", "LastName", "not updateable")}
 
 
+def test_create_only_is_a_crm_fact_that_check_mapping_holds_to_the_describe() -> None:
+    """`create_only` on a field the org lets change is a wrong fact; `always` on a create-only one fails updates."""
+    d = load_describes("nonprofit_cloud")
+    field_of(d, "IndicatorResult", "Denominator")["updateable"] = True
+    report = check_profile(load_profile("nonprofit_cloud"), describe_source(d))
+    assert {(p.object, p.field, p.kind) for p in report.problems} == {("IndicatorResult", "Denominator", "create_only")}
+    d = load_describes("nonprofit_cloud")
+    field_of(d, "IndicatorResult", "ResultValue")["updateable"] = False
+    report = check_profile(load_profile("nonprofit_cloud"), describe_source(d))
+    [problem] = report.problems
+    assert (problem.field, problem.kind) == ("ResultValue", "not updateable") and "create_only" in problem.message
+
+
 def test_campaign_member_statuses_need_a_createable_status_object() -> None:
     d = load_describes("salesforce_core")
     d["CampaignMemberStatus"]["createable"] = False

@@ -64,6 +64,8 @@ def test_a_broken_profile_reports_every_planted_problem_with_its_path() -> None:
     steps["enrollment"]["fields"]["pmdm__Stage__c"]["value_map"].pop("withdrawn")  # value_map gap
     steps["session"]["fields"]["Name"] = {"source": "title", "overflow": "truncate"}  # truncate without max
     steps["attendance"]["when"] = "sometimes_on"  # undeclared flag
+    steps["enrollment"]["skip_when"] = "status"  # not a boolean
+    steps["session"]["skip_when"] = "cancelled"  # no such attribute
     steps["attendance"]["fields"]["pmdm__Quantity__c"]["convert"] = "minutes_to_days"  # unknown converter
     del steps["measure"]["object"]  # missing required key
     data["plugin"]["fields"]["Account"]["Ignite_Cohorts_Hosted__c"].pop("precision")  # Number without precision
@@ -72,13 +74,18 @@ def test_a_broken_profile_reports_every_planted_problem_with_its_path() -> None:
         ("steps.program.model", "unknown model 'Programme'"),
         ("steps.cohort.fields.pmdm__Program__c.lookup.step", "no step named 'programme'"),
         ("steps.cohort.fields.pmdm__Status__c", "exactly one of source, constant"),
-        ("steps.participant_contact.fields.Title.update", "Input should be 'always', 'if_blank' or 'never'"),
+        (
+            "steps.participant_contact.fields.Title.update",
+            "Input should be 'always', 'if_blank', 'never' or 'create_only'",
+        ),
         ("steps.participant_contact.fields.Phone.source", "Participant has no attribute 'telephone'"),
         ("steps.enrollment.fields.pmdm__Stage__c.value_map", "no entry for 'withdrawn'"),
         ("steps.session.fields.Name", "overflow: truncate needs max_length"),
         ("steps.attendance.when", "flag 'sometimes_on' is not declared"),
         ("steps.attendance.fields.pmdm__Quantity__c.convert", "unknown converter 'minutes_to_days'"),
         ("steps.measure.object", "Field required"),
+        ("steps.enrollment.skip_when", "status is text, not a boolean"),
+        ("steps.session.skip_when", "Session has no attribute 'cancelled'"),
         ("plugin.fields.Account.Ignite_Cohorts_Hosted__c", "needs precision and scale"),
     ]
     for path, message in expected:

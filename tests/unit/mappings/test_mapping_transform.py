@@ -5,12 +5,25 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from mapping_cases import FLCH, GRANT, INTAKE, PAT, RELATED, RESPONSES, SESSION, ZOE, ZOE_PRESENT
+from mapping_cases import (
+    FLCH,
+    GRANT,
+    INTAKE,
+    PAT,
+    RELATED,
+    RESPONSES,
+    SESSION,
+    SPRING,
+    ZOE,
+    ZOE_ENROLLED,
+    ZOE_PRESENT,
+)
 
 from mappings.profile import load_profile
 from mappings.snapshots import load_describes
 from mappings.spec import UpdatePolicy
 from mappings.transform import (
+    CrmWrite,
     MappingRejected,
     RelatedRecords,
     fields_to_read,
@@ -179,3 +192,55 @@ def test_merge_writes_drops_equal_repeats_and_refuses_conflicts() -> None:
 def test_participant_without_optional_fields_sends_blanks() -> None:
     [contact] = to_crm(PAT, NPSP)
     assert contact.payload["Title"] is None and contact.payload["Phone"] is None
+
+
+NPC = load_profile("nonprofit_cloud")
+
+
+def _npc_write(instance: object, step: str) -> CrmWrite:
+    return next(w for w in to_crm(instance, NPC, related=RELATED) if w.step == step)  # type: ignore[arg-type]
+
+
+def test_create_only_fields_are_sent_on_create_and_left_out_of_every_update() -> None:
+    """IndicatorResult.Denominator and master-detail parents: the org refuses them on update."""
+    from mapping_cases import OUTCOMES
+
+    outcome = next(o for o in OUTCOMES.values() if not o.suppressed)
+    result = _npc_write(outcome, "outcome_result")
+    assert result.policies["Denominator"] is UpdatePolicy.CREATE_ONLY
+    assert result.policies["IndicatorPerformancePeriod"] is UpdatePolicy.CREATE_ONLY
+    created = update_payload(result, None)
+    assert created["Denominator"] == outcome.respondents and "IndicatorPerformancePeriod" in created
+    updated = update_payload(result, {"Denominator": 3})
+    assert "Denominator" not in updated and "IndicatorPerformancePeriod" not in updated
+    assert updated["ResultValue"] == outcome.mean and updated["Ignite_Key__c"] == result.key
+
+
+def test_a_suppressed_outcome_writes_no_indicator_result_because_the_org_requires_a_value() -> None:
+    from mapping_cases import OUTCOMES
+
+    suppressed = next(o for o in OUTCOMES.values() if o.suppressed)
+    steps = {w.step for w in to_crm(suppressed, NPC, related=RELATED)}
+    assert "outcome_result" not in steps
+    assert {"outcome_assignment", "outcome_period"} <= steps  # the period is there for when enough people answer
+
+
+def test_nonprofit_cloud_sessions_hang_off_their_cohorts_benefit_schedule() -> None:
+    session = _npc_write(SESSION, "session")
+    assert session.payload["BenefitSchedule"] == {"Ignite_Key__c": f"benefitschedule:{SESSION.cohort.split(':')[1]}"}
+    assert "Benefit" not in session.payload and session.payload["Status"] == "Scheduled"
+    cohort = next(w for w in to_crm(SPRING, NPC, related=RELATED) if w.step == "cohort_schedule")
+    assert cohort.key == session.payload["BenefitSchedule"]["Ignite_Key__c"]
+    assert cohort.payload["Benefit"] == {"Ignite_Key__c": cohort.key.replace("benefitschedule:", "benefit:")}
+    assert cohort.payload["FirstSessionStartDateTime"].startswith(SPRING.start_date.isoformat())
+
+
+def test_nonprofit_cloud_attendance_carries_its_completion_date_and_assignments_their_parent() -> None:
+    attendance = _npc_write(ZOE_PRESENT, "attendance")
+    assert attendance.payload["ActualCompletionDate"] == salesforce_datetime(SESSION.starts_at)
+    assignment = _npc_write(ZOE_ENROLLED, "benefit_assignment")
+    assert "Name" not in assignment.payload  # an auto-number
+    assert assignment.payload["ParentRecord"] == {
+        "attributes": {"type": "ProgramEnrollment"},
+        "Ignite_Key__c": ZOE_ENROLLED.key,
+    }
