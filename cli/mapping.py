@@ -76,6 +76,15 @@ def print_report(report: CheckReport) -> None:
         for n in report.notes:
             notes.add_row(n.step, n.object, n.field, n.message)
         console.print(notes)
+    for flag in report.detected:
+        state = "on" if flag.on else "off"
+        evidence = "has" if flag.on else "lacks"
+        console.print(
+            f"org setting {flag.flag}: [bold]{state}[/bold] ({flag.evidence.split('.')[0]} {evidence} "
+            f"{flag.evidence.split('.')[1]}). {flag.meaning}",
+            soft_wrap=True,
+            highlight=False,
+        )
     verdict = "[green]ok[/green]" if report.ok else f"[red]{len(report.problems)} problem(s)[/red]"
     console.print(f"{report.profile} against the {report.source}: {verdict}")
 
