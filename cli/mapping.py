@@ -113,10 +113,23 @@ def export(
     ctx: typer.Context,
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the Salesforce DX source into.")],
     profile: ProfileOption = None,
+    with_setup: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--with",
+            help="Also ship an opt-in org_setup part of the profile (npsp_pmm: grant_setup, the Grant record type "
+            "and Awarded stage of NPSP's trial configuration).",
+        ),
+    ] = None,
 ) -> None:
     """Write the custom objects, fields, permission set and package.xml the profile needs."""
     loaded = _profile(ctx, profile)
-    written = write_plugin(plugin_files(loaded), out)
+    try:
+        files = plugin_files(loaded, setup=tuple(with_setup or ()))
+    except KeyError as exc:
+        err_console.print(f"[red]{exc.args[0]}[/red]", highlight=False)
+        raise typer.Exit(2) from None
+    written = write_plugin(files, out)
     fields = sum(1 for p in written if p.name.endswith(".field-meta.xml"))
     objects = sum(1 for p in written if p.name.endswith(".object-meta.xml"))
     console.print(
