@@ -9,46 +9,24 @@ from typing import Any
 import pytest
 from rich.console import Console
 from sqlalchemy import Engine
-from syncdata import crm_rows, describes, local_crm, program, seed
+from syncdata import (
+    crm_rows,
+    describes,
+    local_crm,
+    program,
+    seed,
+    with_state_country_picklists,
+    without_state_country_picklists,
+)
 from typer.testing import CliRunner
 
 import cli.context
 import cli.mapping
 from cli.app import app
-from mappings.functions import US_STATE_NAMES
 from mappings.snapshots import load_describes
-from mappings.snapshots.facts import field
 from models import IntakeSubmission
 from store import UnitOfWork
 from sync.runner import run_sync
-
-CODE_FIELDS = {
-    "Account": ("BillingStateCode", "BillingCountryCode", "ShippingStateCode", "ShippingCountryCode"),
-    "Contact": ("MailingStateCode", "MailingCountryCode", "OtherStateCode", "OtherCountryCode"),
-    "Lead": ("StateCode", "CountryCode"),
-}
-
-
-def with_state_country_picklists(found: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """The describes of an org with State and Country/Territory Picklists on (standard.json: fieldsWhenEnabled)."""
-    for object_name, names in CODE_FIELDS.items():
-        if object_name not in found:
-            continue
-        present = {f["name"] for f in found[object_name]["fields"]}
-        for name in names:
-            if name in present:
-                continue
-            country = name.endswith("CountryCode")
-            values = ["US", "CA"] if country else sorted(US_STATE_NAMES)
-            found[object_name]["fields"].append(field(name, "picklist", values=values, restricted=True))
-    return found
-
-
-def without_state_country_picklists(found: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    for object_name, names in CODE_FIELDS.items():
-        if object_name in found:
-            found[object_name]["fields"] = [f for f in found[object_name]["fields"] if f["name"] not in names]
-    return found
 
 
 def intake(state: str) -> IntakeSubmission:
