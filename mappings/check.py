@@ -262,12 +262,15 @@ def _field_problems(
             problem("length", f"max_length {spec.max_length} exceeds the field's {length}")
         elif shape.max_length is not None and shape.max_length > length:
             problem("length", f"values up to {shape.max_length} characters; the field holds {length} (set max_length)")
-    if crm_type in ("picklist", "multipicklist") and f.get("restrictedPicklist") and shape.values is not None:
+    if crm_type in ("picklist", "multipicklist") and shape.values is not None:
         allowed = {p["value"] for p in f.get("picklistValues", []) if p.get("active", True)}
         bad = [str(v) for v in shape.values if str(v) not in allowed]
-        if bad:
-            advice = "".join(dict.fromkeys(setup_advice(profile, obj, None, v) for v in bad))
+        advice = "".join(dict.fromkeys(setup_advice(profile, obj, None, v) for v in bad))
+        if bad and f.get("restrictedPicklist"):
             problem("picklist", f"restricted picklist refuses {', '.join(map(repr, bad))}{advice}")
+        elif bad and advice:
+            # A stage must exist in the org's OpportunityStage set whatever describe says about restriction.
+            problem("picklist", f"the org has no value {', '.join(map(repr, bad))}{advice}")
     return out
 
 

@@ -43,6 +43,15 @@ def test_check_names_the_missing_grant_record_type_and_stage_and_how_to_fix_them
     assert len(report.problems) == 2
 
 
+def test_a_missing_stage_is_named_even_where_describe_does_not_call_stagename_restricted() -> None:
+    describes = standard_npsp_install()
+    stage = next(f for f in describes["Opportunity"]["fields"] if f["name"] == "StageName")
+    stage["restrictedPicklist"] = False
+    report = check_profile(NPSP, describe_source(describes), source="live org")
+    [problem] = [p for p in report.problems if p.field == "StageName"]
+    assert "the org has no value 'Awarded'" in problem.message and "--with grant_setup" in problem.message
+
+
 def test_plugin_ships_the_grant_record_type_process_and_stages_only_when_asked() -> None:
     plain = plugin_files(NPSP)
     assert not any("recordTypes" in path or "standardValueSets" in path for path in plain)
