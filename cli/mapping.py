@@ -78,6 +78,15 @@ def print_report(report: CheckReport) -> None:
         for n in report.notes:
             notes.add_row(n.step, n.object, n.field, n.message)
         console.print(notes)
+    for flag in report.detected:
+        state = "on" if flag.on else "off"
+        evidence = "has" if flag.on else "lacks"
+        console.print(
+            f"org setting {flag.flag}: [bold]{state}[/bold] ({flag.evidence.split('.')[0]} {evidence} "
+            f"{flag.evidence.split('.')[1]}). {flag.meaning}",
+            soft_wrap=True,
+            highlight=False,
+        )
     verdict = "[green]ok[/green]" if report.ok else f"[red]{len(report.problems)} problem(s)[/red]"
     console.print(f"{report.profile} against the {report.source}: {verdict}")
 
@@ -106,10 +115,23 @@ def export(
     ctx: typer.Context,
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the Salesforce DX source into.")],
     profile: ProfileOption = None,
+    with_setup: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--with",
+            help="Also ship an opt-in org_setup part of the profile (npsp_pmm: grant_setup, the Grant record type "
+            "and Awarded stage of NPSP's trial configuration).",
+        ),
+    ] = None,
 ) -> None:
     """Write the custom objects, fields, permission set and package.xml the profile needs."""
     loaded = _profile(ctx, profile)
-    written = write_plugin(plugin_files(loaded), out)
+    try:
+        files = plugin_files(loaded, setup=tuple(with_setup or ()))
+    except KeyError as exc:
+        err_console.print(f"[red]{exc.args[0]}[/red]", highlight=False)
+        raise typer.Exit(2) from None
+    written = write_plugin(files, out)
     fields = sum(1 for p in written if p.name.endswith(".field-meta.xml"))
     objects = sum(1 for p in written if p.name.endswith(".object-meta.xml"))
     console.print(

@@ -22,6 +22,7 @@ from models import (
     Grant,
     MeasureCatalogue,
     Participant,
+    Program,
     Session,
     SurveyResponse,
 )
@@ -29,6 +30,7 @@ from models.problems import Problem
 from models.rules import within_program
 from store import tables
 
+STRANDED_SHOWN = 20
 ENGAGED = [s.value for s in (EnrollmentStatus.ENROLLED, EnrollmentStatus.COMPLETED, EnrollmentStatus.WITHDRAWN)]
 Check = Callable[[Connection, Sequence[tuple[str, BaseModel]], MeasureCatalogue], list[Problem]]
 
@@ -80,6 +82,65 @@ def check_cohorts(conn: Connection, rows: Sequence[tuple[str, Any]], _: MeasureC
         span = dates.get(c.program, (None, None))
         problems += within_program(location, "start_date", c.start_date, c.program, span, "the cohort starts on")
         problems += within_program(location, "end_date", c.end_date, c.program, span, "the cohort ends on")
+    return problems
+
+
+def _dated_under(conn: Connection, programs: set[str]) -> dict[str, list[tuple[str, str, date | None, str]]]:
+    """program → (record key, field, date, what) for every dated cohort and enrolment already stored under it."""
+    c, e = tables.cohorts, tables.enrollments
+    found: dict[str, list[tuple[str, str, date | None, str]]] = {}
+    if not programs:
+        return found
+    program_of: dict[str, str] = {}
+    query = select(c.c.key, c.c.program, c.c.start_date, c.c.end_date).where(c.c.program.in_(sorted(programs)))
+    for key, program, start, end in conn.execute(query).all():
+        program_of[key] = program
+        found.setdefault(program, []).extend(
+            [(key, "start_date", start, "the cohort starts on"), (key, "end_date", end, "the cohort ends on")]
+        )
+    if program_of:
+        query = select(e.c.key, e.c.cohort, e.c.enrolled_on, e.c.ended_on).where(e.c.cohort.in_(sorted(program_of)))
+        for key, cohort, start, end in conn.execute(query).all():
+            found[program_of[cohort]].extend(
+                [
+                    (key, "enrolled_on", start, "the enrolment starts on"),
+                    (key, "ended_on", end, "the enrolment ends on"),
+                ]
+            )
+    return found
+
+
+def check_programs(conn: Connection, rows: Sequence[tuple[str, Any]], _: MeasureCatalogue) -> list[Problem]:
+    """New dates for a program must still hold every cohort and enrolment already imported under it.
+
+    PMM refuses cohorts and engagements dated outside their program, so moving a program's dates past them would
+    make the next edit of each fail in the CRM.  Such a program row is refused before anything is written, naming
+    the records it would strand: fix their dates first, or the program's.
+    """
+    dated = _dated_under(conn, {r.key for _, r in rows})
+    problems: list[Problem] = []
+    for location, program in rows:
+        span = (program.start_date, program.end_date)
+        stranded: dict[str, list[str]] = {"start_date": [], "end_date": []}
+        for key, field_name, value, what in dated.get(program.key, []):
+            if value is None or not within_program(key, field_name, value, program.key, span, what):
+                continue
+            side = "start_date" if span[0] is not None and value < span[0] else "end_date"
+            stranded[side].append(f"{key} ({field_name} {value})")
+        for side, records in stranded.items():
+            if not records:
+                continue
+            new = program.start_date if side == "start_date" else program.end_date
+            shown = ", ".join(sorted(records)[:STRANDED_SHOWN])
+            more = f" and {len(records) - STRANDED_SHOWN} more" if len(records) > STRANDED_SHOWN else ""
+            problems.append(
+                Problem(
+                    location,
+                    side,
+                    f"moving {program.key}'s {side.replace('_', ' ')} to {new} would leave {len(records)} "
+                    f"record(s) outside the program, which PMM refuses: {shown}{more}",
+                )
+            )
     return problems
 
 
@@ -147,6 +208,7 @@ def check_grants(conn: Connection, rows: Sequence[tuple[str, Any]], _: MeasureCa
 
 
 CHECKS: dict[type[BaseModel], Check] = {
+    Program: check_programs,
     Cohort: check_cohorts,
     Participant: check_participants,
     Enrollment: check_enrollments,

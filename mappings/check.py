@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from mappings.detect import DetectedFlag, detect_flags
 from mappings.functions import CONVERTERS, DERIVATIONS
 from mappings.profile import Profile
 from mappings.registry import resolve_path
@@ -53,6 +54,7 @@ class CheckReport:
     source: str
     problems: list[CheckProblem] = field(default_factory=list)
     notes: list[CheckProblem] = field(default_factory=list)
+    detected: list[DetectedFlag] = field(default_factory=list)  # how the org is set (state/country picklists…)
 
     @property
     def ok(self) -> bool:
@@ -133,6 +135,8 @@ def check_profile(profile: Profile, describe: DescribeSource, *, source: str = "
             cache[name] = describe(name)
         return cache[name]
 
+    report.detected = detect_flags(profile, get)
+    active = frozenset(d.flag for d in report.detected if d.on)
     missing_reported: set[str] = set()
     for step_name in profile.order:
         step = profile.steps[step_name]
@@ -142,7 +146,7 @@ def check_profile(profile: Profile, describe: DescribeSource, *, source: str = "
                 report.problems.append(CheckProblem(step_name, step.object, "", "missing object", "not in the org"))
                 missing_reported.add(step.object)
             continue
-        _check_step(profile, step_name, step, d, get, report)
+        _check_step(profile, step_name, step, d, get, report, active)
     for step_name in profile.order:
         step = profile.steps[step_name]
         if step.member_statuses:
@@ -167,6 +171,7 @@ def _check_step(
     d: Mapping[str, Any],
     get: Callable[[str], Mapping[str, Any] | None],
     report: CheckReport,
+    active: frozenset[str] = frozenset(),
 ) -> None:
     fields = _fields_by_name(d)
     obj = step.object
@@ -184,10 +189,14 @@ def _check_step(
     if step.record_type is not None:
         developer_names = {i.get("developerName") for i in d.get("recordTypeInfos", []) if i.get("active", True)}
         if step.record_type not in developer_names:
-            report.problems.append(
-                CheckProblem(step_name, obj, "RecordTypeId", "record type", f"no active record type {step.record_type}")
-            )
-    for name, spec in step.fields.items():
+            message = f"no active record type {step.record_type}" + setup_advice(profile, obj, step.record_type)
+            report.problems.append(CheckProblem(step_name, obj, "RecordTypeId", "record type", message))
+    written = {
+        name: spec
+        for name, spec in step.fields.items()
+        if (spec.when is None or spec.when in active) and (spec.unless is None or spec.unless not in active)
+    }
+    for name, spec in written.items():
         if spec.unconfirmed:
             report.notes.append(
                 CheckProblem(step_name, obj, name, "unconfirmed", spec.note or "field facts unconfirmed")
@@ -199,7 +208,7 @@ def _check_step(
         for problem in _field_problems(profile, step_name, step, name, spec, f, get, creates):
             report.problems.append(problem)
     if creates:
-        covered = set(step.fields) | {key_field}
+        covered = set(written) | {key_field}
         for name, f in fields.items():
             if _required(f) and name not in covered:
                 report.problems.append(
@@ -258,9 +267,33 @@ def _field_problems(
             problem("length", f"max_length {spec.max_length} exceeds the field's {length}")
         elif shape.max_length is not None and shape.max_length > length:
             problem("length", f"values up to {shape.max_length} characters; the field holds {length} (set max_length)")
-    if crm_type in ("picklist", "multipicklist") and f.get("restrictedPicklist") and shape.values is not None:
+    if crm_type in ("picklist", "multipicklist") and shape.values is not None:
         allowed = {p["value"] for p in f.get("picklistValues", []) if p.get("active", True)}
         bad = [str(v) for v in shape.values if str(v) not in allowed]
-        if bad:
-            problem("picklist", f"restricted picklist refuses {', '.join(map(repr, bad))}")
+        advice = "".join(dict.fromkeys(setup_advice(profile, obj, None, v) for v in bad))
+        if bad and f.get("restrictedPicklist"):
+            problem("picklist", f"restricted picklist refuses {', '.join(map(repr, bad))}{advice}")
+        elif bad and advice:
+            # A stage must exist in the org's OpportunityStage set whatever describe says about restriction.
+            problem("picklist", f"the org has no value {', '.join(map(repr, bad))}{advice}")
     return out
+
+
+def setup_advice(profile: Profile, obj: str, record_type: str | None, stage: str | None = None) -> str:
+    """What to do when the org lacks a record type or stage that one of the profile's `org_setup` parts ships."""
+    for part_name, part in sorted(profile.header.org_setup.items()):
+        ships = any(r.object == obj and r.developer_name == record_type for r in part.record_types) or (
+            obj == "Opportunity" and any(s.value == stage for s in part.stages)
+        )
+        if not ships:
+            continue
+        missing = record_type if stage is None else stage
+        settings = [name for name, value in sorted(profile.settings.items()) if value == missing]
+        instead = ""
+        if settings:
+            instead = f", or set {' / '.join(settings)} under settings in the profile to what the org has"
+        return (
+            f". {part.description} Deploy it with `ignite-sync plugin export --profile {profile.name} "
+            f"--with {part_name}` and `sf project deploy start`{instead}"
+        )
+    return ""

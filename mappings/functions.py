@@ -62,6 +62,75 @@ def _negate(value: Any) -> Any:
     return None if value is None else not value
 
 
+# USPS code → the state's full name: the default integration value of Salesforce's State/Province text fields,
+# so a name written while State and Country/Territory Picklists are off converts cleanly if an admin turns them on.
+US_STATE_NAMES = {
+    "AL": "Alabama",
+    "AK": "Alaska",
+    "AZ": "Arizona",
+    "AR": "Arkansas",
+    "CA": "California",
+    "CO": "Colorado",
+    "CT": "Connecticut",
+    "DE": "Delaware",
+    "DC": "District of Columbia",
+    "FL": "Florida",
+    "GA": "Georgia",
+    "HI": "Hawaii",
+    "ID": "Idaho",
+    "IL": "Illinois",
+    "IN": "Indiana",
+    "IA": "Iowa",
+    "KS": "Kansas",
+    "KY": "Kentucky",
+    "LA": "Louisiana",
+    "ME": "Maine",
+    "MD": "Maryland",
+    "MA": "Massachusetts",
+    "MI": "Michigan",
+    "MN": "Minnesota",
+    "MS": "Mississippi",
+    "MO": "Missouri",
+    "MT": "Montana",
+    "NE": "Nebraska",
+    "NV": "Nevada",
+    "NH": "New Hampshire",
+    "NJ": "New Jersey",
+    "NM": "New Mexico",
+    "NY": "New York",
+    "NC": "North Carolina",
+    "ND": "North Dakota",
+    "OH": "Ohio",
+    "OK": "Oklahoma",
+    "OR": "Oregon",
+    "PA": "Pennsylvania",
+    "RI": "Rhode Island",
+    "SC": "South Carolina",
+    "SD": "South Dakota",
+    "TN": "Tennessee",
+    "TX": "Texas",
+    "UT": "Utah",
+    "VT": "Vermont",
+    "VA": "Virginia",
+    "WA": "Washington",
+    "WV": "West Virginia",
+    "WI": "Wisconsin",
+    "WY": "Wyoming",
+    "AS": "American Samoa",
+    "GU": "Guam",
+    "MP": "Northern Mariana Islands",
+    "PR": "Puerto Rico",
+    "VI": "Virgin Islands, U.S.",
+}
+
+
+def _us_state_name(value: Any) -> Any:
+    if value is None:
+        return None
+    code = value.value if hasattr(value, "value") else str(value)
+    return US_STATE_NAMES[code]
+
+
 def _join(value: Any) -> Any:
     return "; ".join(str(v) for v in value) if value else None
 
@@ -72,6 +141,7 @@ CONVERTERS: dict[str, Converter] = {
     "participant_key_of_email": Converter(_participant_key_of_email, "text"),
     "negate": Converter(_negate, "boolean"),
     "join": Converter(_join, "text"),
+    "us_state_name": Converter(_us_state_name, "text"),
 }
 
 

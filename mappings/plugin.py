@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from mappings.profile import Profile
-from mappings.spec import PluginField, PluginObject
+from mappings.spec import OrgSetup, PluginField, PluginObject, SetupRecordType, SetupStage
 
 NS = "http://soap.sforce.com/2006/04/metadata"
 SOURCE_ROOT = "force-app/main/default"
@@ -113,7 +113,67 @@ def custom_object_xml(spec: PluginObject) -> bytes:
     return _document(root)
 
 
-def _permission_set_xml(profile: Profile, fields: list[str], objects: list[str]) -> bytes:
+def record_type_xml(spec: SetupRecordType) -> bytes:
+    root = _root("RecordType")
+    _el(root, "fullName", spec.developer_name)
+    _el(root, "active", True)
+    if spec.business_process is not None:
+        _el(root, "businessProcess", spec.business_process)
+    if spec.description:
+        _el(root, "description", spec.description)
+    _el(root, "label", spec.label)
+    return _document(root)
+
+
+def business_process_xml(name: str, stages: tuple[str, ...]) -> bytes:
+    root = _root("BusinessProcess")
+    _el(root, "fullName", name)
+    _el(root, "isActive", True)
+    for stage in stages:
+        value = _el(root, "values")
+        _el(value, "fullName", stage)
+        _el(value, "default", False)
+    return _document(root)
+
+
+def opportunity_stages_xml(stages: tuple[SetupStage, ...]) -> bytes:
+    """The OpportunityStage value set.  A deploy replaces the org's list, so it carries every stage to keep."""
+    root = _root("StandardValueSet")
+    _el(root, "sorted", False)
+    for stage in stages:
+        value = _el(root, "standardValue")
+        _el(value, "fullName", stage.value)
+        _el(value, "default", False)
+        _el(value, "label", stage.value)
+        _el(value, "closed", stage.closed)
+        _el(value, "forecastCategory", stage.forecast_category)
+        _el(value, "probability", stage.probability)
+        _el(value, "won", stage.won)
+    return _document(root)
+
+
+def _setup_files(parts: list[OrgSetup], members: dict[str, list[str]], visible: list[str]) -> dict[str, bytes]:
+    files: dict[str, bytes] = {}
+    for part in parts:
+        for rt in part.record_types:
+            folder = f"{SOURCE_ROOT}/objects/{rt.object}"
+            files[f"{folder}/recordTypes/{rt.developer_name}.recordType-meta.xml"] = record_type_xml(rt)
+            members.setdefault("RecordType", []).append(f"{rt.object}.{rt.developer_name}")
+            visible.append(f"{rt.object}.{rt.developer_name}")
+            if rt.business_process is not None:
+                path = f"{folder}/businessProcesses/{rt.business_process}.businessProcess-meta.xml"
+                files[path] = business_process_xml(rt.business_process, rt.stages)
+                members.setdefault("BusinessProcess", []).append(f"{rt.object}.{rt.business_process}")
+        if part.stages:
+            path = f"{SOURCE_ROOT}/standardValueSets/OpportunityStage.standardValueSet-meta.xml"
+            files[path] = opportunity_stages_xml(part.stages)
+            members.setdefault("StandardValueSet", []).append("OpportunityStage")
+    return files
+
+
+def _permission_set_xml(
+    profile: Profile, fields: list[str], objects: list[str], record_types: list[str] | None = None
+) -> bytes:
     root = _root("PermissionSet")
     _el(root, "description", f"Lets the Ignite sync read and write what the {profile.name} plugin adds.")
     for name in fields:
@@ -135,6 +195,10 @@ def _permission_set_xml(profile: Profile, fields: list[str], objects: list[str])
             _el(perm, flag, value)
         _el(perm, "object", name)
         _el(perm, "viewAllRecords", False)
+    for name in sorted(record_types or ()):
+        visibility = _el(root, "recordTypeVisibilities")
+        _el(visibility, "recordType", name)
+        _el(visibility, "visible", True)
     return _document(root)
 
 
@@ -151,9 +215,23 @@ def _package_xml(profile: Profile, members: dict[str, list[str]]) -> bytes:
     return _document(root)
 
 
-def plugin_files(profile: Profile, *, org_has_field: HasField | None = None) -> dict[str, bytes]:
-    """Relative path → file bytes, sorted.  `org_has_field(object, field)` leaves out what the org already has."""
-    files: dict[str, bytes] = {}
+def plugin_files(
+    profile: Profile, *, org_has_field: HasField | None = None, setup: tuple[str, ...] = ()
+) -> dict[str, bytes]:
+    """Relative path → file bytes, sorted.  `org_has_field(object, field)` leaves out what the org already has.
+
+    `setup` names opt-in `org_setup` parts of the profile (e.g. npsp_pmm's grant_setup: the Grant record type,
+    its business process and the Awarded stage) to ship as well; an unknown name raises KeyError.
+    """
+    unknown = [name for name in setup if name not in profile.header.org_setup]
+    if unknown:
+        known = ", ".join(sorted(profile.header.org_setup)) or "none"
+        raise KeyError(f"{profile.name} has no org_setup part {', '.join(unknown)} (it has: {known})")
+    extra_members: dict[str, list[str]] = {}
+    visible: list[str] = []
+    files: dict[str, bytes] = _setup_files(
+        [profile.header.org_setup[name] for name in dict.fromkeys(setup)], extra_members, visible
+    )
     field_members: list[str] = []
     object_members: list[str] = []
     permission_fields: list[str] = []
@@ -173,7 +251,7 @@ def plugin_files(profile: Profile, *, org_has_field: HasField | None = None) -> 
             if not field_spec.required:
                 permission_fields.append(f"{obj_name}.{field_name}")
     files[f"{SOURCE_ROOT}/permissionsets/{PERMISSION_SET}.permissionset-meta.xml"] = _permission_set_xml(
-        profile, sorted(permission_fields), sorted(object_members)
+        profile, sorted(permission_fields), sorted(object_members), visible
     )
     project = {
         "name": f"ignite-plugin-{profile.name}",
@@ -183,7 +261,12 @@ def plugin_files(profile: Profile, *, org_has_field: HasField | None = None) -> 
     files["sfdx-project.json"] = (json.dumps(project, indent=2, sort_keys=True) + "\n").encode("utf-8")
     files["package.xml"] = _package_xml(
         profile,
-        {"CustomField": field_members, "CustomObject": object_members, "PermissionSet": [PERMISSION_SET]},
+        {
+            "CustomField": field_members,
+            "CustomObject": object_members,
+            "PermissionSet": [PERMISSION_SET],
+            **extra_members,
+        },
     )
     return dict(sorted(files.items()))
 

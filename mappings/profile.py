@@ -7,6 +7,7 @@ validated one by one so a bad step does not hide the problems of the others.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, cached_property
@@ -115,6 +116,20 @@ class Profile:
     @property
     def flags(self) -> dict[str, str]:
         return dict(self.header.flags)
+
+    @property
+    def detect(self) -> dict[str, str]:
+        """Flags the org decides: flag → `Object.Field` whose presence in the org's describe switches it on."""
+        return dict(self.header.detect)
+
+    @property
+    def settings(self) -> dict[str, str]:
+        return dict(self.header.settings)
+
+    def uses_detected_flags(self, step: str) -> bool:
+        """Whether the step's fields depend on what the org's describe says (so the sync must detect first)."""
+        detected = set(self.header.detect)
+        return any(f.when in detected or f.unless in detected for f in self.steps[step].fields.values())
 
     def key_field_of(self, step: str) -> str:
         return self.steps[step].key_field or self.header.key_field
@@ -232,9 +247,20 @@ def _check_path(model: str, path: str, where: str, file: str, problems: list[Spe
 
 
 def _check_field(
-    model: str, name: str, spec: FieldSpec, where: str, steps: Mapping[str, object], file: str, out: list[SpecProblem]
+    model: str,
+    name: str,
+    spec: FieldSpec,
+    where: str,
+    steps: Mapping[str, object],
+    file: str,
+    out: list[SpecProblem],
+    flags: Mapping[str, str] | None = None,
 ) -> None:
     info: ValueInfo | None = None
+    for flag_attr in ("when", "unless"):
+        flag = getattr(spec, flag_attr)
+        if flag is not None and flags is not None and flag not in flags:
+            out.append(SpecProblem(file, f"{where}.{flag_attr}", f"flag {flag!r} is not declared under flags"))
     if spec.source is not None:
         info = _check_path(model, spec.source, f"{where}.source", file, out)
     if spec.template is not None:
@@ -291,8 +317,34 @@ def _check_step(
         if dep not in steps:
             out.append(SpecProblem(file, f"{where}.after", f"no step named {dep!r}"))
     for field_name, spec in step.fields.items():
-        _check_field(step.model, field_name, spec, f"{where}.fields.{field_name}", steps, file, out)
+        _check_field(step.model, field_name, spec, f"{where}.fields.{field_name}", steps, file, out, flags)
     return out
+
+
+_SETTING = re.compile(r"^\$\{([a-z][a-z0-9_]*)\}$")
+
+
+def _with_settings(raw: object, settings: Mapping[str, str], where: str, file: str, out: list[SpecProblem]) -> object:
+    """A value written `${name}` anywhere in a step is the profile setting `name` (an org-specific choice such as
+    the grant stage), so a site changes it in one place under `settings:`."""
+    if isinstance(raw, dict):
+        return {k: _with_settings(v, settings, f"{where}.{k}", file, out) for k, v in raw.items()}
+    if isinstance(raw, list):
+        return [_with_settings(v, settings, where, file, out) for v in raw]
+    if isinstance(raw, str) and (match := _SETTING.match(raw)):
+        if match.group(1) not in settings:
+            out.append(SpecProblem(file, where, f"setting {match.group(1)!r} is not declared under settings"))
+            return raw
+        return settings[match.group(1)]
+    return raw
+
+
+def _check_header(header: ProfileHeader, file: str, out: list[SpecProblem]) -> None:
+    for flag, target in header.detect.items():
+        if flag not in header.flags:
+            out.append(SpecProblem(file, f"detect.{flag}", f"flag {flag!r} is not declared under flags"))
+        if not re.match(r"^[A-Za-z][A-Za-z0-9_]*\.[A-Za-z][A-Za-z0-9_]*$", target):
+            out.append(SpecProblem(file, f"detect.{flag}", f"{target!r} is not Object.Field"))
 
 
 def _load_step(
@@ -300,6 +352,7 @@ def _load_step(
 ) -> StepSpec | None:
     """Fields are validated one by one first, so a bad field hides neither its siblings nor the step's checks."""
     where = f"steps.{name}"
+    raw = _with_settings(raw, header.settings, where, file, problems)
     if not isinstance(raw, dict):
         problems.append(SpecProblem(file, where, "a step must be a mapping"))
         return None
@@ -318,7 +371,14 @@ def _load_step(
     elif raw.get("model") in MODELS:
         for field_name, spec in fields.items():
             _check_field(
-                str(raw["model"]), field_name, spec, f"{where}.fields.{field_name}", header.steps, file, problems
+                str(raw["model"]),
+                field_name,
+                spec,
+                f"{where}.fields.{field_name}",
+                header.steps,
+                file,
+                problems,
+                header.flags,
             )
     return step
 
@@ -329,6 +389,7 @@ def load_profile_data(data: object, file: str) -> Profile:
     header = _validated(ProfileHeader, data, file, "", problems)
     if header is None:
         raise ProfileError(problems)
+    _check_header(header, file, problems)
     stem = Path(file).stem
     if header.profile != stem and stem in PROFILE_NAMES:
         problems.append(SpecProblem(file, "profile", f"must be {stem!r} to match the file name"))

@@ -81,6 +81,8 @@ class FieldSpec(SpecModel):
     max_length: int | None = Field(default=None, ge=1)
     overflow: Literal["reject", "truncate"] = "reject"
     update: UpdatePolicy = UpdatePolicy.ALWAYS
+    when: str | None = None
+    unless: str | None = None
     unconfirmed: bool = False
     note: str | None = None
 
@@ -245,6 +247,40 @@ class Plugin(SpecModel):
     fields: dict[str, dict[str, PluginField]] = Field(default_factory=dict)
 
 
+class SetupRecordType(SpecModel):
+    """A record type (and the business process that lists its stages) an org may lack; the plugin can ship it."""
+
+    object: str = Field(pattern=API_NAME)
+    developer_name: str = Field(pattern=API_NAME)
+    label: str
+    description: str = ""
+    business_process: str | None = None
+    stages: tuple[str, ...] = ()
+
+
+class SetupStage(SpecModel):
+    """An OpportunityStage value an org may lack, with the meaning Salesforce needs to create it."""
+
+    value: str = Field(min_length=1, max_length=255)
+    closed: bool = False
+    won: bool = False
+    forecast_category: Literal["Omitted", "Pipeline", "BestCase", "Forecast", "Closed"] = "Pipeline"
+    probability: int = Field(default=0, ge=0, le=100)
+
+
+class OrgSetup(SpecModel):
+    """Opt-in org configuration a profile relies on but a standard package install does not create.
+
+    `check-mapping --live` names the part when the org lacks what it provides; `plugin export --with NAME`
+    writes it as Salesforce DX source so an admin deploys it with the rest.
+    """
+
+    description: str
+    record_types: tuple[SetupRecordType, ...] = ()
+    stages: tuple[SetupStage, ...] = ()
+    standard_stages: tuple[str, ...] = ()
+
+
 class ProfileHeader(SpecModel):
     """Everything in a profile file except its steps and plugin, which are validated one by one."""
 
@@ -254,6 +290,9 @@ class ProfileHeader(SpecModel):
     key_field: str = Field(default="Ignite_Key__c", pattern=API_NAME)
     api_version: str = Field(default="62.0", pattern=r"^\d+\.0$")
     flags: dict[str, str] = Field(default_factory=dict)
+    detect: dict[str, str] = Field(default_factory=dict)
+    settings: dict[str, str] = Field(default_factory=dict)
+    org_setup: dict[str, OrgSetup] = Field(default_factory=dict)
     describe_also: tuple[str, ...] = ()
     steps: dict[str, object]
     plugin: dict[str, object] = Field(default_factory=dict)

@@ -181,8 +181,19 @@ def _field_value(resolver: _Resolver, spec: FieldSpec) -> Any:
     return json_value(value)
 
 
+def _field_applies(spec: FieldSpec, active: frozenset[str]) -> bool:
+    """A field with `when`/`unless` is written only under (or only without) that flag, e.g. the state code
+    fields only in orgs with State and Country/Territory Picklists."""
+    return (spec.when is None or spec.when in active) and (spec.unless is None or spec.unless not in active)
+
+
 def _step_writes(
-    profile: Profile, step_name: str, step: StepSpec, resolver: _Resolver, source_key: str
+    profile: Profile,
+    step_name: str,
+    step: StepSpec,
+    resolver: _Resolver,
+    source_key: str,
+    active: frozenset[str] = frozenset(),
 ) -> tuple[CrmWrite | None, list[Problem]]:
     problems: list[Problem] = []
     warnings: list[Problem] = []
@@ -197,6 +208,8 @@ def _step_writes(
     policies: dict[str, UpdatePolicy] = {key_field: UpdatePolicy.ALWAYS}
     field_names: dict[str, str] = {key_field: key_field}
     for name, spec in step.fields.items():
+        if not _field_applies(spec, active):
+            continue
         try:
             value = _field_value(resolver, spec)
         except (ValueError, TypeError, MissingRelated) as exc:
@@ -285,7 +298,7 @@ def to_crm(
             continue
         if step.skip_when is not None and resolver.path(step.skip_when) is True:
             continue
-        write, step_problems = _step_writes(profile, step_name, step, resolver, source_key)
+        write, step_problems = _step_writes(profile, step_name, step, resolver, source_key, active)
         problems += step_problems
         if write is not None:
             writes.append(write)

@@ -141,12 +141,20 @@ class _StepMapper:
     profile: Profile
     step: StepDef
     flags: frozenset[str]
+    org_flags: Callable[[], frozenset[str]] | None = None
     lookups: dict[str, tuple[str, str]] = field(init=False)
     owner: str | None = field(init=False)
 
     def __post_init__(self) -> None:
         self.lookups = _lookups(self.profile, self.step.name)
         self.owner = _owner_step(self.profile, self.step.name)
+        if not self.profile.uses_detected_flags(self.step.name):
+            self.org_flags = None
+
+    def _flags(self, extra: Iterable[str]) -> frozenset[str]:
+        """The run's flags, the record's own, and (first needed here) what the org's describe switched on."""
+        detected = self.org_flags() if self.org_flags is not None else frozenset()
+        return self.flags | detected | set(extra)
 
     @property
     def keys_may_repeat(self) -> bool:
@@ -175,8 +183,12 @@ class _StepMapper:
         self, instance: BaseModel, related: StoreRelated, source_hash: str, extra_flags: Iterable[str] = ()
     ) -> Candidate | None:
         source_key = str(getattr(instance, "key"))  # noqa: B009
+        spec = self.profile.steps[self.step.name]
+        chosen = self.flags | set(extra_flags)
+        if (spec.when is not None and spec.when not in chosen) or (spec.unless is not None and spec.unless in chosen):
+            return None  # a `when`/`unless` flag leaves this step out for this record (and asks nothing of the org)
         try:
-            writes = to_crm(instance, self.profile, related=related, flags=self.flags | set(extra_flags))
+            writes = to_crm(instance, self.profile, related=related, flags=self._flags(extra_flags))
         except MappingRejected as exc:
             mine = [p for p in exc.problems if self._concerns_me(p.field)]
             if not mine:
@@ -439,8 +451,13 @@ def planned_steps(
     *,
     flags: Iterable[str] = (),
     min_respondents: int = 5,
+    org_flags: Callable[[], frozenset[str]] | None = None,
 ) -> list[PlannedStep]:
-    """Every step of the profile in dependency order, each with the source of its candidate rows."""
+    """Every step of the profile in dependency order, each with the source of its candidate rows.
+
+    `org_flags` answers the profile's `detect:` flags from the org (see `mappings.detect`); it is called only
+    when a step that depends on them has a row to build, so an unchanged resync makes no describe call.
+    """
     derived = _derived(min_respondents)
     active = frozenset(flags)
     steps: list[PlannedStep] = []
@@ -448,7 +465,7 @@ def planned_steps(
         spec = profile.steps[name]
         if spec.when is not None and spec.when not in active and spec.when != "existing_contact":
             continue  # switched off for every record (e.g. individual survey answers)
-        mapper = _StepMapper(profile, step_def(profile, name), active)
+        mapper = _StepMapper(profile, step_def(profile, name), active, org_flags)
         needs = profile.related_needs(spec.model)
         source: TableSource | DerivedSource
         if spec.model in MODEL_KINDS:

@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 
 from connector.base import CrmConnector, FatalCrmError, TransientCrmError
 from connector.local import LocalCrm
+from mappings.detect import active_detected
 from mappings.profile import Profile, load_profile
 from mappings.snapshots import load_describes
 from store.database import make_engine, upgrade_database
@@ -57,6 +58,18 @@ def _flags(individual_responses: bool) -> list[str]:
     return ["individual_responses"] if individual_responses else []
 
 
+def _org_flags(profile: Profile, crm: CrmConnector) -> Callable[[], frozenset[str]]:
+    """The profile's `detect:` flags for this org, read from its describe once per sync, when first needed."""
+    found: list[frozenset[str]] = []
+
+    def get() -> frozenset[str]:
+        if not found:
+            found.append(active_detected(profile, crm.describe))
+        return found[0]
+
+    return get
+
+
 @dataclass
 class SyncOptions:
     """What a sync needs besides the database and the CRM (plain values, so the demo and jobs share them)."""
@@ -74,7 +87,12 @@ class SyncOptions:
         self, engine: Engine, crm: CrmConnector, should_stop: Callable[[], bool] | None = None
     ) -> SyncEngine:
         profile = self.load()
-        steps = planned_steps(profile, flags=_flags(self.individual_responses), min_respondents=self.min_respondents)
+        steps = planned_steps(
+            profile,
+            flags=_flags(self.individual_responses),
+            min_respondents=self.min_respondents,
+            org_flags=_org_flags(profile, crm),
+        )
         return SyncEngine(
             engine,
             crm,

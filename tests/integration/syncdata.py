@@ -12,7 +12,9 @@ from pydantic import BaseModel
 from sqlalchemy import Engine
 
 from connector.local import LocalCrm
+from mappings.functions import US_STATE_NAMES
 from mappings.snapshots import load_describes
+from mappings.snapshots.facts import field
 from models import (
     Attendance,
     Cohort,
@@ -183,3 +185,32 @@ def title_required() -> dict[str, dict[str, Any]]:
 def with_first_participant_untitled(data: dict[str, list[BaseModel]]) -> dict[str, list[BaseModel]]:
     data["participants"][0] = data["participants"][0].model_copy(update={"job_title": None})
     return data
+
+
+CODE_FIELDS = {
+    "Account": ("BillingStateCode", "BillingCountryCode", "ShippingStateCode", "ShippingCountryCode"),
+    "Contact": ("MailingStateCode", "MailingCountryCode", "OtherStateCode", "OtherCountryCode"),
+    "Lead": ("StateCode", "CountryCode"),
+}
+
+
+def with_state_country_picklists(found: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The describes of an org with State and Country/Territory Picklists on (standard.json: fieldsWhenEnabled)."""
+    for object_name, names in CODE_FIELDS.items():
+        if object_name not in found:
+            continue
+        present = {f["name"] for f in found[object_name]["fields"]}
+        for name in names:
+            if name in present:
+                continue
+            country = name.endswith("CountryCode")
+            values = ["US", "CA"] if country else sorted(US_STATE_NAMES)
+            found[object_name]["fields"].append(field(name, "picklist", values=values, restricted=True))
+    return found
+
+
+def without_state_country_picklists(found: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    for object_name, names in CODE_FIELDS.items():
+        if object_name in found:
+            found[object_name]["fields"] = [f for f in found[object_name]["fields"] if f["name"] not in names]
+    return found

@@ -13,6 +13,7 @@ from demo import generate, seed
 from ingest import import_file
 from ingest.importer import UnknownKind
 from ingest.reader import UnreadableFile
+from models import Program
 from store.unit_of_work import UnitOfWork
 
 ORG_HEADER = ["key", "name", "kind", "city", "state", "website"]
@@ -154,6 +155,51 @@ def test_cohorts_and_enrolments_dated_outside_their_program_are_rejected_before_
         "enrolments.csv:2 ended_on: the enrolment ends on 2025-07-01, after program:pilot ends (2025-06-30)",
     ]
     assert report.counts.inserted == 1
+
+
+def test_new_program_dates_that_would_strand_cohorts_or_enrolments_are_refused_before_anything_is_written(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """PMM would refuse the next edit of every cohort and engagement left outside its program's dates."""
+    seed(engine, generate(16))
+    programs = tmp_path / "programs.json"
+    pilot = {"key": "program:pilot", "name": "Pilot", "start_date": "2025-03-01", "end_date": "2025-06-30"}
+    programs.write_text(json.dumps([pilot]))
+    assert import_file(engine, "programs", programs).rejected == 0
+    header = ["key", "program", "organization", "name", "start_date", "end_date", "status", "delivery"]
+    cohort = ["cohort:fits", "program:pilot", "org:catskill-ridge", "Fits", "2025-03-03", "2025-04-14"]
+    assert import_file(engine, "cohorts", write_csv(tmp_path / "c.csv", header, [[*cohort, "active", "virtual"]]))
+    with UnitOfWork(engine) as uow:
+        person = sorted(uow.records("participants").keys())[0]
+    enrolment = [person, "cohort:fits", "enrolled", "2025-03-02", ""]
+    header = ["participant", "cohort", "status", "enrolled_on", "ended_on"]
+    assert import_file(engine, "enrollments", write_csv(tmp_path / "e.csv", header, [enrolment])).rejected == 0
+    enrolment_key = f"enrollment:fits:{person.split(':', 1)[1]}"
+
+    moved = [
+        {**pilot, "start_date": "2025-03-03", "end_date": "2025-04-30"},  # still holds the cohort, not the enrolment
+        {"key": "program:other", "name": "Other", "start_date": "2026-01-01"},  # nothing under it
+    ]
+    programs.write_text(json.dumps(moved))
+    report = import_file(engine, "programs", programs)
+
+    assert [str(p) for p in report.problems] == [
+        f"programs.json:item 1 start_date: moving program:pilot's start date to 2025-03-03 would leave 1 record(s) "
+        f"outside the program, which PMM refuses: {enrolment_key} (enrolled_on 2025-03-02)"
+    ]
+    assert report.counts.inserted == 1 and report.counts.updated == 0
+    with UnitOfWork(engine) as uow:
+        stored = uow.records("programs").get("program:pilot")
+    assert isinstance(stored, Program) and str(stored.start_date) == "2025-03-01"  # the old dates stay until fixed
+
+    programs.write_text(json.dumps([{**pilot, "start_date": "2025-03-05", "end_date": "2025-04-10"}]))
+    [start, end] = import_file(engine, "programs", programs, dry_run=True).problems
+    assert (
+        start.field == "start_date"
+        and "2 record(s)" in start.rule
+        and "cohort:fits (start_date 2025-03-03)" in start.rule
+    )
+    assert end.field == "end_date" and "cohort:fits (end_date 2025-04-14)" in end.rule
 
 
 def test_a_later_batch_may_refer_to_rows_accepted_earlier_in_the_same_dry_run(engine: Engine, tmp_path: Path) -> None:

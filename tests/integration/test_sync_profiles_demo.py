@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
+from syncdata import with_state_country_picklists
 
 import demo
 from mappings.profile import PROFILE_NAMES
+from mappings.snapshots import load_describes
 from models import IntakeSubmission
 from store import UnitOfWork
 from sync.runner import open_local_crm, run_sync, sync_status
@@ -31,9 +33,10 @@ def returning_participant(program: demo.DemoProgram) -> IntakeSubmission:
     )
 
 
+@pytest.mark.parametrize("state_picklists", [False, True], ids=["state-text", "state-picklists"])
 @pytest.mark.parametrize("profile", PROFILE_NAMES)
 def test_a_demo_sized_program_syncs_with_no_row_rejected_or_blocked_and_resyncs_for_free(
-    engine: Engine, tmp_path: Path, profile: str
+    engine: Engine, tmp_path: Path, profile: str, state_picklists: bool
 ) -> None:
     program = demo.generate(48)
     demo.seed(engine, program)
@@ -41,6 +44,8 @@ def test_a_demo_sized_program_syncs_with_no_row_rejected_or_blocked_and_resyncs_
         uow.records("intake").upsert_many([returning_participant(program)])
         uow.commit()
     crm = open_local_crm(f"sqlite:///{tmp_path / 'crm.db'}", profile)
+    if state_picklists:  # an org with State and Country/Territory Picklists (the default for new orgs)
+        crm.ensure_schema(with_state_country_picklists(load_describes(profile)))
 
     report = run_sync(engine, crm=crm, profile=profile)
 

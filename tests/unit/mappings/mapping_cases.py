@@ -186,6 +186,7 @@ class Case:
 CASES: dict[str, Case] = {
     "program": Case(PROGRAM),
     "organization": Case(FLCH),
+    "organization_state_country_picklists": Case(FLCH, ("state_country_picklists",)),
     "organization_missing_optional_fields": Case(ST_MARY),
     "funder": Case(FUNDER),
     "grant": Case(GRANT),
@@ -208,6 +209,7 @@ CASES: dict[str, Case] = {
     "organization_summary_no_participants": Case(ORG_SUMMARY[1]),
     "grant_summary": Case(GRANT_SUMMARY[0]),
     "intake": Case(INTAKE),
+    "intake_state_country_picklists": Case(INTAKE, ("state_country_picklists",)),
     "intake_missing_optional_fields": Case(INTAKE_MINIMAL),
     "intake_existing_contact": Case(INTAKE, ("existing_contact",)),
 }

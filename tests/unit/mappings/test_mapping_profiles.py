@@ -93,6 +93,23 @@ def test_a_broken_profile_reports_every_planted_problem_with_its_path() -> None:
     assert len(found) == len(expected), found
 
 
+def test_org_detected_flags_and_settings_are_checked_when_the_profile_loads() -> None:
+    data = golden()
+    data["detect"] = {"state_country_picklists": "Account", "picklists_everywhere": "Account.BillingStateCode"}
+    data["steps"]["organization_account"]["fields"]["BillingStateCode"]["when"] = "state_picklists"
+    data["steps"]["grant_opportunity"]["record_type"] = "${grant_type}"
+    found = problems_of(data)
+    expected = [
+        ("detect.state_country_picklists", "'Account' is not Object.Field"),
+        ("detect.picklists_everywhere", "flag 'picklists_everywhere' is not declared under flags"),
+        ("steps.organization_account.fields.BillingStateCode.when", "flag 'state_picklists' is not declared"),
+        ("steps.grant_opportunity.record_type", "setting 'grant_type' is not declared under settings"),
+    ]
+    for path, message in expected:
+        assert any(f.startswith(path + ":") and message in f for f in found), f"{path}: {message} not in {found}"
+    assert len(found) == len(expected), found
+
+
 def test_a_lookup_cycle_is_an_error_naming_the_cycle() -> None:
     data = golden()
     data["steps"]["program"]["after"] = ["enrollment"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+import yaml
 from mapping_cases import (
     FLCH,
     GRANT,
@@ -155,9 +156,51 @@ def test_a_cohort_makes_a_cohort_a_service_and_a_schedule_in_dependency_order() 
 def test_engagement_account_stays_blank_so_pmm_validation_passes() -> None:
     from mapping_cases import ZOE_ENROLLED
 
-    [engagement] = to_crm(ZOE_ENROLLED, NPSP, related=RELATED)
+    engagement, _roster = to_crm(ZOE_ENROLLED, NPSP, related=RELATED)
+    assert engagement.object_name == "pmdm__ProgramEngagement__c"
     assert "pmdm__Account__c" not in engagement.payload and "pmdm__Account__r" not in engagement.payload
     assert engagement.payload["pmdm__Program__r"] == {"Ignite_Key__c": "program:ignite"}
+
+
+def test_every_enrolment_puts_the_participant_on_the_cohort_schedule_roster_pmm_shows() -> None:
+    from mapping_cases import PAT_WITHDRAWN, ZOE_ENROLLED
+
+    [roster] = [w for w in to_crm(ZOE_ENROLLED, NPSP, related=RELATED) if w.step == "roster"]
+    assert roster.object_name == "pmdm__ServiceParticipant__c"
+    assert roster.key == "roster:" + ZOE_ENROLLED.key.split(":", 1)[1]
+    assert roster.payload["pmdm__ServiceSchedule__r"] == {"Ignite_Key__c": "schedule:flch-2025-spring"}
+    assert roster.payload["pmdm__Service__r"] == {"Ignite_Key__c": "service:flch-2025-spring"}
+    assert roster.payload["pmdm__ProgramEngagement__r"] == {"Ignite_Key__c": ZOE_ENROLLED.key}
+    assert roster.payload["pmdm__Contact__r"] == {"Ignite_Key__c": ZOE_ENROLLED.participant}
+    assert roster.payload["pmdm__Status__c"] == "Enrolled"
+    assert NPSP.position("roster") > max(NPSP.position(s) for s in ("enrollment", "cohort_schedule"))
+    [withdrawn] = [w for w in to_crm(PAT_WITHDRAWN, NPSP, related=RELATED) if w.step == "roster"]
+    assert withdrawn.payload["pmdm__Status__c"] == "Withdrawn"
+
+
+def test_state_goes_to_the_code_fields_with_country_us_only_when_the_org_has_state_picklists() -> None:
+    from mapping_cases import FLCH, INTAKE
+
+    [off] = to_crm(FLCH, NPSP)
+    assert (off.payload["BillingState"], off.payload["BillingCountry"]) == ("Michigan", "United States")
+    assert "BillingStateCode" not in off.payload and "BillingCountryCode" not in off.payload
+    [on] = to_crm(FLCH, NPSP, flags={"state_country_picklists"})
+    assert (on.payload["BillingStateCode"], on.payload["BillingCountryCode"]) == ("MI", "US")
+    assert "BillingState" not in on.payload and "BillingCountry" not in on.payload
+    [lead] = to_crm(INTAKE, NPSP, flags={"state_country_picklists"})
+    assert (lead.payload["StateCode"], lead.payload["CountryCode"], "State" in lead.payload) == ("OH", "US", False)
+
+
+def test_the_grant_stage_and_record_type_are_profile_settings() -> None:
+    from mapping_cases import GRANT
+
+    from mappings.profile import load_profile_data, profile_path
+
+    data = yaml.safe_load(profile_path("npsp_pmm").read_text("utf-8"))
+    data["settings"] = {"grant_record_type": "NPSP_Default", "grant_stage": "Closed Won"}
+    profile = load_profile_data(data, "site.yaml")
+    [grant] = [w for w in to_crm(GRANT, profile, related=RELATED) if w.step == "grant_opportunity"]
+    assert (grant.record_type, grant.payload["StageName"]) == ("NPSP_Default", "Closed Won")
 
 
 def test_summaries_update_the_organisation_account_without_creating_it() -> None:
