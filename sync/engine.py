@@ -45,6 +45,7 @@ from sync.plan import (
     pick_matches,
     plan_chunk,
 )
+from sync.relink import Relinker, StepInfo, fresh_among
 from sync.worker import Interrupted, Retry
 
 COUNT_NAMES = ("created", "updated", "matched", "unchanged", "rejected", "blocked", "invalid", "retry")
@@ -187,6 +188,7 @@ class SyncEngine:
     should_stop: Callable[[], bool] = field(default=lambda: False)
     _describes: dict[str, dict[str, Any]] = field(default_factory=dict, init=False, repr=False)
     _record_types: dict[tuple[str, str], str] = field(default_factory=dict, init=False, repr=False)
+    _relink: Relinker | None = field(default=None, init=False, repr=False)
 
     # -- the run --------------------------------------------------------------------------------------------
 
@@ -213,12 +215,20 @@ class SyncEngine:
         if not dry_run:
             with self.engine.begin() as conn:
                 report.run_id = RunRepository(conn).start(self.profile, mode, job_id)
+        self._relink = None
+        if not dry_run:
+            # Children follow parents whose CRM Id changed (re-created, merged): sync/relink.py.
+            infos = [StepInfo(p.step.name, p.step.object_name, p.step.parents) for p in self.steps]
+            self._relink = Relinker(self.engine, self.crm, infos)
+            self._relink.load()
         try:
             # Keys a dry run would create, so children planned after them are not reported as blocked.
             would_exist: dict[str, set[str]] = {}
             for planned in selected:
                 report.objects[planned.step.name] = planned.step.object_name
                 report.steps[planned.step.name] = self._run_step(planned, full, dry_run, progress, would_exist)
+            if self._relink is not None and not report.pending_retry:
+                self._relink.settle()
             problems = any(c.rejected or c.blocked or c.invalid for c in report.steps.values())
             report.status = "partial" if problems else "succeeded"
             if report.pending_retry:
@@ -280,7 +290,13 @@ class SyncEngine:
                 progress(Progress(step.name, step.object_name, total, counts.done, counts.as_dict(), finished))
 
         report()
-        for chunk in _chunked(source.candidates(self.engine, full=full), self.chunk_size):
+        candidates = source.candidates(self.engine, full=full)
+        if self._relink is not None:
+            info = StepInfo(step.name, step.object_name, step.parents)
+            candidates, added = self._relink.candidates(info, source, candidates, full=full)
+            if added:  # rows the source counted as unchanged now go through the planner
+                counts.unchanged -= fresh_among(self.engine, step.name, step.fingerprint, added)
+        for chunk in _chunked(candidates, self.chunk_size):
             if self.should_stop():
                 raise Interrupted("shutdown requested")
             plan = self._plan(step, chunk, full, dry_run, would_exist)
@@ -289,6 +305,8 @@ class SyncEngine:
             else:
                 counts.add(self._apply(step, plan))
             report()
+        if self._relink is not None:
+            self._relink.step_done(step.name)
         report(finished=True)
         return counts
 
@@ -308,7 +326,10 @@ class SyncEngine:
                 available[parent_step] = set(ledger.crm_ids(parent_step, keys))
                 if dry_run:
                     available[parent_step] |= keys & would_exist.get(parent_step, set())
-        return plan_chunk(chunk, entries, available, full=full)
+        plan = plan_chunk(chunk, entries, available, full=full)
+        if self._relink is not None:
+            plan = self._relink.adjust(StepInfo(step.name, step.object_name, step.parents), step.key_field, plan)
+        return plan
 
     def _dry_counts(self, step: StepDef, plan: ChunkPlan, would_exist: dict[str, set[str]]) -> dict[str, int]:
         creates = plan.of(Action.CREATE)
@@ -398,6 +419,17 @@ class SyncEngine:
             retry_rows: list[Decision] = []
             for batch in batches(pending, self.batch_size):
                 sent = self._ensure_member_statuses(self._send(step, batch, existing_ids, by_id, current))
+                if self._relink is not None:  # a record staff deleted was re-created from an update's fields
+                    sent = self._relink.whole_again(
+                        StepInfo(step.name, step.object_name, step.parents),
+                        step.key_field,
+                        sent,
+                        lambda d: (
+                            self._payload_for(step, d, None, current),
+                            self._payload_for(step, d, existing_ids.get(d.candidate.key), current),
+                        ),
+                        by_id,
+                    )
                 blocked = [
                     (d, r)
                     for d, r in sent
@@ -426,6 +458,8 @@ class SyncEngine:
                     name, entry = outcome
                     bump(name)
                     entries.append(entry)
+                    if self._relink is not None:
+                        self._relink.note(step.name, decision, result, entry)
             pending = retry_rows
             if not pending:
                 break
@@ -579,6 +613,8 @@ class SyncEngine:
                 payload["RecordTypeId"] = self._record_type_id(step.object_name, write.record_type)
         elif isinstance(write, CrmWrite):
             payload = update_payload(write, current.get(d.candidate.key, {}))
+            for name in d.relink:  # a lookup whose parent was re-created: sent whatever its policy
+                payload[name] = d.candidate.payload[name]
         else:
             payload = dict(d.candidate.payload)
         payload[step.key_field] = d.candidate.key

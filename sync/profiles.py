@@ -208,7 +208,7 @@ class _StepMapper:
         for rel, (parent_step, key_field) in self.lookups.items():
             reference = write.payload.get(rel)
             if isinstance(reference, dict) and reference.get(key_field):
-                parents.append(ParentRef(parent_step, str(reference[key_field])))
+                parents.append(ParentRef(parent_step, str(reference[key_field]), via=rel))
         if write.operation == "update_existing" and self.owner is not None:
             parents.append(ParentRef(self.owner, write.key))
         match_value = None
