@@ -15,9 +15,11 @@ from sqlalchemy import Engine
 from syncdata import KEY, program, seed
 
 from connector.local import LocalCrm
+from mappings.profile import load_profile
 from models import Participant
 from store.ledger import LedgerRepository
 from sync.maintenance import reconcile
+from sync.profiles import planned_steps
 from sync.runner import open_local_crm, run_sync, sync_status
 
 ENGAGEMENT = "pmdm__ProgramEngagement__c"
@@ -228,3 +230,19 @@ def test_a_record_staff_deleted_is_re_created_whole_although_its_update_leaves_f
     assert again["Ignite_Participants_Funded__c"] == 3  # the summary step lands on the new record too
     assert sync_status(engine)["errors"] == []
     ledger_agrees_with_crm(engine, crm, "grant_opportunity", "Opportunity")
+
+
+def test_the_rows_referencing_a_changed_parent_are_exactly_that_parents_children(engine: Engine) -> None:
+    """Found by the indexed column a lookup reads (a person's attendance), or by building every row when the
+    lookup is a template (a session's service): either way only the children, all of them."""
+    data = program(cohorts=2, per_cohort=3, sessions=2)
+    seed(engine, data)
+    steps = {p.step.name: p.source for p in planned_steps(load_profile("npsp_pmm"))}
+    person: Participant = data["participants"][0]
+    by_person = steps["attendance"].referencing(engine, {"participant_contact": {person.key}})  # type: ignore[attr-defined]
+    assert sorted(c.key for c in by_person) == sorted(a.key for a in data["attendance"] if a.participant == person.key)
+    cohort = data["cohorts"][1]
+    service = f"service:{cohort.key.split(':', 1)[1]}"
+    by_service = steps["attendance"].referencing(engine, {"cohort_service": {service}})  # type: ignore[attr-defined]
+    sessions = {s.key for s in data["sessions"] if s.cohort == cohort.key}
+    assert sorted(c.key for c in by_service) == sorted(a.key for a in data["attendance"] if a.session in sessions)
