@@ -45,7 +45,7 @@ from sync.plan import (
     pick_matches,
     plan_chunk,
 )
-from sync.relink import Relinker, StepInfo, fresh_among
+from sync.relink import Relinker, StepInfo, fresh_among, keep_mark
 from sync.worker import Interrupted, Retry
 
 COUNT_NAMES = ("created", "updated", "matched", "unchanged", "rejected", "blocked", "invalid", "retry")
@@ -362,6 +362,7 @@ class SyncEngine:
                 assert d.entry is not None
                 if d.entry.source_hash != d.candidate.source_hash or d.entry.step_hash != step.fingerprint:
                     entries.append(self._entry(step, d, "synced", crm_id=d.crm_id, keep_error=False))
+                    keep_mark(d.entry, entries[-1])
             elif d.action is Action.STILL_REJECTED:
                 bump("rejected")
             elif d.action is Action.BLOCKED:

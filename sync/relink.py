@@ -91,6 +91,7 @@ class Relinker:
         previous = d.entry
         if not result.success or not result.id or previous is None:
             return
+        keep_mark(previous, entry)
         moved = (
             previous.status in ("missing", "merged")
             or (previous.crm_id is not None and not _same_id(previous.crm_id, result.id))
@@ -271,6 +272,12 @@ class Relinker:
                 dependents = [s.name for s in self.steps if parent in s.parents]
                 if all(s in self._done for s in dependents):
                     ledger.settle_id_changes(parent, ids)
+
+
+def keep_mark(previous: LedgerEntry | None, entry: LedgerEntry) -> None:
+    """A row rewritten before its children were re-linked (an `--only` run) keeps its mark."""
+    if previous is not None and previous.error_code == ID_CHANGED and entry.status == "synced":
+        entry.error_code, entry.error_message = previous.error_code, previous.error_message
 
 
 def forced_id(d: Decision, rel: str, forced: Changed) -> str:

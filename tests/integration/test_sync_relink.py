@@ -246,3 +246,29 @@ def test_the_rows_referencing_a_changed_parent_are_exactly_that_parents_children
     by_service = steps["attendance"].referencing(engine, {"cohort_service": {service}})  # type: ignore[attr-defined]
     sessions = {s.key for s in data["sessions"] if s.cohort == cohort.key}
     assert sorted(c.key for c in by_service) == sorted(a.key for a in data["attendance"] if a.session in sessions)
+
+
+def test_a_run_that_stops_before_the_children_leaves_their_relinking_to_the_next_run(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """`--only Contact` (or a crash after the Contact step) re-creates the person; the ledger remembers that
+    their children still point at the old Id until a run has re-linked them, then forgets it."""
+    data = program(cohorts=1, per_cohort=3, sessions=2)
+    seed(engine, data)
+    crm = crm_for(tmp_path, "salesforce_core")
+    run_sync(engine, crm=crm, profile="salesforce_core")
+    person: Participant = data["participants"][0]
+    assert crm.delete("Contact", [contact_of(crm, person)])[0].success
+    reconcile(engine, crm, ["Contact"])
+
+    first = run_sync(engine, crm=crm, profile="salesforce_core", only=["Contact"])
+    assert first.by_object()["Contact"]["created"] == 1
+    with engine.connect() as conn:
+        assert LedgerRepository(conn).id_changes() == {"participant_contact": {person.key: contact_of(crm, person)}}
+
+    second = run_sync(engine, crm=crm, profile="salesforce_core")
+    assert second.status == "succeeded", second.as_dict()
+    assert_core_history_follows(engine, crm, data, person)
+    with engine.connect() as conn:
+        assert LedgerRepository(conn).id_changes() == {}
+    assert run_sync(engine, crm=crm, profile="salesforce_core").total_api_calls == 0
