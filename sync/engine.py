@@ -421,7 +421,7 @@ class SyncEngine:
             for batch in batches(pending, self.batch_size):
                 sent = self._ensure_member_statuses(self._send(step, batch, existing_ids, by_id, current))
                 if self._relink is not None:  # a record staff deleted was re-created from an update's fields
-                    sent = self._relink.whole_again(
+                    sent, survivors = self._relink.whole_again(
                         StepInfo(step.name, step.object_name, step.parents),
                         step.key_field,
                         sent,
@@ -431,6 +431,8 @@ class SyncEngine:
                         ),
                         by_id,
                     )
+                    if survivors:
+                        sent = self._to_survivors(step, sent, survivors, existing_ids, by_id, current)
                 blocked = [
                     (d, r)
                     for d, r in sent
@@ -498,6 +500,27 @@ class SyncEngine:
             results = self.crm.update(step.object_name, [p for _, p in by_id])
             out.extend(zip([d for d, _ in by_id], results, strict=True))
         return out
+
+    def _to_survivors(
+        self,
+        step: StepDef,
+        sent: list[tuple[Decision, RowResult]],
+        survivors: Mapping[str, str],
+        existing_ids: dict[str, str],
+        by_id: dict[str, str],
+        current: dict[str, dict[str, Any]],
+    ) -> list[tuple[Decision, RowResult]]:
+        """Rows whose record staff merged away before the reconcile saw it: written to the survivor by Id, as
+        the reconcile would have had them (unless the survivor is another Ignite record's)."""
+        conflicts = self._merge_conflicts(step, survivors)
+        failed = {k: RowResult(False, error_code="MERGED_WITH_ANOTHER_RECORD", message=m) for k, m in conflicts.items()}
+        for key, survivor in survivors.items():
+            if key not in conflicts:
+                by_id[key] = existing_ids[key] = survivor
+        again = [d for d, _ in sent if d.candidate.key in survivors and d.candidate.key not in conflicts]
+        current.update(self._current_values(step, again, existing_ids))
+        resent = {id(d): r for d, r in self._send(step, again, existing_ids, by_id, current)} if again else {}
+        return [(d, resent.get(id(d)) or failed.get(d.candidate.key) or r) for d, r in sent]
 
     def _keys_of(self, step: StepDef, ids: set[str]) -> dict[str, str | None]:
         """{CRM Id: the Ignite key it carries, or None}, read 200 Ids per query; Ids the CRM no longer has are

@@ -32,7 +32,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Engine
 
-from connector.base import CrmConnector, RowResult
+from connector.base import CrmConnector, CrmError, RowResult
 from connector.ids import to_18
 from connector.soql import soql_quote
 from mappings.transform import CrmWrite
@@ -219,15 +219,29 @@ class Relinker:
         sent: Sequence[tuple[Decision, RowResult]],
         payloads: Callable[[Decision], tuple[dict[str, Any], dict[str, Any]]],
         by_id: Mapping[str, str],
-    ) -> list[tuple[Decision, RowResult]]:
+    ) -> tuple[list[tuple[Decision, RowResult]], dict[str, str]]:
         """Rows sent as updates on their key whose record staff had deleted: the upsert created the record from
         the update's fields only (or was refused for want of a required field the update leaves to staff).
         Give them the rest: by Id when the org lets an update set it, else by deleting the half-made record and
-        creating it whole.  `payloads(d)` is (the whole payload, the update payload that was sent)."""
+        creating it whole.  `payloads(d)` is (the whole payload, the update payload that was sent).
+
+        A record staff merged into another (before the reconcile noticed) is not re-created: the new record is
+        deleted again and {record key: the survivor} is returned, for the caller to write there by Id."""
         fill: list[tuple[Decision, RowResult, dict[str, Any]]] = []
         whole: list[tuple[Decision, str | None]] = []  # (row, half-made record to delete first)
+        made = [
+            (d, r)
+            for d, r in sent
+            if d.action is Action.UPDATE and d.crm_id and d.candidate.key not in by_id and r.success and r.created
+        ]
+        survivors = self._merged_into(step.object_name, [str(d.crm_id) for d, _ in made]) if made else {}
+        merged = {d.candidate.key: survivors[str(d.crm_id)] for d, _ in made if str(d.crm_id) in survivors}
+        if merged:
+            self.crm.delete(step.object_name, [str(r.id) for d, r in made if d.candidate.key in merged])
         for d, r in sent:
             if d.action is not Action.UPDATE or d.crm_id is None or d.candidate.key in by_id:
+                continue
+            if d.candidate.key in merged:
                 continue
             if r.success and r.created and r.id:
                 full, part = payloads(d)
@@ -243,7 +257,7 @@ class Relinker:
             elif not r.success and r.error_code == "REQUIRED_FIELD_MISSING":
                 whole.append((d, None))
         if not fill and not whole:
-            return list(sent)
+            return list(sent), merged
         replaced: dict[int, RowResult] = {}
         if fill:
             for (d, r, _), res in zip(fill, self.crm.update(step.object_name, [p for *_, p in fill]), strict=True):
@@ -257,7 +271,22 @@ class Relinker:
             rows = [payloads(d)[0] for d, _ in whole]
             for (d, _), res in zip(whole, self.crm.upsert(step.object_name, key_field, rows), strict=True):
                 replaced[id(d)] = res
-        return [(d, replaced.get(id(d), r)) for d, r in sent]
+        return [(d, replaced.get(id(d), r)) for d, r in sent], merged
+
+    def _merged_into(self, object_name: str, ids: Sequence[str]) -> dict[str, str]:
+        """{deleted Id: survivor} for records merged away (objects without MasterRecordId have none)."""
+        found: dict[str, str] = {}
+        try:
+            for chunk in batches(sorted(set(ids)), 200):
+                id_list = ", ".join(soql_quote(i) for i in chunk)
+                soql = f"SELECT Id, MasterRecordId FROM {object_name} WHERE Id IN ({id_list})"
+                for page in self.crm.query(soql, include_deleted=True):
+                    for row in page.records:
+                        if row.get("MasterRecordId"):
+                            found[str(row["Id"])] = str(row["MasterRecordId"])
+        except CrmError:
+            return {}
+        return found
 
     # -- the end of the run ---------------------------------------------------------------------------------------
 

@@ -272,3 +272,26 @@ def test_a_run_that_stops_before_the_children_leaves_their_relinking_to_the_next
     with engine.connect() as conn:
         assert LedgerRepository(conn).id_changes() == {}
     assert run_sync(engine, crm=crm, profile="salesforce_core").total_api_calls == 0
+
+
+def test_a_full_sync_before_the_reconcile_writes_a_merged_person_to_the_survivor_not_a_new_contact(
+    engine: Engine, tmp_path: Path
+) -> None:
+    data = program(cohorts=1, per_cohort=3, sessions=2)
+    seed(engine, data)
+    crm = crm_for(tmp_path, "salesforce_core")
+    run_sync(engine, crm=crm, profile="salesforce_core")
+    person: Participant = data["participants"][0]
+    [staff] = crm.create("Contact", [{"LastName": "Okafor-Staff", "Phone": "555-0100"}])
+    assert staff.id is not None
+    crm.merge("Contact", staff.id, [contact_of(crm, person)])
+    people_before = len(crm.query_all("SELECT Id FROM Contact"))
+
+    report = run_sync(engine, crm=crm, profile="salesforce_core", full=True)
+
+    assert report.status == "succeeded", report.as_dict()
+    assert len(crm.query_all("SELECT Id FROM Contact")) == people_before  # no second record of the person
+    assert contact_of(crm, person) == staff.id
+    assert crm.get("Contact", staff.id, ["Phone"]) == {"Phone": "555-0100"}  # `if_blank`: staff's value stays
+    assert_core_history_follows(engine, crm, data, person)
+    assert run_sync(engine, crm=crm, profile="salesforce_core").total_api_calls == 0
