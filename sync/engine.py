@@ -45,7 +45,7 @@ from sync.plan import (
     pick_matches,
     plan_chunk,
 )
-from sync.relink import Relinker, StepInfo, fresh_among, keep_mark
+from sync.relink import Relinker, fresh_among, keep_mark
 from sync.worker import Interrupted, Retry
 
 COUNT_NAMES = ("created", "updated", "matched", "unchanged", "rejected", "blocked", "invalid", "retry")
@@ -218,8 +218,7 @@ class SyncEngine:
         self._relink = None
         if not dry_run:
             # Children follow parents whose CRM Id changed (re-created, merged): sync/relink.py.
-            infos = [StepInfo(p.step.name, p.step.object_name, p.step.parents) for p in self.steps]
-            self._relink = Relinker(self.engine, self.crm, infos)
+            self._relink = Relinker(self.engine, self.crm, [p.step for p in self.steps])
             self._relink.load()
         try:
             # Keys a dry run would create, so children planned after them are not reported as blocked.
@@ -292,8 +291,7 @@ class SyncEngine:
         report()
         candidates = source.candidates(self.engine, full=full)
         if self._relink is not None:
-            info = StepInfo(step.name, step.object_name, step.parents)
-            candidates, added = self._relink.candidates(info, source, candidates, full=full)
+            candidates, added = self._relink.candidates(step, source, candidates, full=full)
             if added:  # rows the source counted as unchanged now go through the planner
                 counts.unchanged -= fresh_among(self.engine, step.name, step.fingerprint, added)
         for chunk in _chunked(candidates, self.chunk_size):
@@ -328,7 +326,7 @@ class SyncEngine:
                     available[parent_step] |= keys & would_exist.get(parent_step, set())
         plan = plan_chunk(chunk, entries, available, full=full)
         if self._relink is not None:
-            plan = self._relink.adjust(StepInfo(step.name, step.object_name, step.parents), step.key_field, plan)
+            plan = self._relink.adjust(step, step.key_field, plan)
         return plan
 
     def _dry_counts(self, step: StepDef, plan: ChunkPlan, would_exist: dict[str, set[str]]) -> dict[str, int]:
@@ -422,7 +420,7 @@ class SyncEngine:
                 sent = self._ensure_member_statuses(self._send(step, batch, existing_ids, by_id, current))
                 if self._relink is not None:  # a record staff deleted was re-created from an update's fields
                     sent, survivors = self._relink.whole_again(
-                        StepInfo(step.name, step.object_name, step.parents),
+                        step,
                         step.key_field,
                         sent,
                         lambda d: (

@@ -59,11 +59,17 @@ def _same_id(a: Any, b: str) -> bool:
         return False
 
 
-@dataclass
-class StepInfo:
-    name: str
-    object_name: str
-    parents: tuple[str, ...]
+class StepInfo(Protocol):
+    """What this module needs of a step (the engine's `StepDef`)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def object_name(self) -> str: ...
+
+    @property
+    def parents(self) -> tuple[str, ...]: ...
 
 
 @dataclass
@@ -77,6 +83,8 @@ class Relinker:
     recreated: dict[tuple[str, str], str] = field(default_factory=dict)  # (step, key) -> the Id it had
     _updateable: dict[str, frozenset[str]] = field(default_factory=dict)
     _done: set[str] = field(default_factory=set)  # steps that ran to the end in this run
+    # children sent to follow a changed parent and not (yet) accepted: (step, key) -> (parent step, parent key)s
+    _owed: dict[tuple[str, str], set[tuple[str, str]]] = field(default_factory=dict)
 
     def load(self) -> None:
         """Id changes an earlier run noticed but could not follow through (crash, `--only`)."""
@@ -91,6 +99,7 @@ class Relinker:
         previous = d.entry
         if not result.success or not result.id or previous is None:
             return
+        self._owed.pop((step, d.candidate.key), None)
         keep_mark(previous, entry)
         moved = (
             previous.status in ("missing", "merged")
@@ -165,6 +174,10 @@ class Relinker:
                 replaced[id(d)] = self._recreate(step, d)
         if to_delete:
             self._delete(step, to_delete)
+        for d in affected:
+            if id(d) in replaced:  # owed until the CRM accepts it (a refused one keeps its parent marked)
+                refs = {(p.step, p.key) for p in d.candidate.parents if p.key in forced.get(p.step, {})}
+                self._owed[(step.name, d.candidate.key)] = refs
         return ChunkPlan([replaced.get(id(d), d) for d in plan.decisions])
 
     def _stale_lookups(self, d: Decision, forced: Changed) -> list[tuple[str, str]]:
@@ -294,13 +307,15 @@ class Relinker:
         self._done.add(step)
 
     def settle(self) -> None:
-        """Drop the marks of parents whose every referencing step ran to the end in this run."""
+        """Drop the marks of parents whose every referencing step ran to the end in this run, except those of
+        a child the CRM refused: they stay, so the child is re-linked when it is sent again."""
+        owed = {ref for refs in self._owed.values() for ref in refs}
         with self.engine.begin() as conn:
             ledger = LedgerRepository(conn)
             for parent, ids in self.changed.items():
                 dependents = [s.name for s in self.steps if parent in s.parents]
                 if all(s in self._done for s in dependents):
-                    ledger.settle_id_changes(parent, ids)
+                    ledger.settle_id_changes(parent, [k for k in ids if (parent, k) not in owed])
 
 
 def keep_mark(previous: LedgerEntry | None, entry: LedgerEntry) -> None:

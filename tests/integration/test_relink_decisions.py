@@ -12,12 +12,13 @@ from connector.base import CallCounter, QueryPage, RowResult
 from mappings.spec import UpdatePolicy
 from mappings.transform import CrmWrite
 from store.ledger import LedgerEntry, LedgerRepository
+from sync.engine import StepDef
 from sync.plan import Action, Candidate, ChunkPlan, Decision, ParentRef
-from sync.relink import Relinker, StepInfo
+from sync.relink import Relinker
 
 KEY = "Ignite_Key__c"
 OLD, NEW = "003000000000001AAA", "003000000000002AAA"
-MEMBERS = StepInfo("enrollment", "CampaignMember", ("participant_contact",))
+MEMBERS = StepDef("enrollment", "CampaignMember", KEY, parents=("participant_contact",))
 
 
 @dataclass

@@ -7,6 +7,7 @@ after the same run, whatever the lookup's update policy, and `status` must only 
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from models import Participant
 from store.ledger import LedgerRepository
 from sync.maintenance import reconcile
 from sync.profiles import planned_steps
-from sync.runner import open_local_crm, run_sync, sync_status
+from sync.runner import open_local_crm, replay, run_sync, sync_status
 
 ENGAGEMENT = "pmdm__ProgramEngagement__c"
 DELIVERY = "pmdm__ServiceDelivery__c"
@@ -294,4 +295,36 @@ def test_a_full_sync_before_the_reconcile_writes_a_merged_person_to_the_survivor
     assert contact_of(crm, person) == staff.id
     assert crm.get("Contact", staff.id, ["Phone"]) == {"Phone": "555-0100"}  # `if_blank`: staff's value stays
     assert_core_history_follows(engine, crm, data, person)
+    assert run_sync(engine, crm=crm, profile="salesforce_core").total_api_calls == 0
+
+
+def test_a_child_the_crm_refuses_while_following_its_parent_is_re_linked_once_the_cause_is_fixed(
+    engine: Engine, tmp_path: Path
+) -> None:
+    data = program(cohorts=1, per_cohort=3, sessions=2)
+    seed(engine, data)
+    crm = crm_for(tmp_path, "salesforce_core")
+    run_sync(engine, crm=crm, profile="salesforce_core")
+    person: Participant = data["participants"][0]
+    assert crm.delete("Contact", [contact_of(crm, person)])[0].success
+    reconcile(engine, crm, ["Contact"])
+    loose = crm.describe(ATTENDANCE)
+    strict = copy.deepcopy(loose)
+    for f in strict["fields"]:
+        if f["name"] == "Ignite_Status__c":  # an admin narrows the picklist: the attendance update is refused
+            f["picklistValues"] = [v for v in f["picklistValues"] if v["value"] == "Absent"]
+    crm.ensure_schema({ATTENDANCE: strict})
+
+    refused = run_sync(engine, crm=crm, profile="salesforce_core")
+    assert refused.by_object()[ATTENDANCE]["rejected"] == 2
+    with engine.connect() as conn:  # the person stays marked: their attendance still has to follow them
+        assert set(LedgerRepository(conn).id_changes()) == {"participant_contact"}
+
+    crm.ensure_schema({ATTENDANCE: loose})
+    replay(engine, rejected=True)
+    fixed = run_sync(engine, crm=crm, profile="salesforce_core")
+    assert fixed.status == "succeeded", fixed.as_dict()
+    assert_core_history_follows(engine, crm, data, person)
+    with engine.connect() as conn:
+        assert LedgerRepository(conn).id_changes() == {}
     assert run_sync(engine, crm=crm, profile="salesforce_core").total_api_calls == 0
