@@ -19,6 +19,9 @@ from store.jobs_tables import sync_ledger
 from store.records import RecordKind
 
 STATUSES = ("synced", "rejected", "blocked", "invalid", "missing", "merged")
+# On a synced row: its CRM Id changed (re-created or merged) and the records looking it up may still point at
+# the old one; cleared once a run has re-linked them (sync.relink).
+ID_CHANGED = "CRM_ID_CHANGED"
 # Rows per statement when reading or writing many keys: well under SQLite's bound-parameter limit.
 CHUNK = 500
 
@@ -321,3 +324,31 @@ class LedgerRepository:
                 )
             ).rowcount
         )
+
+    def id_changes(self) -> dict[str, dict[str, str]]:
+        """{step: {record key: CRM Id}} of synced rows whose Id changed and whose children are not re-linked yet."""
+        query = select(sync_ledger.c.step, sync_ledger.c.record_key, sync_ledger.c.crm_id).where(
+            sync_ledger.c.status == "synced", sync_ledger.c.error_code == ID_CHANGED
+        )
+        found: dict[str, dict[str, str]] = {}
+        for step, key, crm_id in self.connection.execute(query):
+            if crm_id:
+                found.setdefault(step, {})[key] = crm_id
+        return found
+
+    def settle_id_changes(self, step: str, keys: Iterable[str]) -> int:
+        """The children of these rows now point at their new Ids: drop the marks."""
+        total = 0
+        for chunk in _chunks(sorted(set(keys))):
+            total += int(
+                self.connection.execute(
+                    update(sync_ledger)
+                    .where(
+                        sync_ledger.c.step == step,
+                        sync_ledger.c.record_key.in_(chunk),
+                        sync_ledger.c.error_code == ID_CHANGED,
+                    )
+                    .values(error_code=None, error_message=None)
+                ).rowcount
+            )
+        return total

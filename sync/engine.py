@@ -45,6 +45,7 @@ from sync.plan import (
     pick_matches,
     plan_chunk,
 )
+from sync.relink import Relinker, fresh_among, keep_mark
 from sync.worker import Interrupted, Retry
 
 COUNT_NAMES = ("created", "updated", "matched", "unchanged", "rejected", "blocked", "invalid", "retry")
@@ -187,6 +188,7 @@ class SyncEngine:
     should_stop: Callable[[], bool] = field(default=lambda: False)
     _describes: dict[str, dict[str, Any]] = field(default_factory=dict, init=False, repr=False)
     _record_types: dict[tuple[str, str], str] = field(default_factory=dict, init=False, repr=False)
+    _relink: Relinker | None = field(default=None, init=False, repr=False)
 
     # -- the run --------------------------------------------------------------------------------------------
 
@@ -213,12 +215,19 @@ class SyncEngine:
         if not dry_run:
             with self.engine.begin() as conn:
                 report.run_id = RunRepository(conn).start(self.profile, mode, job_id)
+        self._relink = None
+        if not dry_run:
+            # Children follow parents whose CRM Id changed (re-created, merged): sync/relink.py.
+            self._relink = Relinker(self.engine, self.crm, [p.step for p in self.steps])
+            self._relink.load()
         try:
             # Keys a dry run would create, so children planned after them are not reported as blocked.
             would_exist: dict[str, set[str]] = {}
             for planned in selected:
                 report.objects[planned.step.name] = planned.step.object_name
                 report.steps[planned.step.name] = self._run_step(planned, full, dry_run, progress, would_exist)
+            if self._relink is not None and not report.pending_retry:
+                self._relink.settle()
             problems = any(c.rejected or c.blocked or c.invalid for c in report.steps.values())
             report.status = "partial" if problems else "succeeded"
             if report.pending_retry:
@@ -280,7 +289,12 @@ class SyncEngine:
                 progress(Progress(step.name, step.object_name, total, counts.done, counts.as_dict(), finished))
 
         report()
-        for chunk in _chunked(source.candidates(self.engine, full=full), self.chunk_size):
+        candidates = source.candidates(self.engine, full=full)
+        if self._relink is not None:
+            candidates, added = self._relink.candidates(step, source, candidates, full=full)
+            if added:  # rows the source counted as unchanged now go through the planner
+                counts.unchanged -= fresh_among(self.engine, step.name, step.fingerprint, added)
+        for chunk in _chunked(candidates, self.chunk_size):
             if self.should_stop():
                 raise Interrupted("shutdown requested")
             plan = self._plan(step, chunk, full, dry_run, would_exist)
@@ -289,6 +303,8 @@ class SyncEngine:
             else:
                 counts.add(self._apply(step, plan))
             report()
+        if self._relink is not None:
+            self._relink.step_done(step.name)
         report(finished=True)
         return counts
 
@@ -308,7 +324,10 @@ class SyncEngine:
                 available[parent_step] = set(ledger.crm_ids(parent_step, keys))
                 if dry_run:
                     available[parent_step] |= keys & would_exist.get(parent_step, set())
-        return plan_chunk(chunk, entries, available, full=full)
+        plan = plan_chunk(chunk, entries, available, full=full)
+        if self._relink is not None:
+            plan = self._relink.adjust(step, step.key_field, plan)
+        return plan
 
     def _dry_counts(self, step: StepDef, plan: ChunkPlan, would_exist: dict[str, set[str]]) -> dict[str, int]:
         creates = plan.of(Action.CREATE)
@@ -341,6 +360,7 @@ class SyncEngine:
                 assert d.entry is not None
                 if d.entry.source_hash != d.candidate.source_hash or d.entry.step_hash != step.fingerprint:
                     entries.append(self._entry(step, d, "synced", crm_id=d.crm_id, keep_error=False))
+                    keep_mark(d.entry, entries[-1])
             elif d.action is Action.STILL_REJECTED:
                 bump("rejected")
             elif d.action is Action.BLOCKED:
@@ -398,6 +418,19 @@ class SyncEngine:
             retry_rows: list[Decision] = []
             for batch in batches(pending, self.batch_size):
                 sent = self._ensure_member_statuses(self._send(step, batch, existing_ids, by_id, current))
+                if self._relink is not None:  # a record staff deleted was re-created from an update's fields
+                    sent, survivors = self._relink.whole_again(
+                        step,
+                        step.key_field,
+                        sent,
+                        lambda d: (
+                            self._payload_for(step, d, None, current),
+                            self._payload_for(step, d, existing_ids.get(d.candidate.key), current),
+                        ),
+                        by_id,
+                    )
+                    if survivors:
+                        sent = self._to_survivors(step, sent, survivors, existing_ids, by_id, current)
                 blocked = [
                     (d, r)
                     for d, r in sent
@@ -426,6 +459,8 @@ class SyncEngine:
                     name, entry = outcome
                     bump(name)
                     entries.append(entry)
+                    if self._relink is not None:
+                        self._relink.note(step.name, decision, result, entry)
             pending = retry_rows
             if not pending:
                 break
@@ -463,6 +498,27 @@ class SyncEngine:
             results = self.crm.update(step.object_name, [p for _, p in by_id])
             out.extend(zip([d for d, _ in by_id], results, strict=True))
         return out
+
+    def _to_survivors(
+        self,
+        step: StepDef,
+        sent: list[tuple[Decision, RowResult]],
+        survivors: Mapping[str, str],
+        existing_ids: dict[str, str],
+        by_id: dict[str, str],
+        current: dict[str, dict[str, Any]],
+    ) -> list[tuple[Decision, RowResult]]:
+        """Rows whose record staff merged away before the reconcile saw it: written to the survivor by Id, as
+        the reconcile would have had them (unless the survivor is another Ignite record's)."""
+        conflicts = self._merge_conflicts(step, survivors)
+        failed = {k: RowResult(False, error_code="MERGED_WITH_ANOTHER_RECORD", message=m) for k, m in conflicts.items()}
+        for key, survivor in survivors.items():
+            if key not in conflicts:
+                by_id[key] = existing_ids[key] = survivor
+        again = [d for d, _ in sent if d.candidate.key in survivors and d.candidate.key not in conflicts]
+        current.update(self._current_values(step, again, existing_ids))
+        resent = {id(d): r for d, r in self._send(step, again, existing_ids, by_id, current)} if again else {}
+        return [(d, resent.get(id(d)) or failed.get(d.candidate.key) or r) for d, r in sent]
 
     def _keys_of(self, step: StepDef, ids: set[str]) -> dict[str, str | None]:
         """{CRM Id: the Ignite key it carries, or None}, read 200 Ids per query; Ids the CRM no longer has are
@@ -579,6 +635,8 @@ class SyncEngine:
                 payload["RecordTypeId"] = self._record_type_id(step.object_name, write.record_type)
         elif isinstance(write, CrmWrite):
             payload = update_payload(write, current.get(d.candidate.key, {}))
+            for name in d.relink:  # a lookup whose parent was re-created: sent whatever its policy
+                payload[name] = d.candidate.payload[name]
         else:
             payload = dict(d.candidate.payload)
         payload[step.key_field] = d.candidate.key

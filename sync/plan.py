@@ -35,6 +35,7 @@ class ParentRef:
 
     step: str
     key: str
+    via: str | None = field(default=None, compare=False)  # the payload key of the lookup (None: the row itself)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +79,8 @@ class Decision:
     payload_hash: str | None
     entry: LedgerEntry | None
     blocked_by: ParentRef | None = None
+    # Lookups (payload keys) to send whatever their update policy: their parent's CRM Id changed (sync.relink).
+    relink: tuple[str, ...] = ()
 
     @property
     def crm_id(self) -> str | None:

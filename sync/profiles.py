@@ -11,7 +11,7 @@ their inputs, but only when an input table changed since the step was last fully
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -220,7 +220,7 @@ class _StepMapper:
         for rel, (parent_step, key_field) in self.lookups.items():
             reference = write.payload.get(rel)
             if isinstance(reference, dict) and reference.get(key_field):
-                parents.append(ParentRef(parent_step, str(reference[key_field])))
+                parents.append(ParentRef(parent_step, str(reference[key_field]), via=rel))
         if write.operation == "update_existing" and self.owner is not None:
             parents.append(ParentRef(self.owner, write.key))
         match_value = None
@@ -281,6 +281,62 @@ class TableSource:
     def candidates(self, engine: Engine, *, full: bool) -> Iterator[Candidate]:
         return self.mapper.dedupe(self._candidates(engine, full=full))
 
+    def referencing(self, engine: Engine, parents: Mapping[str, set[str]]) -> Iterator[Candidate]:
+        """This step's rows that look up any of these parent keys (their parent's CRM Id changed, sync.relink).
+
+        A lookup that reads a column of the record straight (`source: participant`) onto a parent keyed by the
+        record's own key is found by that indexed column; any other shape by building the step's every row.
+        """
+        columns = self._reference_columns(parents)
+        if columns is None:
+            found: Iterator[Candidate] = self.candidates(engine, full=True)
+        else:
+            found = self.mapper.dedupe(self._referencing_rows(engine, columns))
+        return (c for c in found if any(p.key in parents.get(p.step, ()) for p in c.parents))
+
+    def _reference_columns(self, parents: Mapping[str, set[str]]) -> dict[str, set[str]] | None:
+        """{column of this step's table: parent keys to look for}, or None when some lookup is not a column."""
+        profile, table = self.mapper.profile, self.kind.table
+        columns: dict[str, set[str]] = {}
+        if self.mapper.owner in parents:
+            if profile.steps[self.mapper.step.name].key != "{key}":
+                return None
+            columns.setdefault("key", set()).update(parents[self.mapper.owner or ""])
+        for spec in profile.steps[self.mapper.step.name].fields.values():
+            if spec.lookup is None or spec.lookup.step not in parents:
+                continue
+            source = spec.source or ""
+            plain = bool(source) and "." not in source and spec.convert is None and source in table.c
+            if not plain or profile.steps[spec.lookup.step].key != "{key}":
+                return None
+            columns.setdefault(source, set()).update(parents[spec.lookup.step])
+        return columns
+
+    def _referencing_rows(self, engine: Engine, columns: Mapping[str, set[str]]) -> Iterator[Candidate]:
+        table, rows, seen = self.kind.table, [], set()
+        with engine.connect() as conn:
+            for column, keys in columns.items():
+                ordered = sorted(keys)
+                for start in range(0, len(ordered), 500):
+                    query = select(table).where(table.c[column].in_(ordered[start : start + 500]))
+                    for row in conn.execute(query):
+                        if row.key not in seen:
+                            seen.add(row.key)
+                            rows.append(row)
+        rows.sort(key=lambda r: r.key)
+        related = StoreRelated(engine)
+        for start in range(0, len(rows), PAGE):
+            yield from self._map_rows(engine, rows[start : start + PAGE], related)
+
+    def _map_rows(self, engine: Engine, rows: Sequence[Any], related: StoreRelated) -> Iterator[Candidate]:
+        instances = [self.kind.from_row(row) for row in rows]
+        related.prefetch(instances, self.needs)
+        extra = self._extra_flags(engine, instances)
+        for row, instance in zip(rows, instances, strict=True):
+            candidate = self.mapper.candidate(instance, related, row.payload_hash, extra.get(row.key, ()))
+            if candidate is not None:
+                yield candidate
+
     def _candidates(self, engine: Engine, *, full: bool) -> Iterator[Candidate]:
         related = StoreRelated(engine)
         not_before = _max_updated_at(engine, self._inputs)
@@ -304,13 +360,7 @@ class TableSource:
             if not rows:
                 return
             after = rows[-1].key
-            instances = [self.kind.from_row(row) for row in rows]
-            related.prefetch(instances, self.needs)
-            extra = self._extra_flags(engine, instances)
-            for row, instance in zip(rows, instances, strict=True):
-                candidate = self.mapper.candidate(instance, related, row.payload_hash, extra.get(row.key, ()))
-                if candidate is not None:
-                    yield candidate
+            yield from self._map_rows(engine, rows, related)
 
     def _extra_flags(self, engine: Engine, instances: Sequence[BaseModel]) -> dict[str, tuple[str, ...]]:
         """An intake from someone already in the CRM as a participant becomes a Task on them, not a Lead."""

@@ -34,6 +34,7 @@ from sqlalchemy.engine import make_url
 
 from connector.base import CallCounter, CrmConnector, CrmRecord, FatalCrmError, QueryPage, RowResult, TransientCrmError
 from connector.ids import BASE62, make_id, to_18
+from connector.local.deletes import apply_delete, plan_delete
 from connector.local.query import CompiledQuery, compile_query, datetime_text, quote
 from connector.local.schema import (
     INTEGER_TYPES,
@@ -423,7 +424,8 @@ class LocalCrm:
         return self._save(object_name, records, "upsert", external_id_field)
 
     def delete(self, object_name: str, ids: Sequence[str]) -> list[RowResult]:
-        """Soft delete: the row stays with IsDeleted = true, visible to `query(..., include_deleted=True)`."""
+        """Soft delete: the row stays with IsDeleted = true, visible to `query(..., include_deleted=True)`; its
+        children are held back, deleted along or blanked as their lookups say (`connector.local.deletes`)."""
         spec = self._spec(object_name)
         self._count_write("delete", len(ids))
         results: list[RowResult | None] = [None] * len(ids)
@@ -443,7 +445,7 @@ class LocalCrm:
         now = self._now()
         with self._write() as conn:
             state = self._fetch_state(conn, spec, list(wanted))
-            to_delete = []
+            to_delete: dict[str, int] = {}
             for record_id, indexes in wanted.items():
                 deleted = state.get(record_id)
                 for n, i in enumerate(indexes):
@@ -454,13 +456,17 @@ class LocalCrm:
                     elif deleted or n > 0:
                         results[i] = RowResult(False, error_code="ENTITY_IS_DELETED", message="entity is deleted")
                     else:
-                        results[i] = RowResult(True, id=record_id)
-                        to_delete.append((now, now, record_id))
-            conn.executemany(
-                f'UPDATE {quote(spec.name)} SET "IsDeleted" = 1, "LastModifiedDate" = ?, "SystemModstamp" = ? '
-                'WHERE "Id" = ?',
-                to_delete,
-            )
+                        to_delete[record_id] = i
+            # Children follow their lookups' delete rules (restrict, cascade, set null): see connector.local.deletes.
+            plan = plan_delete(conn, self._specs, spec.name, list(to_delete))
+            for record_id, i in to_delete.items():
+                why = plan.refused.get(record_id)
+                results[i] = (
+                    RowResult(False, error_code="DELETE_FAILED", message=why)
+                    if why is not None
+                    else RowResult(True, id=record_id)
+                )
+            apply_delete(conn, plan, now)
         return [r for r in results if r is not None]
 
     def merge(self, object_name: str, master_id: str, duplicate_ids: Sequence[str]) -> MergeResult:
