@@ -34,6 +34,8 @@ from sqlalchemy.engine import make_url
 
 from connector.base import CallCounter, CrmConnector, CrmRecord, FatalCrmError, QueryPage, RowResult, TransientCrmError
 from connector.ids import BASE62, make_id, to_18
+from connector.local.address_picklists import AddressPicklists, without_address_picklists
+from connector.local.checks import Check, merged_candidates
 from connector.local.query import CompiledQuery, compile_query, datetime_text, quote
 from connector.local.schema import (
     INTEGER_TYPES,
@@ -43,6 +45,8 @@ from connector.local.schema import (
     FieldSpec,
     ObjectSpec,
 )
+from connector.local.stage_rules import StageRestrictions
+from connector.local.validation_rules import ValidationRules
 from connector.soql import parse
 
 DEFAULT_PAGE_SIZE = 2000
@@ -160,6 +164,12 @@ class LocalCrm:
         self._lock = threading.RLock()
         self._specs: dict[str, ObjectSpec] = {}
         self._duplicate_rules: dict[str, list[tuple[tuple[FieldSpec, ...], bool]]] = {}
+        # Org behaviours beyond the describes, each in its own module (see connector/local/checks.py).
+        self._checks: tuple[Check, ...] = (
+            AddressPicklists(),
+            StageRestrictions(self._spec_or_none),
+            ValidationRules(self._spec_or_none),
+        )
         self._init_meta()
         self._load_specs()
 
@@ -194,12 +204,17 @@ class LocalCrm:
         *,
         clock: Clock | None = None,
         page_size: int = DEFAULT_PAGE_SIZE,
+        state_country_picklists: bool = True,
     ) -> LocalCrm:
         """Open (creating if needed) the database at `url` and make sure every described object and field exists.
 
         Safe to call again on an existing database: new objects get tables, new fields get columns, data stays.
-        Also reachable as `LocalCrm.create(url, describes)` (see `_CreateMethod`).
+        Also reachable as `LocalCrm.create(url, describes)` (see `_CreateMethod`).  State and Country/Territory
+        Picklists are on, as in a new org, when the describes have the code fields; `state_country_picklists=
+        False` builds the org with the setting off (no code fields, text states and countries taken as sent).
         """
+        if not state_country_picklists:
+            describes = without_address_picklists(describes)
         crm = cls(cls._engine_for(url), clock=clock, page_size=page_size)
         crm.ensure_schema(describes)
         crm.ensure_record_types(describes)
@@ -377,6 +392,9 @@ class LocalCrm:
                     raise ValueError(f"{spec.name}.{f.name} is now unique but existing records repeat values") from exc
             elif f.external_id or f.type == "reference" or f.id_lookup:
                 conn.execute(f"CREATE INDEX IF NOT EXISTS {index} ON {table} ({quote(f.name)})")
+
+    def _spec_or_none(self, object_name: str) -> ObjectSpec | None:
+        return self._specs.get(object_name.lower())
 
     def _spec(self, object_name: str) -> ObjectSpec:
         spec = self._specs.get(object_name.lower())
@@ -723,6 +741,7 @@ class LocalCrm:
                     self._check_access(spec, row)
             self._resolve_refs(conn, rows)
             self._check_direct_refs(conn, spec, rows)
+            self._org_checks(conn, spec, rows)
             self._check_unique(conn, spec, rows, skip=ext if mode == "upsert" else None)
             self._check_duplicate_rules(conn, spec, rows)
             self._org_rules_before(conn, spec, rows)
@@ -731,6 +750,19 @@ class LocalCrm:
         return [
             row.error.result() if row.error else RowResult(True, id=row.record_id, created=row.create) for row in rows
         ]
+
+    def _org_checks(self, conn: Any, spec: ObjectSpec, rows: list[_Row]) -> None:
+        """Address picklists, stage restrictions and validation rules, on the record as it would be saved."""
+        checks = [check for check in self._checks if check.applies(spec)]
+        live = [r for r in rows if r.error is None]
+        if not checks or not live:
+            return
+        candidates = merged_candidates(conn, spec, [(r.values, r.create, r.record_id) for r in live])
+        for check in checks:
+            check.check(conn, spec, candidates)
+        for row, candidate in zip(live, candidates, strict=True):
+            if candidate.refusal is not None:
+                row.error = _RowError(candidate.refusal.code, candidate.refusal.message, candidate.refusal.fields)
 
     # -- per-row preparation (pure)
 
@@ -856,7 +888,7 @@ class LocalCrm:
                 raise _RowError(
                     "STRING_TOO_LONG", f"{fspec.name}: data value too large (max length={fspec.length})", (fspec.name,)
                 )
-            if fspec.restricted_picklist and ftype in ("picklist", "multipicklist"):
+            if fspec.restricted_picklist and ftype in ("picklist", "multipicklist") and not fspec.controller_name:
                 chosen = text.split(";") if ftype == "multipicklist" else (text,)
                 for value in chosen:
                     if value not in fspec.picklist_values:

@@ -16,7 +16,9 @@ def sample_value(field: dict[str, Any]) -> Any:
     """A value a real org would accept for this field's type and length."""
     ftype = field["type"]
     if ftype in ("picklist", "multipicklist"):
-        return next(v["value"] for v in field["picklistValues"] if v.get("active", True))
+        values = [v["value"] for v in field["picklistValues"] if v.get("active", True)]
+        # A picklist that ships no values (NPC's BenefitType.Category) takes the value an admin adds.
+        return values[0] if values or field.get("restrictedPicklist") else "Admin Added Value"
     if ftype in ("int", "double", "currency", "percent"):
         return 1
     if ftype == "date":
