@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     local_crm_url: str = Field(
         default_factory=default_local_crm_url, description="Where the embedded local CRM keeps its data."
     )
+    local_state_country_picklists: bool = Field(
+        default=True,
+        description="Whether the local CRM (and the sandbox) is created with State and Country/Territory "
+        "Picklists on, as a new org is; applies when its database is created.",
+    )
     profile: Literal["npsp_pmm", "nonprofit_cloud", "salesforce_core"] = Field(
         default="npsp_pmm", description="Mapping profile: which CRM data model the org uses."
     )

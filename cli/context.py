@@ -73,7 +73,11 @@ def build_connector(settings: Settings) -> CrmConnector:
 
         # The local CRM is whatever the profile's org would be: create it on first use, and grow its schema
         # when the profile's snapshots gained objects or fields (existing records are kept).
-        return LocalCrm.create(settings.local_crm_url, load_describes(settings.profile))
+        return LocalCrm.create(
+            settings.local_crm_url,
+            load_describes(settings.profile),
+            state_country_picklists=settings.local_state_country_picklists,
+        )
     from connector.salesforce import build_salesforce_connector
 
     def secret(value: SecretStr | None) -> str | None:

@@ -49,7 +49,11 @@ def sandbox_command(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     directory = directory.resolve()
-    crm = LocalCrm.create(f"sqlite:///{directory / 'sandbox-crm.db'}", load_describes(settings.profile))
+    crm = LocalCrm.create(
+        f"sqlite:///{directory / 'sandbox-crm.db'}",
+        load_describes(settings.profile),
+        state_country_picklists=settings.local_state_country_picklists,
+    )
     config = SandboxConfig(session_id=secrets.token_urlsafe(24), daily_limit=daily_limit, slow_seconds=slow_seconds)
     app = create_sandbox_app(crm, config, FaultPlan(seed=seed, rules=rules))
     tls = make_tls_files(directory / "tls")

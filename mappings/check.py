@@ -3,8 +3,9 @@
 Everything that would make Salesforce reject a row for schema reasons is found here, before any data moves:
 missing objects or fields, fields the sync may not create or update, type and length mismatches, values a
 restricted picklist refuses, required fields no step fills, key fields that are not External ID + Unique,
-record types and lookups that point nowhere.  Facts the profile marks `unconfirmed` are listed as notes, so
-a live check shows what it settled.
+record types and lookups that point nowhere.  Facts the profile marks `unconfirmed`, and facts the generated
+describe data marks `x_unconfirmed` (the reference could not confirm them), are listed as notes, so a live
+check shows what it settled.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from mappings.registry import resolve_path
 from mappings.spec import FieldSpec, StepSpec, UpdatePolicy
 from mappings.transform import relationship_name
 
+# Describe data generated from the reference carries this key on a field, object or record type the reference
+# could not confirm (mappings/snapshots/reference.py); a real org's describe never has it.
+UNCONFIRMED_KEY = "x_unconfirmed"
 DescribeSource = Callable[[str], Mapping[str, Any] | None]
 
 TEXT_TYPES = {"string", "textarea", "email", "phone", "url", "picklist", "multipicklist", "combobox", "encryptedstring"}
@@ -186,11 +190,16 @@ def _check_step(
         report.problems.append(
             CheckProblem(step_name, obj, key_field, "key field", "the key field must be External ID and Unique")
         )
+    if d.get(UNCONFIRMED_KEY):
+        report.notes.append(CheckProblem(step_name, obj, "", "unconfirmed", str(d[UNCONFIRMED_KEY])))
     if step.record_type is not None:
-        developer_names = {i.get("developerName") for i in d.get("recordTypeInfos", []) if i.get("active", True)}
-        if step.record_type not in developer_names:
+        infos = {i.get("developerName"): i for i in d.get("recordTypeInfos", []) if i.get("active", True)}
+        if step.record_type not in infos:
             message = f"no active record type {step.record_type}" + setup_advice(profile, obj, step.record_type)
             report.problems.append(CheckProblem(step_name, obj, "RecordTypeId", "record type", message))
+        elif infos[step.record_type].get(UNCONFIRMED_KEY):
+            note = str(infos[step.record_type][UNCONFIRMED_KEY])
+            report.notes.append(CheckProblem(step_name, obj, "RecordTypeId", "unconfirmed", note))
     written = {
         name: spec
         for name, spec in step.fields.items()
@@ -205,6 +214,8 @@ def _check_step(
         if f is None:
             report.problems.append(CheckProblem(step_name, obj, name, "missing field", "not on the object"))
             continue
+        if f.get(UNCONFIRMED_KEY):
+            report.notes.append(CheckProblem(step_name, obj, name, "unconfirmed", str(f[UNCONFIRMED_KEY])))
         for problem in _field_problems(profile, step_name, step, name, spec, f, get, creates):
             report.problems.append(problem)
     if creates:

@@ -34,7 +34,10 @@ from sqlalchemy.engine import make_url
 
 from connector.base import CallCounter, CrmConnector, CrmRecord, FatalCrmError, QueryPage, RowResult, TransientCrmError
 from connector.ids import BASE62, make_id, to_18
+from connector.local.address_picklists import AddressPicklists, without_address_picklists
+from connector.local.checks import Check, merged_candidates
 from connector.local.deletes import apply_delete, plan_delete
+from connector.local.member_statuses import MemberStatuses
 from connector.local.query import CompiledQuery, compile_query, datetime_text, quote
 from connector.local.schema import (
     INTEGER_TYPES,
@@ -44,6 +47,8 @@ from connector.local.schema import (
     FieldSpec,
     ObjectSpec,
 )
+from connector.local.stage_rules import StageRestrictions
+from connector.local.validation_rules import ValidationRules
 from connector.soql import parse
 
 DEFAULT_PAGE_SIZE = 2000
@@ -161,6 +166,13 @@ class LocalCrm:
         self._lock = threading.RLock()
         self._specs: dict[str, ObjectSpec] = {}
         self._duplicate_rules: dict[str, list[tuple[tuple[FieldSpec, ...], bool]]] = {}
+        # Org behaviours beyond the describes, each in its own module (see connector/local/checks.py).
+        self._checks: tuple[Check, ...] = (
+            MemberStatuses(self._spec_or_none),
+            AddressPicklists(),
+            StageRestrictions(self._spec_or_none),
+            ValidationRules(self._spec_or_none),
+        )
         self._init_meta()
         self._load_specs()
 
@@ -195,12 +207,17 @@ class LocalCrm:
         *,
         clock: Clock | None = None,
         page_size: int = DEFAULT_PAGE_SIZE,
+        state_country_picklists: bool = True,
     ) -> LocalCrm:
         """Open (creating if needed) the database at `url` and make sure every described object and field exists.
 
         Safe to call again on an existing database: new objects get tables, new fields get columns, data stays.
-        Also reachable as `LocalCrm.create(url, describes)` (see `_CreateMethod`).
+        Also reachable as `LocalCrm.create(url, describes)` (see `_CreateMethod`).  State and Country/Territory
+        Picklists are on, as in a new org, when the describes have the code fields; `state_country_picklists=
+        False` builds the org with the setting off (no code fields, text states and countries taken as sent).
         """
+        if not state_country_picklists:
+            describes = without_address_picklists(describes)
         crm = cls(cls._engine_for(url), clock=clock, page_size=page_size)
         crm.ensure_schema(describes)
         crm.ensure_record_types(describes)
@@ -378,6 +395,9 @@ class LocalCrm:
                     raise ValueError(f"{spec.name}.{f.name} is now unique but existing records repeat values") from exc
             elif f.external_id or f.type == "reference" or f.id_lookup:
                 conn.execute(f"CREATE INDEX IF NOT EXISTS {index} ON {table} ({quote(f.name)})")
+
+    def _spec_or_none(self, object_name: str) -> ObjectSpec | None:
+        return self._specs.get(object_name.lower())
 
     def _spec(self, object_name: str) -> ObjectSpec:
         spec = self._specs.get(object_name.lower())
@@ -731,12 +751,26 @@ class LocalCrm:
             self._check_direct_refs(conn, spec, rows)
             self._check_unique(conn, spec, rows, skip=ext if mode == "upsert" else None)
             self._check_duplicate_rules(conn, spec, rows)
-            self._org_rules_before(conn, spec, rows)
+            self._org_checks(conn, spec, rows)
             self._write_rows(conn, spec, rows, now)
             self._org_rules_after(conn, spec, rows, now)
         return [
             row.error.result() if row.error else RowResult(True, id=row.record_id, created=row.create) for row in rows
         ]
+
+    def _org_checks(self, conn: Any, spec: ObjectSpec, rows: list[_Row]) -> None:
+        """Member statuses, address picklists, stage restrictions and validation rules, on the record as it
+        would be saved."""
+        checks = [check for check in self._checks if check.applies(spec)]
+        live = [r for r in rows if r.error is None]
+        if not checks or not live:
+            return
+        candidates = merged_candidates(conn, spec, [(r.values, r.create, r.record_id) for r in live])
+        for check in checks:
+            check.check(conn, spec, candidates)
+        for row, candidate in zip(live, candidates, strict=True):
+            if candidate.refusal is not None:
+                row.error = _RowError(candidate.refusal.code, candidate.refusal.message, candidate.refusal.fields)
 
     # -- per-row preparation (pure)
 
@@ -862,7 +896,7 @@ class LocalCrm:
                 raise _RowError(
                     "STRING_TOO_LONG", f"{fspec.name}: data value too large (max length={fspec.length})", (fspec.name,)
                 )
-            if fspec.restricted_picklist and ftype in ("picklist", "multipicklist"):
+            if fspec.restricted_picklist and ftype in ("picklist", "multipicklist") and not fspec.controller_name:
                 chosen = text.split(";") if ftype == "multipicklist" else (text,)
                 for value in chosen:
                     if value not in fspec.picklist_values:
@@ -1250,24 +1284,13 @@ class LocalCrm:
                 [(r.record_id,) for r in (*creates, *updates)],
             )
 
-    # -- org behaviours beyond the describes (campaign member statuses)
+    # -- org behaviours after a write (campaign member statuses; the checks before it are member_statuses.py)
     #
-    # Salesforce keeps a list of member statuses per campaign (CampaignMemberStatus), starts every new campaign
-    # with "Sent" (the default) and "Responded", takes a member's Status only from its campaign's list (the
-    # default when none is given) and derives the member's HasResponded from it.  A sync that forgets to create
-    # the statuses its members use must see that here as it would in an org.
+    # Salesforce starts every new campaign with "Sent" (the default) and "Responded", and a status made the
+    # default takes that role from the campaign's previous default.
 
     def _statuses_spec(self) -> ObjectSpec | None:
         return self._specs.get("campaignmemberstatus")
-
-    def _org_rules_before(self, conn: Any, spec: ObjectSpec, rows: list[_Row]) -> None:
-        statuses = self._statuses_spec()
-        if statuses is None:
-            return
-        if spec.name == "CampaignMember" and "status" in spec.fields and "campaignid" in spec.fields:
-            self._check_member_status(conn, spec, statuses, rows)
-        elif spec is statuses:
-            self._check_status_labels(conn, spec, rows)
 
     def _org_rules_after(self, conn: Any, spec: ObjectSpec, rows: list[_Row], now: str) -> None:
         statuses = self._statuses_spec()
@@ -1290,84 +1313,6 @@ class LocalCrm:
             ):
                 stored[rid] = campaign
         return {r.index: (r.values.get("CampaignId") if r.create else stored.get(r.record_id or "")) for r in rows}
-
-    @staticmethod
-    def _statuses_of(conn: Any, campaigns: Iterable[str]) -> dict[str, list[tuple[str, str, bool, bool]]]:
-        """{CampaignId: [(Id, Label, IsDefault, HasResponded)]} of the live statuses of these campaigns."""
-        found: dict[str, list[tuple[str, str, bool, bool]]] = defaultdict(list)
-        for chunk in _chunks(sorted(set(campaigns))):
-            marks = ", ".join("?" for _ in chunk)
-            for rid, campaign, label, default, responded in conn.execute(
-                'SELECT "Id", "CampaignId", "Label", "IsDefault", "HasResponded" FROM "CampaignMemberStatus" '
-                f'WHERE "CampaignId" IN ({marks}) AND "IsDeleted" = 0 ORDER BY "SortOrder", "Id"',
-                list(chunk),
-            ):
-                found[campaign].append((rid, label, bool(default), bool(responded)))
-        return found
-
-    def _check_member_status(self, conn: Any, spec: ObjectSpec, statuses: ObjectSpec, rows: list[_Row]) -> None:
-        live = [r for r in rows if r.error is None and (r.create or "Status" in r.values)]
-        if not live:
-            return
-        campaign_of = self._campaign_of(conn, spec, live)
-        known = self._statuses_of(conn, (c for c in campaign_of.values() if c))
-        responded_field = "HasResponded" if "hasresponded" in spec.fields else None
-        for row in live:
-            campaign = campaign_of.get(row.index)
-            if campaign is None:
-                continue  # no campaign: the required-field check has already refused the row
-            options = known.get(campaign, [])
-            value = row.values.get("Status")
-            if value is None:
-                chosen = next((o for o in options if o[2]), None)
-            else:
-                chosen = next((o for o in options if o[1].casefold() == str(value).casefold()), None)
-                if chosen is None:
-                    labels = ", ".join(o[1] for o in options) or "none"
-                    row.error = _RowError(
-                        "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
-                        f"Status: bad value for restricted picklist field: {value} (the member statuses of "
-                        f"campaign {campaign} are: {labels})",
-                        ("Status",),
-                    )
-                    continue
-            if chosen is not None:
-                row.values["Status"] = chosen[1]
-                if responded_field is not None:
-                    row.values[responded_field] = int(chosen[3])
-
-    def _check_status_labels(self, conn: Any, spec: ObjectSpec, rows: list[_Row]) -> None:
-        """A label is unique within its campaign (letter case aside); a new status goes to the end of the list."""
-        live = [r for r in rows if r.error is None and (r.create or "Label" in r.values)]
-        if not live:
-            return
-        campaign_of = self._campaign_of(conn, spec, live)
-        known = self._statuses_of(conn, (c for c in campaign_of.values() if c))
-        claimed: dict[tuple[str, str], str | None] = {
-            (campaign, label.casefold()): rid for campaign, options in known.items() for rid, label, _, _ in options
-        }
-        next_order: dict[str, int] = {}
-        for row in live:
-            campaign, label = campaign_of.get(row.index), row.values.get("Label")
-            if campaign is None or label is None:
-                continue
-            key = (campaign, str(label).casefold())
-            if key in claimed and (row.create or claimed[key] != row.record_id):
-                holder = claimed[key]
-                where = f"record with id: {holder}" if holder else "another record in this request"
-                row.error = _RowError(
-                    "DUPLICATE_VALUE", f"duplicate value found: Label duplicates value on {where}", ("Label",)
-                )
-                continue
-            claimed[key] = row.record_id
-            if row.create and row.values.get("SortOrder") is None and "sortorder" in spec.fields:
-                if campaign not in next_order:
-                    max_order = conn.execute(
-                        'SELECT MAX("SortOrder") FROM "CampaignMemberStatus" WHERE "CampaignId" = ?', (campaign,)
-                    ).fetchone()[0]
-                    next_order[campaign] = int(max_order or 0) + 1
-                row.values["SortOrder"] = next_order[campaign]
-                next_order[campaign] += 1
 
     def _add_standard_statuses(self, conn: Any, statuses: ObjectSpec, created: list[_Row], now: str) -> None:
         if not created:

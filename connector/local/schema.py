@@ -118,6 +118,8 @@ class FieldSpec:
     reference_to: tuple[str, ...]
     relationship_name: str | None
     calculated: bool
+    # A dependent picklist (a state code under its country code) is checked by the rule that knows its controller.
+    controller_name: str | None = None
 
     @classmethod
     def from_describe(cls, raw: Mapping[str, Any]) -> FieldSpec:
@@ -145,6 +147,7 @@ class FieldSpec:
             reference_to=tuple(str(r) for r in raw.get("referenceTo") or ()),
             relationship_name=raw.get("relationshipName") or None,
             calculated=bool(raw.get("calculated", False)),
+            controller_name=raw.get("controllerName") or None,
         )
 
     @property

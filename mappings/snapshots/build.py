@@ -11,7 +11,8 @@ import json
 from typing import Any
 
 from mappings.profile import Profile
-from mappings.snapshots.facts import FLAVOURS, PLUGIN_KEY_PREFIXES, Describe, base_objects, custom_name, field, sobject
+from mappings.snapshots.facts import FLAVOURS, PLUGIN_KEY_PREFIXES, base_objects
+from mappings.snapshots.shape import Describe, custom_name, field, sobject
 from mappings.spec import PluginField, PluginObject
 
 _CHILD_KEY = "x_childRelationshipName"

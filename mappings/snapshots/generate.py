@@ -1,7 +1,10 @@
-"""Regenerate (or, with --check, verify) the describe snapshots of every profile.
+"""Regenerate (or, with --check, verify) the org facts and the describe snapshots of every profile.
 
-python -m mappings.snapshots.generate          # rewrite mappings/snapshots/<profile>/*.json
-python -m mappings.snapshots.generate --check  # exit 1 if any file differs from what the facts give
+python -m mappings.snapshots.generate          # rewrite org_facts.json, then mappings/snapshots/<profile>/*.json
+python -m mappings.snapshots.generate --check  # exit 1 if any file differs from what the sources give
+
+`org_facts.json` comes from the reference metadata in `sources/` (`python -m mappings.snapshots.reference`
+does that step alone); the snapshots come from those facts plus each profile's plugin.
 """
 
 from __future__ import annotations
@@ -12,10 +15,18 @@ import sys
 from mappings.profile import PROFILE_NAMES, load_profile
 from mappings.snapshots import snapshot_dir
 from mappings.snapshots.build import build_snapshots, snapshot_text
+from mappings.snapshots.facts import _org_facts
+from mappings.snapshots.reference import GENERATED, build_org_facts, org_facts_text
 
 
 def stale_files(write: bool) -> list[str]:
     stale = []
+    facts = org_facts_text(build_org_facts())
+    if not GENERATED.exists() or GENERATED.read_text("utf-8") != facts:
+        stale.append(GENERATED.name)
+        if write:
+            GENERATED.write_text(facts, "utf-8")
+            _org_facts.cache_clear()
     for name in PROFILE_NAMES:
         folder = snapshot_dir(name)
         wanted = {f"{obj}.json": snapshot_text(d) for obj, d in build_snapshots(load_profile(name)).items()}

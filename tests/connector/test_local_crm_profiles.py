@@ -17,9 +17,8 @@ def sample_value(field: dict[str, Any]) -> Any:
     ftype = field["type"]
     if ftype in ("picklist", "multipicklist"):
         values = [v["value"] for v in field["picklistValues"] if v.get("active", True)]
-        if not values and not field.get("restrictedPicklist"):
-            return "Org Value"  # BenefitType.Category ships empty: an admin adds the org's own values
-        return values[0]
+        # A picklist that ships no values (NPC's BenefitType.Category) takes the value an admin adds.
+        return values[0] if values or field.get("restrictedPicklist") else "Admin Added Value"
     if ftype in ("int", "double", "currency", "percent"):
         return 1
     if ftype == "date":

@@ -59,9 +59,10 @@ def test_with_state_picklists_on_the_state_goes_to_the_code_field_with_country_u
         "SELECT BillingState, BillingStateCode, BillingCountryCode FROM Account "
         "WHERE Ignite_Key__c = 'org:catskill-ridge'"
     )
-    assert account == {"BillingState": None, "BillingStateCode": "NY", "BillingCountryCode": "US"}
+    # The org fills the text field from the code, as Salesforce does with the picklists on; the sync sent codes.
+    assert account == {"BillingState": "New York", "BillingStateCode": "NY", "BillingCountryCode": "US"}
     [lead] = crm.query_all("SELECT State, StateCode, CountryCode FROM Lead")
-    assert lead == {"State": None, "StateCode": "OH", "CountryCode": "US"}
+    assert lead == {"State": "Ohio", "StateCode": "OH", "CountryCode": "US"}
 
 
 def test_without_state_picklists_the_text_field_gets_the_full_state_name(engine: Engine, tmp_path: Path) -> None:

@@ -27,11 +27,18 @@ MAPPINGS = Path(__file__).resolve().parents[3] / "mappings"
 
 def test_every_file_under_mappings_loads() -> None:
     files = sorted(p for p in MAPPINGS.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    sources = MAPPINGS / "snapshots" / "sources"
+    # The reference metadata the org facts are generated from, kept as copied (README = its provenance).
+    reference = [p for p in files if p.parent == sources]
+    assert {p.suffix for p in reference} <= {".json", ".md"}
+    files = [p for p in files if p.parent != sources]
     kinds = {p.suffix for p in files}
     assert kinds <= {".py", ".yaml", ".json"}, f"unexpected files: {kinds}"
     for path in files:
         if path.suffix == ".yaml":
             assert load_profile_file(path).name == path.stem
+        elif path.name == "org_facts.json":
+            assert set(json.loads(path.read_text("utf-8"))["objects"]) == {"pmm", "npsp", "npc"}
         elif path.suffix == ".json":
             describe = json.loads(path.read_text("utf-8"))
             assert describe["name"] == path.stem, path

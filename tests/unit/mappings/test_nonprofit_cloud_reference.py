@@ -14,8 +14,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from mappings.check import COMPATIBLE, TEXT_TYPES, value_shape
 from mappings.profile import Profile, load_profile
 from mappings.spec import FieldSpec, StepSpec, UpdatePolicy
@@ -23,20 +21,14 @@ from mappings.spec import FieldSpec, StepSpec, UpdatePolicy
 REFERENCE_NAME = "nonprofit_cloud.json"
 
 
-def _reference_path() -> Path | None:
-    """The shared reference sits beside the checkout (../shared from the main repo, ../../shared from a worktree)."""
-    for parent in Path(__file__).resolve().parents:
-        candidate = parent / "shared" / "reference" / "metadata" / REFERENCE_NAME
-        if candidate.is_file():
-            return candidate
-    return None
+def _reference_path() -> Path:
+    """The repo's unchanged copy of the reference (the drift test holds it to the shared original)."""
+    return Path(__file__).resolve().parents[3] / "mappings" / "snapshots" / "sources" / REFERENCE_NAME
 
 
 @cache
 def reference_objects() -> dict[str, Any]:
     path = _reference_path()
-    if path is None:
-        pytest.skip(f"the shared reference metadata ({REFERENCE_NAME}) is not beside this checkout")
     objects: dict[str, Any] = json.loads(path.read_text())["objects"]
     return objects
 
