@@ -1,6 +1,6 @@
 """A worker process for the intake reliability test: real Worker and IntakeHandler, a slow local CRM whose
-first Task upsert for one chosen submission times out after applying (MaybeAppliedError), and a fast retry
-policy.  Run as a script: `python intake_worker_process.py DATABASE_URL CRM_URL MARKER FLAKY_KEY`.
+first write of one chosen message times out after applying (MaybeAppliedError), and a fast retry
+policy.  Run as a script: `python intake_worker_process.py DATABASE_URL CRM_URL MARKER FLAKY_MESSAGE`.
 It works with two threads until no intake job is queued, running or waiting to retry, then exits 0."""
 
 from __future__ import annotations
@@ -27,8 +27,11 @@ CRM_LATENCY = 0.005  # seconds per call: a real CRM takes longer, which only wid
 
 
 class SlowFlakyCrm(LocalCrm):
+    """The first write that carries the chosen message (whatever object and call) applies, then its answer is
+    lost; once across both processes, whoever creates the marker file first."""
+
     marker: Path
-    flaky_key: str
+    flaky_text: str
 
     def query(self, soql: str) -> Any:
         time.sleep(CRM_LATENCY)
@@ -36,19 +39,25 @@ class SlowFlakyCrm(LocalCrm):
 
     def upsert(self, object_name: str, external_id_field: str, records: Sequence[Any]) -> list[RowResult]:
         time.sleep(CRM_LATENCY)
-        results = super().upsert(object_name, external_id_field, records)
-        if object_name == "Task" and any(r.get(external_id_field) == self.flaky_key for r in records):
-            try:  # once across both processes: whoever creates the marker times out
-                os.close(os.open(self.marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
-            except FileExistsError:
-                return results
-            raise MaybeAppliedError("upsert Task: ReadTimeout before a complete answer (applied)")
-        return results
+        return self._maybe_time_out(object_name, records, super().upsert(object_name, external_id_field, records))
+
+    def update(self, object_name: str, records: Sequence[Any]) -> list[RowResult]:
+        time.sleep(CRM_LATENCY)
+        return self._maybe_time_out(object_name, records, super().update(object_name, records))
+
+    def _maybe_time_out(self, object_name: str, records: Sequence[Any], results: list[RowResult]) -> list[RowResult]:
+        if not any(self.flaky_text in str(r.get("Description") or "") for r in records):
+            return results
+        try:
+            os.close(os.open(self.marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            return results
+        raise MaybeAppliedError(f"{object_name}: ReadTimeout before a complete answer (the write applied)")
 
 
-def main(database_url: str, crm_url: str, marker: str, flaky_key: str) -> int:
+def main(database_url: str, crm_url: str, marker: str, flaky_text: str) -> int:
     SlowFlakyCrm.marker = Path(marker)
-    SlowFlakyCrm.flaky_key = flaky_key
+    SlowFlakyCrm.flaky_text = flaky_text
     engine = make_engine(database_url)
     handler = IntakeHandler(engine, lambda: SlowFlakyCrm.open(crm_url), load_profile("npsp_pmm"), keep_connector=False)
     stop = threading.Event()

@@ -78,7 +78,7 @@ def test_two_workers_deliver_every_message_of_every_person_once_to_one_lead_each
     script = str(Path(__file__).with_name("intake_worker_process.py"))
     workers = [
         subprocess.Popen(
-            [sys.executable, script, postgres_schema_url, crm_url, str(marker), flaky.key],
+            [sys.executable, script, postgres_schema_url, crm_url, str(marker), str(flaky.message)],
             env=env,
             cwd=ROOT,
             stdout=subprocess.PIPE,
@@ -96,13 +96,15 @@ def test_two_workers_deliver_every_message_of_every_person_once_to_one_lead_each
         assert InboxRepository(conn).counts_by_status() == {"done": PEOPLE * MESSAGES}
         assert JobRepository(conn).counts_by_state() == {"succeeded": PEOPLE * MESSAGES}
     crm = LocalCrm.open(crm_url)
-    leads = crm.query_all("SELECT Id, Email FROM Lead")
+    leads = crm.query_all("SELECT Id, Email, Description FROM Lead")
     contacts = crm.query_all("SELECT Id FROM Contact")
     tasks = crm.query_all("SELECT WhoId, Ignite_Key__c, Description FROM Task")
     crm.close()
     engine.dispose()
     lead_of = {str(lead["Email"]): str(lead["Id"]) for lead in leads}
     assert contacts == [] and len(leads) == PEOPLE and len(lead_of) == PEOPLE  # one Lead per person
+    texts = " | ".join(str(record["Description"] or "") for record in [*leads, *tasks])
+    assert [s.message for s in sent if texts.count(str(s.message)) != 1] == []  # every message, each once
     assert sorted((t["Ignite_Key__c"], t["Description"], t["WhoId"]) for t in tasks) == sorted(
         (s.key, s.message, lead_of[s.email]) for s in sent
-    )  # every message, once, on its person's Lead
+    )  # as its own Task, keyed by its submission, on its person's Lead
