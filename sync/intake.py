@@ -102,7 +102,7 @@ def mapping_problems(submission: IntakeSubmission, profile: Profile) -> list[Pro
     submission with problems instead of queueing a job that could only fail, and staff releasing one are
     held to the same rule."""
     problems: list[Problem] = []
-    for flags in ((), (EXISTING_CONTACT,)):
+    for flags in ((), (EXISTING_CONTACT,)) if EXISTING_CONTACT in profile.flags else ((),):
         try:
             to_crm(submission, profile, flags=flags)
         except MappingRejected as exc:

@@ -298,3 +298,26 @@ def test_a_mapping_rejection_in_a_job_is_permanent_and_release_with_a_correction
         delivered = InboxRepository(conn).get(inbox_id)
     assert delivered is not None and (delivered.status, delivered.outcome) == ("done", "created_lead")
     assert [r["Email"] for r in rows(crm, "SELECT Email FROM Lead")] == ["ada@example.org"]
+
+
+@pytest.mark.parametrize("profile_name", ["npsp_pmm", "nonprofit_cloud", "salesforce_core"])
+def test_every_profile_delivers_each_submission_as_a_task_keyed_by_the_submission(
+    tmp_path: Path, profile_name: str
+) -> None:
+    """The profiles' intake steps and the local CRM built from each profile's org carry the Task's key field."""
+    profile = load_profile(profile_name)
+    crm = LocalCrm.create(f"sqlite:///{tmp_path / 'crm.db'}", load_describes(profile_name))
+    new_person, known_person = make("d1"), make("d2", email="known@example.org", message="Known.")
+    [contact] = crm.create("Contact", [{"LastName": "Known", "Email": "known@example.org"}])
+    lead = IntakeDelivery(crm, profile).deliver(new_person)
+    linked = IntakeDelivery(crm, profile).deliver(known_person)
+    key_field = profile.key_field_of("intake_note")
+    tasks = rows(crm, f"SELECT WhoId, {key_field}, Description FROM Task")
+    assert sorted((t["WhoId"], t[key_field], t["Description"]) for t in tasks) == sorted(
+        [
+            (lead.record_id, new_person.key, new_person.message),
+            (contact.id, known_person.key, known_person.message),
+        ]
+    )
+    assert linked.outcome == "linked_contact"
+    crm.close()

@@ -72,6 +72,30 @@ def test_control_characters_in_a_submission_field_quarantine_it_naming_the_field
     assert job_count(web_engine) == 0
 
 
+@pytest.mark.parametrize(
+    ("name", "extra"),
+    [
+        ("NUL in an ignored value", b'"utm_source": "a\\u0000b"'),
+        ("NUL in an ignored name", b'"\\u0000": "x"'),
+        ("escape characters in an ignored name", b'"\\u001b[2J": "x"'),
+        ("a huge but finite float", b'"utm": 1.7976931348623157e308'),
+        ("a 100-digit integer", b'"utm": ' + b"9" * 100),
+        ("nesting within the limit", b'"utm": ' + b"[" * 30 + b"]" * 30),
+        ("a paired surrogate (an emoji, escaped)", b'"utm": "\\ud83d\\ude00"'),
+    ],
+)
+def test_odd_but_storable_values_in_ignored_fields_are_accepted_and_delivered(
+    client: TestClient, web_engine: Engine, name: str, extra: bytes
+) -> None:
+    body = compact(submission())[:-1] + b", " + extra + b"}"
+    response = post_json(client, body, msg_id="msg_odd")
+    assert response.status_code == 202, (name, response.text)
+    with web_engine.connect() as conn:
+        entry = InboxRepository(conn).find("website", "msg_odd")
+    assert entry is not None and entry.status == "pending"
+    assert job_count(web_engine) == 1
+
+
 def test_a_message_keeps_its_line_breaks(client: TestClient, web_engine: Engine) -> None:
     response = post_json(client, compact(submission(message="Line one\r\nLine two\tend")), msg_id="msg_lines")
     assert response.status_code == 202
