@@ -10,10 +10,13 @@ Quarantine, don't drop: once a post is authenticated and its body parses, conten
 A submission that fails validation (a missing or over-long field, a state or role outside the lists, a field
 map that does not fit the form) or fills the honeypot is stored as `quarantined` with the problems (field and
 rule, never the values) and no job, and answered 202 like any other, so the sender stops retrying and staff
-can correct and release it (`ignite-sync intake release`).  Fields the submission does not have (utm_source,
-referrer, page URL…) are left out of it and their names recorded; the raw body keeps them.  Only
-authentication failures (401), unparseable bodies (400), oversize bodies (413), wrong content types (415)
-and rate limits (429) are refused.
+can correct and release it (`ignite-sync intake release`).  So is a valid submission the CRM mapping refuses on
+its own (an email longer than the CRM's field; reason `mapping`), a form field that is not UTF-8 or a mapped
+form field sent twice, and a sender's event id that cannot be a delivery id.  Fields the submission does not
+have (utm_source, referrer, page URL…) are left out of it and their names recorded; the raw body keeps them.
+Only authentication failures (401), bodies that cannot be parsed or could never be stored (400: not JSON or
+UTF-8, nested past 32 levels, numbers past 100 digits or a double, unpaired surrogates), oversize bodies
+(413), wrong content types (415) and rate limits (429) are refused; 503 only ever means nothing was stored.
 
 Validated posts are written by one group-commit writer (webhooks/group_commit.py): concurrent posts share a
 transaction and its commit instead of queueing for one commit each, and each still hears 202 only after the
@@ -190,7 +193,9 @@ def intake_router(
             "delivery job in one transaction and answers 202 with a receipt. A submission that fails validation "
             "is stored quarantined for staff review and also answered 202; fields the form has beyond the "
             "submission's are ignored. A repeated delivery (same source and delivery id) answers 200 with the "
-            "first receipt and writes nothing. 400 means the body is not JSON (or form data) at all. Sources "
+            "first receipt and writes nothing. 400 means the body is not JSON (or form data) at all, or holds what "
+            "nothing could store (nesting past 32 levels, a number of more than 100 digits, an unpaired surrogate). "
+            "Sources "
             "without a field map post the IntakeForm JSON, at the top level or under `data`."
         ),
         responses={
