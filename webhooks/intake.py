@@ -47,7 +47,7 @@ from models.intake import split_sender_fields, validate_submission
 from models.keys import email_hash, normalise_email
 from models.logsafe import loggable
 from store.intake import HONEYPOT, INVALID, MAPPING, InboxRepository, NewDelivery, StoredDelivery
-from sync.intake import INTAKE_JOB, INTAKE_MAX_ATTEMPTS, mapping_problems
+from sync.intake import INTAKE_JOB, INTAKE_MAX_ATTEMPTS, IntakeMappingCheck
 from webhooks.fieldmaps import PayloadError, extract, parse_body
 from webhooks.group_commit import GroupCommitWriter, WriterUnavailable
 from webhooks.intake_ratelimit import SlidingLogLimiter
@@ -153,6 +153,7 @@ def intake_router(
     runtimes = {
         name: _SourceRuntime(name, config, metrics, monotonic or time.monotonic) for name, config in sources.items()
     }
+    mapping_check = IntakeMappingCheck(profile) if profile is not None else None
     # One writer per app process.  On SQLite it is the only writer of the inbox in this process, so posts queue
     # here rather than in SQLite's busy handler; on Postgres several processes each run one, and the unique
     # (source, delivery id) constraint decides between them.
@@ -282,7 +283,9 @@ def intake_router(
             document = parse_body(body, form=runtime.config.accepts_form)
         except PayloadError as exc:  # not JSON / not UTF-8 form data: nothing to keep or review
             return reject(source, "invalid_body", _invalid([Problem("submission", exc.field, exc.rule)]))
-        delivery = _classify(runtime.config, source, document, body, media, received_at, verified.delivery_id, profile)
+        delivery = _classify(
+            runtime.config, source, document, body, media, received_at, verified.delivery_id, mapping_check
+        )
         quarantine = delivery.quarantine_reason
         delivery_id = delivery.delivery_id
         email = delivery.email_hash
@@ -344,7 +347,7 @@ def _classify(
     media: str,
     received_at: datetime,
     verified_delivery_id: str | None,
-    profile: Profile | None = None,
+    mapping_check: IntakeMappingCheck | None = None,
 ) -> NewDelivery:
     """The inbox row for an authenticated, parsed body: a valid submission (pending), or quarantined with the
     problems that kept it from validating.  Content never refuses a post from here on."""
@@ -372,8 +375,8 @@ def _classify(
             submission = checked
             # What the CRM mapping refuses on its own (an email longer than the CRM's 80 characters) can never
             # be delivered, however long the job retries: staff review it now instead of in 72 hours.
-            if profile is not None:
-                problems = mapping_problems(checked, profile)
+            if mapping_check is not None:
+                problems = mapping_check(checked)
                 refused_by_mapping = bool(problems)
     reason = HONEYPOT if honeypot else (MAPPING if refused_by_mapping else INVALID) if problems else None
     if reason is not None:

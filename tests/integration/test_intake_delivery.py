@@ -20,7 +20,14 @@ from mappings.snapshots import load_describes
 from models import IntakeSubmission
 from store.intake import InboxRepository
 from store.jobs import JobRepository
-from sync.intake import INTAKE_JOB, IntakeDelivery, IntakeHandler, release_quarantined
+from sync.intake import (
+    INTAKE_JOB,
+    IntakeDelivery,
+    IntakeHandler,
+    IntakeMappingCheck,
+    mapping_problems,
+    release_quarantined,
+)
 from sync.maintenance import Housekeeping
 from sync.worker import Worker
 
@@ -321,3 +328,18 @@ def test_every_profile_delivers_each_submission_as_a_task_keyed_by_the_submissio
     )
     assert linked.outcome == "linked_contact"
     crm.close()
+
+
+@pytest.mark.parametrize("profile_name", ["npsp_pmm", "nonprofit_cloud", "salesforce_core"])
+def test_the_webhooks_quick_mapping_check_finds_what_the_full_mapping_refuses(profile_name: str) -> None:
+    profile = load_profile(profile_name)
+    quick = IntakeMappingCheck(profile)
+    long_email = "a" * 64 + "@" + "b" * 38 + ".org"
+    for submission in (
+        make(),
+        make(email=long_email),
+        make(role="clinician", organization_kind="fqhc", state="CA", message="x" * 5000),
+        make(organization="O" * 255, first_name="F" * 40, last_name="L" * 80, email=long_email),
+    ):
+        assert quick(submission) == mapping_problems(submission, profile)
+    assert [p.field for p in quick(make(email=long_email))] == ["Lead.Email"]
