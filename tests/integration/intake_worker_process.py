@@ -59,7 +59,7 @@ def main(database_url: str, crm_url: str, marker: str, flaky_text: str) -> int:
     SlowFlakyCrm.marker = Path(marker)
     SlowFlakyCrm.flaky_text = flaky_text
     engine = make_engine(database_url)
-    handler = IntakeHandler(engine, lambda: SlowFlakyCrm.open(crm_url), load_profile("npsp_pmm"), keep_connector=False)
+    handler = IntakeHandler(engine, lambda: SlowFlakyCrm.open(crm_url), load_profile("npsp_pmm"))
     stop = threading.Event()
     retry = RetryPolicy(base_seconds=0.05, cap_seconds=0.2)
 
