@@ -59,6 +59,8 @@ EXISTING_CONTACT = "existing_contact"
 LEAD_TEXT_FIELDS = frozenset({"Description"})
 CONTACT_BY_EMAIL = "SELECT Id FROM Contact WHERE Email = {} ORDER BY CreatedDate LIMIT 1"
 OPEN_LEAD_BY_EMAIL = "SELECT Id FROM Lead WHERE Email = {} AND IsConverted = false ORDER BY CreatedDate LIMIT 1"
+# {key_field} is the profile's checked external-ID field name; {key} goes through soql_quote.
+LEAD_BY_KEY = "SELECT Id FROM Lead WHERE {key_field} = {key} LIMIT 1"
 
 LINKED_CONTACT = "linked_contact"
 LINKED_LEAD = "linked_lead"
@@ -182,8 +184,15 @@ class IntakeDelivery:
         return IntakeOutcome(outcome, object_name, who_id, result.id)
 
     def _new_lead(self, submission: IntakeSubmission) -> IntakeOutcome:
-        """A Lead for a new person (keyed by this submission, without the message), then the Task on it."""
+        """A Lead for a new person (keyed by this submission, without the message), then the Task on it.
+
+        A Lead already carrying this submission's key is this job's own, from an attempt whose answer was lost
+        (and whose email staff have since changed, or the email look-up would have found it): it is matched,
+        not upserted again, so staff's edits to it stand."""
         write = _write(self.profile, submission, LEAD_STEP, ())
+        own = _first_id(self.crm, LEAD_BY_KEY.format(key_field=write.key_field, key=soql_quote(write.key)))
+        if own is not None:
+            return self._task_on(CREATED_LEAD, "Lead", str(own["Id"]), submission)
         [result] = self.crm.upsert("Lead", write.key_field, [_plain_payload(write, LEAD_TEXT_FIELDS)])
         if result.success and result.id is not None:
             return self._task_on(CREATED_LEAD, "Lead", result.id, submission)

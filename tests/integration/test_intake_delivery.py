@@ -89,6 +89,18 @@ def test_new_person_becomes_one_lead_keyed_by_the_submission_with_the_message_in
     assert len(rows(crm, "SELECT Id FROM Task")) == 1
 
 
+def test_a_retry_never_rewrites_the_lead_its_lost_answer_created(crm: LocalCrm) -> None:
+    submission = make()
+    first = IntakeDelivery(crm, PROFILE).deliver(submission)
+    # Staff edit the new Lead before the retry: another email (so the email look-up misses it) and a company.
+    crm.update("Lead", [{"Id": first.record_id, "Email": "ada.l@example.org", "Company": "AEH (per phone call)"}])
+    again = IntakeDelivery(crm, PROFILE).deliver(submission)
+    assert again.record_id == first.record_id
+    [lead] = rows(crm, "SELECT Email, Company FROM Lead")
+    assert (lead["Email"], lead["Company"]) == ("ada.l@example.org", "AEH (per phone call)")
+    assert len(rows(crm, "SELECT Id FROM Task")) == 1
+
+
 def test_existing_contact_gets_a_task_with_the_message_not_a_lead(crm: LocalCrm) -> None:
     [contact] = crm.create("Contact", [{"LastName": "O'Brien", "Email": "o'brien@example.org"}])
     submission = make(email="O'Brien@Example.org", last_name="O'Brien")
