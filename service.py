@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -17,6 +17,7 @@ from fastapi.openapi.utils import get_openapi
 from sqlalchemy import Engine
 
 from cli.app import run
+from mappings.profile import load_profile
 from settings import Settings, load_settings
 from store.database import make_engine
 from webhooks.auth import api_key_dependency
@@ -57,8 +58,11 @@ async def quiet_garbage_collector(_web: FastAPI) -> AsyncIterator[None]:
         gc.unfreeze()
 
 
-def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
-    """The web service.  Called with no arguments by uvicorn (`factory=True`); tests pass Settings or an engine."""
+def create_app(
+    settings: Settings | None = None, *, engine: Engine | None = None, intake_clock: Callable[[], float] | None = None
+) -> FastAPI:
+    """The web service.  Called with no arguments by uvicorn (`factory=True`); tests pass Settings, an engine,
+    or the monotonic clock the intake rate limit reads."""
     settings = settings or load_settings()
     logging.basicConfig(level=settings.log_level)
     engine = engine or make_engine(settings.database_url)
@@ -82,6 +86,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             max_body_bytes=settings.intake_max_body_bytes,
             batch_max=settings.intake_batch_max,
             batch_wait_seconds=settings.intake_batch_wait_ms / 1000,
+            profile=load_profile(settings.profile),
+            monotonic=intake_clock,
         )
     )
     web.include_router(health_router(engine=engine, metrics=metrics))

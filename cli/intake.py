@@ -19,6 +19,7 @@ from rich.table import Table
 from standardwebhooks import Webhook
 
 from cli.context import console, err_console, get_context
+from mappings.profile import load_profile
 from store.intake import InboxEntry, InboxRepository
 from sync.intake import ReleaseRefused, discard_quarantined, release_quarantined
 from webhooks.verify import token_hash
@@ -218,7 +219,12 @@ def release(
     context = get_context(ctx)
     try:
         result = release_quarantined(
-            context.migrated_engine(), inbox_id, corrections=_corrections(set_ or []), truncate=truncate, note=note
+            context.migrated_engine(),
+            inbox_id,
+            corrections=_corrections(set_ or []),
+            truncate=truncate,
+            note=note,
+            profile=load_profile(context.settings.profile),
         )
     except ReleaseRefused as exc:
         err_console.print(f"[red]error[/red] {escape(str(exc))}", highlight=False)

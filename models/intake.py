@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from annotated_types import MaxLen
-from pydantic import AwareDatetime, Field, ValidationError, computed_field, field_validator
+from pydantic import AwareDatetime, Field, ValidationError, ValidationInfo, computed_field, field_validator
 
 from models.common import IgniteModel, OrganizationKind, Role, UsState
 from models.keys import SLUG, normalise_email
 from models.problems import Problem, problems_from_validation_error
 
 MESSAGE_MAX_LENGTH = 5_000
+_MESSAGE_WHITESPACE = "\t\n\r"
 
 
 class IntakeSubmission(IgniteModel):
@@ -34,6 +36,18 @@ class IntakeSubmission(IgniteModel):
     interest: str | None = Field(default=None, max_length=255)
     message: str | None = Field(default=None, max_length=MESSAGE_MAX_LENGTH)
     consent_to_contact: bool = False
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_control_characters(cls, value: Any, info: ValidationInfo) -> Any:
+        """NUL, escape and the other control characters are no part of a name, an address or a message; they
+        break storage (Postgres text refuses NUL), the CRM and log lines.  The message may keep its line
+        breaks and tabs."""
+        if isinstance(value, str):
+            allowed = _MESSAGE_WHITESPACE if info.field_name == "message" else ""
+            if any(unicodedata.category(c) == "Cc" and c not in allowed for c in value):
+                raise ValueError("must not contain control characters (NUL, escape, line breaks outside a message)")
+        return value
 
     @field_validator("email")
     @classmethod

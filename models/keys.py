@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from typing import Annotated
 
 from pydantic import AfterValidator
@@ -19,9 +20,20 @@ _DOMAIN_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 KEY_MAX_LENGTH = 80
 
 
+def email_match_form(raw: str) -> str:
+    """The form two spellings of one address share: Unicode NFC, trimmed, lower-cased (NFC again, since
+    lower-casing can decompose).  `josé` typed as `e` + combining accent (NFD, as macOS and some forms send it)
+    and as one precomposed `é` are the same person; without this they hash to two keys and match two records.
+    For comparing what the CRM holds, where a value may not be an address we accept."""
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", raw).strip().lower())
+
+
 def normalise_email(raw: str) -> str:
-    """Trim, lower-case, and IDNA-encode the domain; raise ValueError naming the rule when it is no email."""
-    value = raw.strip().lower()
+    """NFC, trim, lower-case, and IDNA-encode the domain; raise ValueError naming the rule when it is no email.
+
+    Every key and every match derived from an email goes through here (or `email_match_form`), so one person
+    has one key whatever Unicode form, case or spacing their address arrived in."""
+    value = email_match_form(raw)
     if value.count("@") != 1:
         raise ValueError("must be an email address with exactly one '@'")
     local, domain = value.split("@")
@@ -36,6 +48,15 @@ def normalise_email(raw: str) -> str:
     if len(labels) < 2 or not all(_DOMAIN_LABEL.match(label) for label in labels):
         raise ValueError("the domain must have at least two dot-separated labels of letters, digits or '-'")
     return f"{local}@{ascii_domain}"
+
+
+def crm_email_match(value: str) -> str:
+    """An email as the CRM holds it, in the form `normalise_email` gives ours, so the two compare equal; a
+    value that is no address we would accept keeps its `email_match_form`."""
+    try:
+        return normalise_email(value)
+    except ValueError:
+        return email_match_form(value)
 
 
 def email_hash(normalised: str) -> str:

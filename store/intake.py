@@ -38,6 +38,7 @@ from store.intake_tables import (
     FAILED,
     HONEYPOT,
     INVALID,
+    MAPPING,
     PENDING,
     QUARANTINED,
     api_keys,
@@ -52,6 +53,7 @@ __all__ = [
     "FAILED",
     "HONEYPOT",
     "INVALID",
+    "MAPPING",
     "PENDING",
     "QUARANTINED",
     "ApiKeyRepository",
@@ -441,8 +443,42 @@ class InboxRepository:
         )
         if not result.rowcount:
             return False
-        self.enqueue_delivery_jobs([inbox_id], kind=kind, max_attempts=max_attempts)
+        # A row quarantined by its delivery job (the mapping refused it) already had a job, which has ended:
+        # the release gets a job of its own, keyed by the release, so the corrected submission is delivered.
+        row = self.connection.execute(
+            select(intake_inbox.c.receipt_id, intake_inbox.c.job_id).where(intake_inbox.c.id == inbox_id)
+        ).one()
+        if row.job_id is None:
+            self.enqueue_delivery_jobs([inbox_id], kind=kind, max_attempts=max_attempts)
+            return True
+        job_id = JobRepository(self.connection).enqueue(
+            kind,
+            {"inbox_id": inbox_id},
+            idempotency_key=f"intake:{row.receipt_id}:released:{at.isoformat()}",
+            max_attempts=max_attempts,
+        )
+        self.attach_job(inbox_id, job_id)
         return True
+
+    def requarantine(
+        self, inbox_id: int, *, reason: str, problems: list[dict[str, str]], candidate: dict[str, Any]
+    ) -> bool:
+        """A pending row whose delivery found a problem no retry can fix goes back to staff: quarantined with
+        the problems (field and rule) and the fields to correct; False if it was no longer pending."""
+        result = self.connection.execute(
+            update(intake_inbox)
+            .where(and_(intake_inbox.c.id == inbox_id, intake_inbox.c.status == PENDING))
+            .values(
+                status=QUARANTINED,
+                quarantined=True,
+                quarantine_reason=reason,
+                quarantine_problems=problems,
+                candidate=candidate,
+                submission=None,
+                last_error=f"{reason}: " + "; ".join(f"{p['field']}: {p['rule']}" for p in problems),
+            )
+        )
+        return bool(result.rowcount)
 
     def discard(self, inbox_id: int, *, note: str, at: datetime) -> bool:
         """A quarantined row staff judged not a lead (spam, a test): terminal, purged like a delivered row."""

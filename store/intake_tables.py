@@ -26,6 +26,8 @@ FAILED = "failed"
 # quarantine_reason codes
 HONEYPOT = "honeypot"
 INVALID = "invalid"
+# The submission validated but the mapping profile refuses one of its values (longer than the CRM field…).
+MAPPING = "mapping"
 
 intake_inbox = Table(
     "intake_inbox",

@@ -1,26 +1,33 @@
-"""The intake job: deliver one accepted submission to the CRM without ever making a duplicate.
+"""The intake job: deliver one accepted submission to the CRM without ever losing or duplicating it.
 
-In order: an existing Contact with the email gets a Task carrying the message (no Lead for a known person);
-else an open (unconverted) Lead with the email is updated with the message appended; else a Lead is upserted
-on the submission's key (Company = organisation, LeadSource as the mapping profile declares).  Every write is
-keyed, so a retried job rewrites the same record: the Task and the new Lead are upserts on the submission key
-(an open Lead already carrying that key is the job's own, from an attempt whose answer was lost, so it is
-upserted again, not appended to), and the appended message carries the key as a marker so it is appended once.
-A duplicate rule that blocks the new Lead (DUPLICATES_DETECTED) is data, not failure: the matched record is
-adopted.
+Every submission becomes its own record in the CRM: a Task, upserted on the submission's key, on the person it
+concerns.  The person is, in order: an existing Contact with the email; else an open (unconverted) Lead with
+the email; else a new Lead upserted on the submission's key (Company = organisation, LeadSource as the mapping
+profile declares, no message text).  No write depends on a value read earlier: the Lead is created or
+matched, never rewritten, and the message lives only in the submission's own Task, so two deliveries for the
+same person cannot overwrite each other's text, and a retry (a timeout whose write may have applied,
+MaybeAppliedError) rewrites the same Task instead of adding a second one.  When the Lead is converted,
+Salesforce moves its Tasks to the new Contact, so the history follows the person.
+
+Two deliveries for the same person must not both find "no Lead" and both create one: the handler runs each
+delivery inside the person's lane (`store.intake_lanes.person_lane`, keyed by the email hash), so deliveries
+for one person run one at a time across threads and, on Postgres, across worker processes.  A duplicate rule
+that blocks the new Lead (DUPLICATES_DETECTED) is data, not failure: the matched record gets the Task.
 
 SOQL values go through `connector.soql.soql_quote`, so `o'brien@example.org` is an ordinary email and
 no field can change a query's shape.  While the CRM is unreachable the connector raises TransientCrmError and
 the worker retries with backoff (about 72 hours) before dead-lettering; the inbox row stays `pending` and keeps
-its body throughout.  Logs carry the delivery id and a hash of the email, never the submission.
+its body throughout.  A submission the mapping itself refuses (MappingRejected: a value no CRM field can
+hold) can never succeed by waiting, so it is permanent: the row goes back to quarantine for staff to correct.
+Logs carry the delivery id and a hash of the email, never the submission.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Set
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,11 +36,14 @@ from sqlalchemy import Engine
 from connector.base import CrmConnector, FatalCrmError, RowResult
 from connector.soql import soql_quote
 from mappings.profile import Profile
-from mappings.transform import CrmWrite, to_crm
+from mappings.spec import FieldSpec
+from mappings.transform import CrmWrite, MappingRejected, to_crm
 from models import IntakeSubmission, Problem
 from models.intake import SENDER_FIELDS, truncate_overlong, validate_submission
 from models.keys import email_hash
-from store.intake import DISCARDED, PENDING, QUARANTINED, InboxRepository
+from models.logsafe import loggable
+from store.intake import DISCARDED, MAPPING, PENDING, QUARANTINED, InboxRepository
+from store.intake_lanes import person_lane
 from store.jobs import Job
 
 log = logging.getLogger("ignite.intake")
@@ -43,17 +53,17 @@ INTAKE_JOB = "intake"
 INTAKE_MAX_ATTEMPTS = 500
 LEAD_STEP = "intake_lead"
 NOTE_STEP = "intake_note"
+# The profiles' flag that switches the Task step on (and the Lead step off) for one submission.
 EXISTING_CONTACT = "existing_contact"
-DESCRIPTION_LIMIT = 32_000
+# The Lead is the person, not the message: its text lives in the submission's Task (see the module docstring).
+LEAD_TEXT_FIELDS = frozenset({"Description"})
 CONTACT_BY_EMAIL = "SELECT Id FROM Contact WHERE Email = {} ORDER BY CreatedDate LIMIT 1"
-# {key_field} is the profile's external-ID field (a checked API name); the email goes through soql_quote.
-OPEN_LEAD_BY_EMAIL = (
-    "SELECT Id, Description, {key_field} FROM Lead WHERE Email = {{}} AND IsConverted = false "
-    "ORDER BY CreatedDate LIMIT 1"
-)
+OPEN_LEAD_BY_EMAIL = "SELECT Id FROM Lead WHERE Email = {} AND IsConverted = false ORDER BY CreatedDate LIMIT 1"
+# {key_field} is the profile's checked external-ID field name; {key} goes through soql_quote.
+LEAD_BY_KEY = "SELECT Id FROM Lead WHERE {key_field} = {key} LIMIT 1"
 
 LINKED_CONTACT = "linked_contact"
-UPDATED_LEAD = "updated_lead"
+LINKED_LEAD = "linked_lead"
 CREATED_LEAD = "created_lead"
 ADOPTED_DUPLICATE = "adopted_duplicate"
 
@@ -67,6 +77,7 @@ class IntakeOutcome:
     outcome: str
     object_name: str
     record_id: str
+    task_id: str | None = None
 
 
 ConnectorFactory = Callable[[], CrmConnector]
@@ -81,12 +92,6 @@ def _first_id(crm: CrmConnector, soql: str) -> dict[str, Any] | None:
     return None
 
 
-def _note(submission: IntakeSubmission) -> str:
-    when = submission.received_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    message = submission.message or "(no message)"
-    return f"Ignite intake {when} from {submission.organization} [{submission.key}]:\n{message}"
-
-
 def _write(profile: Profile, submission: IntakeSubmission, step: str, flags: tuple[str, ...]) -> CrmWrite:
     for write in to_crm(submission, profile, flags=flags):
         if write.step == step:
@@ -94,7 +99,51 @@ def _write(profile: Profile, submission: IntakeSubmission, step: str, flags: tup
     raise FatalCrmError(f"profile {profile.name} has no {step!r} step for intake submissions")
 
 
-def _plain_payload(write: CrmWrite, drop: set[str]) -> dict[str, Any]:
+def mapping_problems(submission: IntakeSubmission, profile: Profile) -> list[Problem]:
+    """What the mapping refuses in this submission (an email longer than the CRM's 80 characters…), found
+    without a CRM: the same writes `IntakeDelivery` makes, built and thrown away.  The webhook quarantines a
+    submission with problems instead of queueing a job that could only fail, and staff releasing one are
+    held to the same rule.  (The webhook uses `IntakeMappingCheck`, the same check made cheap.)"""
+    problems: list[Problem] = []
+    for flags in ((), (EXISTING_CONTACT,)) if EXISTING_CONTACT in profile.flags else ((),):
+        try:
+            to_crm(submission, profile, flags=flags)
+        except MappingRejected as exc:
+            problems += [p for p in exc.problems if p not in problems]
+    return problems
+
+
+def _can_refuse(spec: FieldSpec) -> bool:
+    """Whether mapping this field can raise a problem: a length it must not exceed, a value map, a template,
+    a conversion or derivation, a path into related records.  A plain source field copied as it is cannot."""
+    return (
+        (spec.max_length is not None and spec.overflow != "truncate")
+        or spec.value_map is not None
+        or spec.template is not None
+        or spec.convert is not None
+        or spec.derive is not None
+        or (spec.source is not None and "." in spec.source)
+    )
+
+
+class IntakeMappingCheck:
+    """`mapping_problems` for the webhook's hot path: the intake steps reduced, once, to the fields that can
+    refuse a value, so a post pays for three or four fields instead of every field of two writes.  The same
+    transform code runs on them, so the answer is the same (tests compare the two)."""
+
+    def __init__(self, profile: Profile) -> None:
+        reduced = {
+            name: step.model_copy(update={"fields": {f: spec for f, spec in step.fields.items() if _can_refuse(spec)}})
+            for name, step in profile.steps.items()
+            if step.model == "IntakeSubmission"
+        }
+        self.profile = replace(profile, steps={**profile.steps, **reduced})
+
+    def __call__(self, submission: IntakeSubmission) -> list[Problem]:
+        return mapping_problems(submission, self.profile)
+
+
+def _plain_payload(write: CrmWrite, drop: Set[str]) -> dict[str, Any]:
     """The write's payload without the API fields in `drop` (references we set by Id instead)."""
     return {key: value for key, value in write.payload.items() if write.field_names.get(key, key) not in drop}
 
@@ -105,7 +154,11 @@ def _rejected(result: RowResult, what: str) -> IntakeRejected:
 
 
 class IntakeDelivery:
-    """Delivers one submission through a connector.  Pure decision-making over the port; no database."""
+    """Delivers one submission through a connector.  Pure decision-making over the port; no database.
+
+    Callers serialise deliveries for the same person (the handler's person lane); a delivery itself makes
+    only keyed writes, so running it again, whole or after any step, changes nothing it already did.
+    """
 
     def __init__(self, crm: CrmConnector, profile: Profile) -> None:
         self.crm = crm
@@ -114,54 +167,43 @@ class IntakeDelivery:
     def deliver(self, submission: IntakeSubmission) -> IntakeOutcome:
         contact = _first_id(self.crm, CONTACT_BY_EMAIL.format(soql_quote(submission.email)))
         if contact is not None:
-            return self._task_on(str(contact["Id"]), submission)
-        key_field = self.profile.key_field_of(LEAD_STEP)
-        lead = _first_id(self.crm, OPEN_LEAD_BY_EMAIL.format(key_field=key_field).format(soql_quote(submission.email)))
-        # A Lead carrying this submission's key is this job's own, written by an earlier attempt whose answer
-        # never arrived (timeout, dropped connection): rewrite it by its key rather than append the message to
-        # it a second time as if it were someone else's open Lead.
-        if lead is not None and lead.get(key_field) != submission.key:
-            return self._append_to_lead(str(lead["Id"]), lead.get("Description"), submission, UPDATED_LEAD)
-        return self._upsert_lead(submission)
+            return self._task_on(LINKED_CONTACT, "Contact", str(contact["Id"]), submission)
+        lead = _first_id(self.crm, OPEN_LEAD_BY_EMAIL.format(soql_quote(submission.email)))
+        if lead is not None:
+            return self._task_on(LINKED_LEAD, "Lead", str(lead["Id"]), submission)
+        return self._new_lead(submission)
 
-    def _task_on(self, contact_id: str, submission: IntakeSubmission) -> IntakeOutcome:
+    def _task_on(self, outcome: str, object_name: str, who_id: str, submission: IntakeSubmission) -> IntakeOutcome:
+        """The submission's own Task on the person, upserted on the submission's key: a retry rewrites it."""
         write = _write(self.profile, submission, NOTE_STEP, (EXISTING_CONTACT,))
         payload = _plain_payload(write, {"WhoId"})
-        payload["WhoId"] = contact_id
+        payload["WhoId"] = who_id
         [result] = self.crm.upsert("Task", write.key_field, [payload])
         if not result.success or result.id is None:
-            raise _rejected(result, "the Task on the existing Contact was refused")
-        return IntakeOutcome(LINKED_CONTACT, "Contact", contact_id)
+            raise _rejected(result, f"the Task on the {object_name} was refused")
+        return IntakeOutcome(outcome, object_name, who_id, result.id)
 
-    def _append_to_lead(
-        self, lead_id: str, description: Any, submission: IntakeSubmission, outcome: str
-    ) -> IntakeOutcome:
-        existing = description if isinstance(description, str) else ""
-        if f"[{submission.key}]" not in existing:  # a retried job must not append twice
-            text = f"{existing}\n\n{_note(submission)}" if existing else _note(submission)
-            [result] = self.crm.update("Lead", [{"Id": lead_id, "Description": text[-DESCRIPTION_LIMIT:]}])
-            if not result.success:
-                raise _rejected(result, "updating the open Lead was refused")
-        return IntakeOutcome(outcome, "Lead", lead_id)
+    def _new_lead(self, submission: IntakeSubmission) -> IntakeOutcome:
+        """A Lead for a new person (keyed by this submission, without the message), then the Task on it.
 
-    def _upsert_lead(self, submission: IntakeSubmission) -> IntakeOutcome:
+        A Lead already carrying this submission's key is this job's own, from an attempt whose answer was lost
+        (and whose email staff have since changed, or the email look-up would have found it): it is matched,
+        not upserted again, so staff's edits to it stand."""
         write = _write(self.profile, submission, LEAD_STEP, ())
-        [result] = self.crm.upsert("Lead", write.key_field, [write.payload])
+        own = _first_id(self.crm, LEAD_BY_KEY.format(key_field=write.key_field, key=soql_quote(write.key)))
+        if own is not None:
+            return self._task_on(CREATED_LEAD, "Lead", str(own["Id"]), submission)
+        [result] = self.crm.upsert("Lead", write.key_field, [_plain_payload(write, LEAD_TEXT_FIELDS)])
         if result.success and result.id is not None:
-            return IntakeOutcome(CREATED_LEAD, "Lead", result.id)
+            return self._task_on(CREATED_LEAD, "Lead", result.id, submission)
         if result.error_code == "DUPLICATES_DETECTED" and result.matched_ids:
             return self._adopt(result.matched_ids[0], submission)
         raise _rejected(result, "the new Lead was refused")
 
     def _adopt(self, record_id: str, submission: IntakeSubmission) -> IntakeOutcome:
-        """A duplicate rule matched an existing record: attach the message to it instead of failing."""
-        lead = self.crm.get("Lead", record_id, ["Id", "Description", "IsConverted"])
-        if lead is not None:
-            return self._append_to_lead(record_id, lead.get("Description"), submission, ADOPTED_DUPLICATE)
-        if self.crm.get("Contact", record_id, ["Id"]) is not None:
-            linked = self._task_on(record_id, submission)
-            return IntakeOutcome(ADOPTED_DUPLICATE, linked.object_name, linked.record_id)
-        return IntakeOutcome(ADOPTED_DUPLICATE, "Lead", record_id)
+        """A duplicate rule matched an existing record: the submission's Task goes on it instead of failing."""
+        object_name = "Contact" if self.crm.get("Contact", record_id, ["Id"]) is not None else "Lead"
+        return self._task_on(ADOPTED_DUPLICATE, object_name, record_id, submission)
 
 
 def _close(crm: CrmConnector) -> None:
@@ -232,24 +274,22 @@ class IntakeHandler:
         if entry is None:
             raise FatalCrmError(f"intake job {job.id}: inbox row {inbox_id} does not exist")
         if entry.status != PENDING or entry.submission is None:
-            log.info("intake delivery=%s already settled (%s)", entry.delivery_id, entry.status)
+            log.info("intake delivery=%s already settled (%s)", loggable(entry.delivery_id), entry.status)
             return
         submission = IntakeSubmission.model_validate(entry.submission)
+        person = email_hash(submission.email)
         try:
-            crm = self._acquire()
-            healthy = False
-            try:
-                outcome = IntakeDelivery(crm, self.profile).deliver(submission)
-                healthy = True
-            except IntakeRejected:
-                healthy = True  # the CRM answered and refused this record: the connection is fine
-                raise
-            finally:
-                self._release(crm, healthy=healthy)
+            with person_lane(self.engine, person):
+                outcome = self._deliver(submission)
+        except MappingRejected as exc:
+            self._requarantine(entry.id, entry.delivery_id, submission, exc)
+            return
         except FatalCrmError as exc:
             with self.engine.begin() as connection:
                 InboxRepository(connection).record_error(inbox_id, str(exc), final=True)
-            log.warning("intake delivery=%s email=%s refused: %s", entry.delivery_id, entry.email_hash, exc.code)
+            log.warning(
+                "intake delivery=%s email=%s refused: %s", loggable(entry.delivery_id), person, loggable(exc.code)
+            )
             raise
         except Exception as exc:
             with self.engine.begin() as connection:
@@ -265,10 +305,38 @@ class IntakeHandler:
             )
         log.info(
             "intake delivery=%s email=%s %s %s",
-            entry.delivery_id,
-            email_hash(submission.email),
+            loggable(entry.delivery_id),
+            person,
             outcome.outcome,
-            outcome.record_id,
+            loggable(outcome.record_id),
+        )
+
+    def _deliver(self, submission: IntakeSubmission) -> IntakeOutcome:
+        crm = self._acquire()
+        healthy = False
+        try:
+            outcome = IntakeDelivery(crm, self.profile).deliver(submission)
+            healthy = True
+        except (IntakeRejected, MappingRejected):
+            healthy = True  # the CRM answered and refused this record, or it never left: the connection is fine
+            raise
+        finally:
+            self._release(crm, healthy=healthy)
+        return outcome
+
+    def _requarantine(
+        self, inbox_id: int, delivery_id: str, submission: IntakeSubmission, exc: MappingRejected
+    ) -> None:
+        """A mapping rejection is permanent (waiting cannot shorten an email): the row goes back to staff with
+        the problems and its fields, and the job ends; `intake release --set` fixes and re-queues it."""
+        problems = [{"field": p.field, "rule": p.rule} for p in exc.problems]
+        fields = {k: v for k, v in submission.model_dump(mode="json").items() if k in SENDER_FIELDS}
+        with self.engine.begin() as connection:
+            InboxRepository(connection).requarantine(inbox_id, reason=MAPPING, problems=problems, candidate=fields)
+        log.warning(
+            "intake delivery=%s quarantined: the mapping refuses %s",
+            loggable(delivery_id),
+            loggable(",".join(sorted({p["field"] for p in problems}))),
         )
 
 
@@ -299,13 +367,16 @@ def release_quarantined(
     truncate: bool = False,
     note: str | None = None,
     now: datetime | None = None,
+    profile: Profile | None = None,
 ) -> ReleaseResult:
     """Re-validate a quarantined submission (with staff's corrections) and, when it passes, make it pending
     with the ordinary intake job, in one transaction.
 
     The fields are the ones read from the body when it arrived (`candidate`), overlaid with `corrections`
     (None or "" clears a field); `truncate` cuts over-long text to its limit.  A row already released
-    answers `released=False` and enqueues nothing, so running the command twice delivers once.
+    answers `released=False` and enqueues nothing, so running the command twice delivers once.  With the
+    mapping `profile`, a submission the mapping would refuse (an email longer than the CRM's field) stays
+    quarantined with the reason, as it would at the webhook.
     """
     now = now or datetime.now(UTC)
     corrections = dict(corrections or {})
@@ -337,6 +408,9 @@ def release_quarantined(
         )
         if isinstance(result, list):
             return ReleaseResult(inbox_id, QUARANTINED, released=False, problems=result, truncated=truncated)
+        refused = mapping_problems(result, profile) if profile is not None else []
+        if refused:
+            return ReleaseResult(inbox_id, QUARANTINED, released=False, problems=refused, truncated=truncated)
         released = inbox.release(
             inbox_id,
             submission=result.model_dump(mode="json"),
@@ -347,7 +421,12 @@ def release_quarantined(
             max_attempts=INTAKE_MAX_ATTEMPTS,
         )
     if released:
-        log.info("intake released inbox=%s delivery=%s email=%s", inbox_id, entry.delivery_id, email_hash(result.email))
+        log.info(
+            "intake released inbox=%s delivery=%s email=%s",
+            inbox_id,
+            loggable(entry.delivery_id),
+            email_hash(result.email),
+        )
         return ReleaseResult(inbox_id, PENDING, released=True, truncated=truncated)
     # Someone settled the row between the read and the guarded update (released, discarded, expired): say what
     # it is now, never "pending" for a row that was discarded.

@@ -26,6 +26,7 @@ from typing import Any
 
 from connector.soql import soql_quote
 from models.canonical import canonical_hash
+from models.keys import crm_email_match
 from store.ledger import LedgerEntry
 
 
@@ -194,6 +195,5 @@ def pick_matches(rows: Iterable[Mapping[str, Any]], match_field: str, key_field:
         value = row.get(match_field)
         if not isinstance(value, str) or row.get(key_field):
             continue
-        email = value.strip().lower()
-        chosen.setdefault(email, str(row["Id"]))
+        chosen.setdefault(crm_email_match(value), str(row["Id"]))
     return chosen

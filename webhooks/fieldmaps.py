@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
+from models.problems import Problem
 from webhooks.sources import FieldMap, IntakeSource
 
 
@@ -30,21 +32,86 @@ class Extracted:
     fields: dict[str, Any]  # candidate IntakeSubmission fields, not yet validated
     honeypot_filled: bool
     delivery_id: str | None  # the sender's event id found in the body (Typeform, Tally), if any
+    # Mapped fields the body sent in a form that cannot be trusted (repeated, not UTF-8): quarantine them.
+    problems: tuple[Problem, ...] = ()
+
+
+# Limits on what a body may hold, so no valid-looking body can crash the parser or anything after it (a 500
+# or 503 would make the sender retry, forever, something that can never succeed): a form has no reason to nest
+# deeper than a few levels or to send a number longer than a phone number.
+MAX_DEPTH = 32
+MAX_INT_DIGITS = 100
+# Ids a sender puts in the body (Typeform's event_id, Tally's eventId) become our delivery id and are stored
+# and logged: printable ASCII only.
+_EVENT_ID = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+
+class FormDocument(dict[str, str]):
+    """Form-encoded pairs, first value per name, plus what a plain dict would hide: names sent more than once
+    (`repeated`, never silently last-wins) and names whose percent-encoded bytes are not UTF-8 (`undecodable`,
+    never stored as U+FFFD).  Only fields the source maps make a submission's problems of them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.repeated: set[str] = set()
+        self.undecodable: set[str] = set()
+
+
+def _parse_form(body: bytes) -> FormDocument:
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise PayloadError("(body)", "form-encoded bodies must be UTF-8") from None
+    document = FormDocument()
+    # surrogateescape keeps bytes that are not UTF-8 recognisable instead of replacing them with U+FFFD.
+    for name, value in parse_qsl(text, keep_blank_values=True, errors="surrogateescape"):
+        if _has_surrogate(name):
+            raise PayloadError("(body)", "form field names must be UTF-8")
+        if _has_surrogate(value):
+            document.undecodable.add(name)
+            value = ""
+        if name in document:
+            document.repeated.add(name)
+            continue
+        document[name] = value
+    return document
+
+
+def _has_surrogate(text: str) -> bool:
+    return any("\ud800" <= char <= "\udfff" for char in text)
 
 
 def parse_body(body: bytes, *, form: bool) -> Any:
     if form:
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError:
-            raise PayloadError("(body)", "form-encoded bodies must be UTF-8") from None
-        pairs = parse_qsl(text, keep_blank_values=True)
-        return {key: value for key, value in pairs}
+        return _parse_form(body)
     try:
-        return json.loads(body, parse_constant=_no_constant, parse_float=_finite)
+        document = json.loads(body, parse_constant=_no_constant, parse_float=_finite, parse_int=_bounded_int)
+    except RecursionError:
+        raise PayloadError("(body)", f"must not nest arrays or objects more than {MAX_DEPTH} deep") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         where = f" at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
         raise PayloadError("(body)", f"must be valid UTF-8 JSON{where}") from None
+    _check_document(document)
+    return document
+
+
+def _check_document(document: Any) -> None:
+    """Walk the parsed body once, without recursion: refuse nesting past MAX_DEPTH (it would crash whatever
+    serialises or validates it later) and unpaired surrogate escapes (`"\\ud800"` is JSON syntax, but no text
+    that can be stored or sent on)."""
+    stack: list[tuple[Any, int]] = [(document, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            if _has_surrogate(value):
+                raise PayloadError("(body)", "strings must be Unicode text: an unpaired surrogate (\\ud800-\\udfff)")
+            continue
+        if not isinstance(value, dict | list):
+            continue
+        if depth >= MAX_DEPTH:
+            raise PayloadError("(body)", f"must not nest arrays or objects more than {MAX_DEPTH} deep")
+        items = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+        stack.extend((item, depth + 1) for item in items)
 
 
 def _no_constant(name: str) -> Any:
@@ -58,6 +125,14 @@ def _finite(text: str) -> float:
     if not math.isfinite(value):  # 1e999: JSON syntax, but no finite double
         raise PayloadError("(body)", f"must be valid JSON: {text[:20]} is too large for a number")
     return value
+
+
+def _bounded_int(text: str) -> int:
+    """A 5,000-digit integer is JSON syntax, but Python refuses to convert it (ValueError, a 500): refuse it as
+    a bad body instead, wherever it is, ignored fields included."""
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise PayloadError("(body)", f"must be valid JSON: numbers of more than {MAX_INT_DIGITS} digits are refused")
+    return int(text)
 
 
 def _path(document: Any, selector: str) -> Any:
@@ -140,8 +215,11 @@ def _sender_event_id(source: IntakeSource, document: Any) -> str | None:
         value = document.get("eventId")
     else:
         return None
+    name = "event_id" if source.scheme == "typeform" else "eventId"
     if not isinstance(value, str) or not value or len(value) > 255:
-        raise PayloadError("event_id" if source.scheme == "typeform" else "eventId", "a non-empty id is required")
+        raise PayloadError(name, "a non-empty id is required")
+    if not _EVENT_ID.match(value):
+        raise PayloadError(name, "must be 1-255 printable ASCII characters (no spaces or control characters)")
     return value
 
 
@@ -158,11 +236,27 @@ def extract(source: IntakeSource, document: Any) -> Extracted:
     if field_map.format in ("json", "form") and not isinstance(document, dict):
         raise PayloadError("(body)", "must be a JSON object")
     fields = {}
+    problems: list[Problem] = []
     for target, selector in field_map.fields.items():
+        if isinstance(document, FormDocument):
+            problems += _form_problems(document, target, selector)
         value = select_value(field_map.format, document, selector)
         if value is not None and value != "":
             fields[target] = value
     for target, constant in field_map.constants.items():
         fields.setdefault(target, constant)
     honeypot = select_value(field_map.format, document, source.honeypot) if source.honeypot else None
-    return Extracted(fields=fields, honeypot_filled=_filled(honeypot), delivery_id=delivery_id)
+    return Extracted(
+        fields=fields, honeypot_filled=_filled(honeypot), delivery_id=delivery_id, problems=tuple(problems)
+    )
+
+
+def _form_problems(document: FormDocument, target: str, selector: str) -> list[Problem]:
+    problems = []
+    if selector in document.undecodable:
+        rule = f"form field {selector!r} is not UTF-8 text (its percent-encoded bytes are another encoding)"
+        problems.append(Problem("submission", target, rule))
+    if selector in document.repeated:
+        rule = f"form field {selector!r} was sent more than once; which value is meant is not known"
+        problems.append(Problem("submission", target, rule))
+    return problems

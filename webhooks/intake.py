@@ -10,10 +10,13 @@ Quarantine, don't drop: once a post is authenticated and its body parses, conten
 A submission that fails validation (a missing or over-long field, a state or role outside the lists, a field
 map that does not fit the form) or fills the honeypot is stored as `quarantined` with the problems (field and
 rule, never the values) and no job, and answered 202 like any other, so the sender stops retrying and staff
-can correct and release it (`ignite-sync intake release`).  Fields the submission does not have (utm_source,
-referrer, page URL…) are left out of it and their names recorded; the raw body keeps them.  Only
-authentication failures (401), unparseable bodies (400), oversize bodies (413), wrong content types (415)
-and rate limits (429) are refused.
+can correct and release it (`ignite-sync intake release`).  So is a valid submission the CRM mapping refuses on
+its own (an email longer than the CRM's field; reason `mapping`), a form field that is not UTF-8 or a mapped
+form field sent twice, and a sender's event id that cannot be a delivery id.  Fields the submission does not
+have (utm_source, referrer, page URL…) are left out of it and their names recorded; the raw body keeps them.
+Only authentication failures (401), bodies that cannot be parsed or could never be stored (400: not JSON or
+UTF-8, nested past 32 levels, numbers past 100 digits or a double, unpaired surrogates), oversize bodies
+(413), wrong content types (415) and rate limits (429) are refused; 503 only ever means nothing was stored.
 
 Validated posts are written by one group-commit writer (webhooks/group_commit.py): concurrent posts share a
 transaction and its commit instead of queueing for one commit each, and each still hears 202 only after the
@@ -36,16 +39,18 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, create_model
 from sqlalchemy import Connection, Engine, text
-from throttled import MemoryStore, RateLimiterType, Throttled, rate_limiter
 
+from mappings.profile import Profile
 from models import IntakeSubmission, Problem
 from models.intake import SERVER_FIELDS as _SERVER_FIELDS
 from models.intake import split_sender_fields, validate_submission
 from models.keys import email_hash, normalise_email
-from store.intake import HONEYPOT, INVALID, InboxRepository, NewDelivery, StoredDelivery
-from sync.intake import INTAKE_JOB, INTAKE_MAX_ATTEMPTS
+from models.logsafe import loggable
+from store.intake import HONEYPOT, INVALID, MAPPING, InboxRepository, NewDelivery, StoredDelivery
+from sync.intake import INTAKE_JOB, INTAKE_MAX_ATTEMPTS, IntakeMappingCheck
 from webhooks.fieldmaps import PayloadError, extract, parse_body
 from webhooks.group_commit import GroupCommitWriter, WriterUnavailable
+from webhooks.intake_ratelimit import SlidingLogLimiter
 from webhooks.metrics import IntakeMetrics
 from webhooks.problems import problem, problem_responses
 from webhooks.sources import IntakeSource
@@ -121,11 +126,8 @@ def _media_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
 
 
-_QUOTAS = {"second": rate_limiter.per_sec, "minute": rate_limiter.per_min, "hour": rate_limiter.per_hour}
-
-
 class _SourceRuntime:
-    def __init__(self, name: str, config: IntakeSource, store: MemoryStore, metrics: IntakeMetrics) -> None:
+    def __init__(self, name: str, config: IntakeSource, metrics: IntakeMetrics, clock: Callable[[], float]) -> None:
         self.name = name
         self.config = config
         self.verifier = Verifier(config)
@@ -133,15 +135,7 @@ class _SourceRuntime:
         self.accepted = metrics.accepted.labels(source=name)
         self.duplicates = metrics.duplicates.labels(source=name)
         self.quarantined = metrics.quarantined.labels(source=name)
-        count, unit = config.rate_limit.split("/")  # validated as "<n>/second|minute|hour" by IntakeSource
-        # A sliding-window counter: O(1) per post and no background threads (a moving window keeps a list of
-        # every post in the window and, in `limits`' memory storage, starts an expiry thread every 10 ms).
-        self.limiter = Throttled(
-            key=f"intake:{name}",
-            using=RateLimiterType.SLIDING_WINDOW.value,
-            quota=_QUOTAS[unit](int(count)),
-            store=store,
-        )
+        self.limiter = SlidingLogLimiter.parse(config.rate_limit, clock)
 
 
 def intake_router(
@@ -153,9 +147,13 @@ def intake_router(
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     batch_max: int = 256,
     batch_wait_seconds: float = 0.0,
+    profile: Profile | None = None,
+    monotonic: Callable[[], float] | None = None,
 ) -> APIRouter:
-    store = MemoryStore()
-    runtimes = {name: _SourceRuntime(name, config, store, metrics) for name, config in sources.items()}
+    runtimes = {
+        name: _SourceRuntime(name, config, metrics, monotonic or time.monotonic) for name, config in sources.items()
+    }
+    mapping_check = IntakeMappingCheck(profile) if profile is not None else None
     # One writer per app process.  On SQLite it is the only writer of the inbox in this process, so posts queue
     # here rather than in SQLite's busy handler; on Postgres several processes each run one, and the unique
     # (source, delivery id) constraint decides between them.
@@ -181,7 +179,9 @@ def intake_router(
 
     def reject(source: str, reason: str, response: JSONResponse) -> JSONResponse:
         metrics.rejected.labels(source=source, reason=reason).inc()
-        log.info("intake rejected source=%s reason=%s status=%s", source, reason, response.status_code)
+        log.info(
+            "intake rejected source=%s reason=%s status=%s", loggable(source), loggable(reason), response.status_code
+        )
         return response
 
     @router.post(
@@ -194,7 +194,9 @@ def intake_router(
             "delivery job in one transaction and answers 202 with a receipt. A submission that fails validation "
             "is stored quarantined for staff review and also answered 202; fields the form has beyond the "
             "submission's are ignored. A repeated delivery (same source and delivery id) answers 200 with the "
-            "first receipt and writes nothing. 400 means the body is not JSON (or form data) at all. Sources "
+            "first receipt and writes nothing. 400 means the body is not JSON (or form data) at all, or holds what "
+            "nothing could store (nesting past 32 levels, a number of more than 100 digits, an unpaired surrogate). "
+            "Sources "
             "without a field map post the IntakeForm JSON, at the top level or under `data`."
         ),
         responses={
@@ -262,9 +264,9 @@ def intake_router(
         except SignatureRejected as exc:
             return reject(source, exc.reason, problem(401, "bad-signature", "Signature rejected", exc.detail))
         # Counted after verification, so forged posts cannot spend a real sender's budget.
-        limited = runtime.limiter.limit()
+        limited = runtime.limiter.hit()
         if limited.limited:
-            retry_after = max(1, math.ceil(limited.state.retry_after))
+            retry_after = max(1, math.ceil(limited.retry_after))
             return reject(
                 source,
                 "rate_limited",
@@ -281,7 +283,9 @@ def intake_router(
             document = parse_body(body, form=runtime.config.accepts_form)
         except PayloadError as exc:  # not JSON / not UTF-8 form data: nothing to keep or review
             return reject(source, "invalid_body", _invalid([Problem("submission", exc.field, exc.rule)]))
-        delivery = _classify(runtime.config, source, document, body, media, received_at, verified.delivery_id)
+        delivery = _classify(
+            runtime.config, source, document, body, media, received_at, verified.delivery_id, mapping_check
+        )
         quarantine = delivery.quarantine_reason
         delivery_id = delivery.delivery_id
         email = delivery.email_hash
@@ -301,25 +305,30 @@ def intake_router(
             )
         if not stored.created:
             runtime.duplicates.inc()
-            log.info("intake duplicate source=%s delivery=%s receipt=%s", source, delivery_id, stored.receipt_id)
+            log.info(
+                "intake duplicate source=%s delivery=%s receipt=%s",
+                loggable(source),
+                loggable(delivery_id),
+                stored.receipt_id,
+            )
             return JSONResponse({"receipt_id": stored.receipt_id, "status": "duplicate"}, status_code=200)
         if quarantine is not None:
             runtime.quarantined.inc()
             fields = ",".join(sorted({p["field"] for p in delivery.quarantine_problems or []}))
             log.info(
                 "intake quarantined source=%s delivery=%s receipt=%s reason=%s fields=%s",
-                source,
-                delivery_id,
+                loggable(source),
+                loggable(delivery_id),
                 stored.receipt_id,
                 quarantine,
-                fields,
+                loggable(fields),
             )
         else:
             runtime.accepted.inc()
             log.info(
                 "intake accepted source=%s delivery=%s receipt=%s email=%s",
-                source,
-                delivery_id,
+                loggable(source),
+                loggable(delivery_id),
                 stored.receipt_id,
                 email,
             )
@@ -338,6 +347,7 @@ def _classify(
     media: str,
     received_at: datetime,
     verified_delivery_id: str | None,
+    mapping_check: IntakeMappingCheck | None = None,
 ) -> NewDelivery:
     """The inbox row for an authenticated, parsed body: a valid submission (pending), or quarantined with the
     problems that kept it from validating.  Content never refuses a post from here on."""
@@ -353,16 +363,22 @@ def _classify(
         sender_delivery_id = extracted.delivery_id
         split = split_sender_fields(extracted.fields)
         candidate, ignored, honeypot = split.known, split.ignored, extracted.honeypot_filled
-        problems = []
+        problems = list(extracted.problems)
     delivery_id = verified_delivery_id or sender_delivery_id or hashlib.sha256(body).hexdigest()
     submission: IntakeSubmission | None = None
-    if not problems and candidate is not None:
+    refused_by_mapping = False
+    if candidate is not None:
         checked = validate_submission(candidate, source=source, delivery_id=delivery_id, received_at=received_at)
         if isinstance(checked, list):
-            problems = checked
-        else:
+            problems += [p for p in checked if p not in problems]
+        elif not problems:
             submission = checked
-    reason = HONEYPOT if honeypot else INVALID if problems else None
+            # What the CRM mapping refuses on its own (an email longer than the CRM's 80 characters) can never
+            # be delivered, however long the job retries: staff review it now instead of in 72 hours.
+            if mapping_check is not None:
+                problems = mapping_check(checked)
+                refused_by_mapping = bool(problems)
+    reason = HONEYPOT if honeypot else (MAPPING if refused_by_mapping else INVALID) if problems else None
     if reason is not None:
         submission = None
     return NewDelivery(

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from models.logsafe import loggable
 from models.problems import Problem
 
 PROBLEM_JSON = "application/problem+json"
@@ -82,5 +83,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.error("unexpected error on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+        log.error(
+            "unexpected error on %s %s: %s", loggable(request.method), loggable(request.url.path), type(exc).__name__
+        )
         return problem(500, "internal", "Internal error", "the service failed; the error is logged without the body")

@@ -25,6 +25,7 @@ from models import (
     problems_from_validation_error,
 )
 from models.rules import ProgramData, check_program, check_program_dates
+from sync.plan import pick_matches
 
 PERSON = {
     "email": "ana@flch.example",
@@ -169,6 +170,27 @@ def test_the_same_delivery_gets_the_same_intake_key() -> None:
     one = IntakeSubmission(**base, delivery_id="d1", organization="A")
     assert one.key == IntakeSubmission(**base, delivery_id="d1", organization="B").key
     assert one.key != IntakeSubmission(**base, delivery_id="d2", organization="A").key
+
+
+NFC_JOSE = "jos\u00e9@example.org"
+NFD_JOSE = "jose\u0301@example.org"
+
+
+@pytest.mark.parametrize("spelling", [NFD_JOSE, " JOSE\u0301@Example.ORG ", "jos\u00c9@example.org"])
+def test_an_email_in_nfd_is_the_same_person_as_in_nfc(spelling: str) -> None:
+    """macOS and some forms send `é` as `e` + combining accent: that must not make a second participant."""
+    assert normalise_email(spelling) == NFC_JOSE
+    assert participant_key(spelling) == participant_key(NFC_JOSE)
+    base = {"source": "website", "delivery_id": "d1", "received_at": "2026-01-01T00:00:00Z", "last_name": "K"}
+    assert IntakeSubmission(**base, organization="A", email=spelling).email == NFC_JOSE
+    person = {"first_name": "José", "last_name": "K", "role": "clinician", "organization": "org:a"}
+    assert Participant(**person, email=spelling).key == Participant(**person, email=NFC_JOSE).key
+
+
+def test_a_crm_email_in_nfd_matches_the_same_person_for_adoption() -> None:
+    """The sync adopts an unkeyed CRM Contact by email: one typed in NFD in the CRM is still the person."""
+    rows = [{"Id": "003A", "Email": NFD_JOSE.upper(), "Ignite_Key__c": None}]
+    assert pick_matches(rows, "Email", "Ignite_Key__c") == {NFC_JOSE: "003A"}
 
 
 def test_response_value_must_lie_on_the_measure_scale_and_phase() -> None:

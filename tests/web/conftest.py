@@ -30,13 +30,15 @@ AppFactory = Callable[..., TestClient]
 def make_client(web_engine: Engine) -> Iterator[AppFactory]:
     clients: list[TestClient] = []
 
-    def build(sources: dict[str, Any] | None = None, **settings: Any) -> TestClient:
+    def build(
+        sources: dict[str, Any] | None = None, intake_clock: Callable[[], float] | None = None, **settings: Any
+    ) -> TestClient:
         config = load_settings(
             database_url=str(web_engine.url.render_as_string(hide_password=False)),
             intake_sources=SOURCES if sources is None else sources,
             **settings,
         )
-        client = TestClient(create_app(config, engine=web_engine))
+        client = TestClient(create_app(config, engine=web_engine, intake_clock=intake_clock))
         clients.append(client)
         return client
 
