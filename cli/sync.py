@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import Engine
@@ -212,7 +213,7 @@ def worker_command(
     from mappings.profile import load_profile
     from sync.intake import INTAKE_JOB, IntakeHandler
     from sync.maintenance import Housekeeping
-    from sync.worker import install_signal_handlers
+    from sync.worker import WorkerCrashed, install_signal_handlers
 
     context: AppContext = get_context(ctx)
     settings = context.settings
@@ -255,6 +256,10 @@ def worker_command(
             stop=stop,
             chunk_size=chunk_size,
         )
+    except WorkerCrashed as exc:
+        # Exit non-zero so a supervisor (systemd, Kubernetes) restarts the worker instead of leaving jobs waiting.
+        err_console.print(f"[red]worker crashed:[/red] {escape(str(exc))}")
+        raise typer.Exit(1) from None
     finally:
         intake.close()
     console.print(
