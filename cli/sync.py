@@ -335,9 +335,9 @@ def failures_command(
     ] = False,
 ) -> None:
     """Every row the CRM refused, that waits on a refused parent, or could not be built: with who or what it is."""
-    import csv
     import sys
 
+    from exports.csvfile import write_csv
     from sync.failures import iter_failures
 
     context: AppContext = get_context(ctx)
@@ -349,12 +349,8 @@ def failures_command(
             if csv_path is not None:
                 out = sys.stdout if csv_path == "-" else open(csv_path, "w", newline="", encoding="utf-8-sig")  # noqa: SIM115
                 try:
-                    writer = csv.writer(out, lineterminator="\n")
-                    writer.writerow(FAILURE_COLUMNS)
-                    n = 0
-                    for f in rows:
-                        writer.writerow([getattr(f, c) if getattr(f, c) is not None else "" for c in FAILURE_COLUMNS])
-                        n += 1
+                    # Names and messages come from people and the CRM: write_csv defuses formula-looking cells.
+                    n = write_csv(out, FAILURE_COLUMNS, ([getattr(f, c) for c in FAILURE_COLUMNS] for f in rows))
                 finally:
                     if out is not sys.stdout:
                         out.close()

@@ -113,3 +113,23 @@ def test_a_refused_lead_is_described_by_its_form_and_day_and_by_name_only_when_a
     assert plain == "lead from the website form, received 2026-11-20"
     assert named.startswith("Mary Seacole <mary@example.org> of Kingston Health")
     assert measure.startswith("measure '")
+
+
+def test_a_participant_named_like_a_formula_lands_as_text_in_the_failures_csv(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = with_first_participant_untitled(program())
+    attack = '=HYPERLINK("https://evil.example","x")'
+    data["participants"][0] = data["participants"][0].model_copy(update={"first_name": attack})
+    seed(engine, data)
+    crm, _ = local_crm(tmp_path, title_required())
+    run_sync(engine, crm=crm, profile=PROFILE)
+    monkeypatch.setenv("IGNITE_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    out = tmp_path / "failures.csv"
+    result = CliRunner().invoke(app, ["failures", "--csv", str(out), "--show-personal"])
+    assert result.exit_code == 0, result.output
+    with out.open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
+    contact = next(r for r in rows if r["object_name"] == "Contact")
+    assert contact["record"].startswith("'" + attack)  # shown as typed, never evaluated by a spreadsheet
+    assert not any(cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row.values())
