@@ -125,6 +125,20 @@ def _check_header(fieldnames: list[str], name: str, line: int) -> None:
         )
 
 
+# The csv module's default field limit, enforced here as our own rule: libraries loaded in the same process
+# (frictionless, scipy) raise the module's process-wide limit, and a file must not be readable or not
+# depending on what else happens to be imported.
+MAX_CELL_CHARS = 131_072
+
+
+def _too_long(row: dict[str | None, Any]) -> bool:
+    for value in row.values():
+        cells = value if isinstance(value, list) else [value]
+        if any(isinstance(cell, str) and len(cell) > MAX_CELL_CHARS for cell in cells):
+            return True
+    return False
+
+
 def read_csv(stream: IO[str], name: str) -> Iterator[SourceRow]:
     reader = csv.DictReader(stream)
     start = 1  # the line the record being read starts on
@@ -135,6 +149,8 @@ def read_csv(stream: IO[str], name: str) -> Iterator[SourceRow]:
         _check_header(list(fieldnames), name, reader.line_num)
         start = reader.line_num + 1
         for row in reader:
+            if _too_long(row):
+                raise csv.Error(f"field larger than field limit ({MAX_CELL_CHARS})")
             yield _row(f"{name}:{start}", _clean_csv_row(row))
             start = reader.line_num + 1
     except csv.Error as exc:
