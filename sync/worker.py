@@ -346,6 +346,12 @@ def run_workers(
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")
     workers = [make_worker(n) for n in range(concurrency)]
+    if concurrency == 1:  # in the calling thread, as before: signals and Ctrl-C behave as they always did
+        try:
+            return workers[0].run(once=once)
+        except Exception as exc:
+            log.critical("worker died (%s); stopping the process", _brief(exc))
+            raise WorkerCrashed(f"worker died: {_brief(exc)}") from exc
     crashed: list[str] = []
 
     def guarded(worker: Worker) -> None:
