@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Engine
 
 from ingest.reader import SourceRow, read_rows
 from ingest.references import CHECKS
+from ingest.seen_keys import SeenKeys
 from models import MeasureCatalogue, default_catalogue
 from models.problems import Problem, problems_from_validation_error
 from store.records import KINDS, RecordKind
@@ -105,26 +106,30 @@ def _key_field(kind: RecordKind) -> str:
 
 
 def _first_of_each_key(
-    kind: RecordKind, valid: list[tuple[str, BaseModel]], first_seen: dict[str, str]
+    kind: RecordKind, valid: list[tuple[str, BaseModel]], seen: SeenKeys
 ) -> tuple[list[tuple[str, BaseModel]], list[Problem]]:
     """Keep the first row of each key in the file; every later one is a problem naming the first's line."""
+    keyed = [(location, str(getattr(model, "key")), model) for location, model in valid]  # noqa: B009
+    earlier = seen.first_locations(key for _location, key, _model in keyed)
     kept: list[tuple[str, BaseModel]] = []
+    kept_here: dict[str, str] = {}
     problems: list[Problem] = []
     field_name = _key_field(kind)
-    for location, model in valid:
-        key = str(getattr(model, "key"))  # noqa: B009 - every record model has a key (a field or computed)
-        earlier = first_seen.setdefault(key, location)
-        if earlier == location:
+    for location, key, model in keyed:
+        first = earlier.get(key) or kept_here.get(key)
+        if first is None:
+            kept_here[key] = location
             kept.append((location, model))
             continue
         problems.append(
             Problem(
                 location,
                 field_name,
-                f"the same record as {earlier} (their keys match once normalised); a file may hold each record "
+                f"the same record as {first} (their keys match once normalised); a file may hold each record "
                 "once, so the earlier row is kept and this one is not stored",
             )
         )
+    seen.add(kept_here)
     return kept, problems
 
 
@@ -153,8 +158,8 @@ def import_rows(
         if on_problem is not None:
             on_problem(problem)
 
-    first_seen: dict[str, str] = {}
     with engine.connect() as conn:
+        seen = SeenKeys(conn)
         try:
             for batch in _batches(rows, batch_size):
                 valid, problems = _validate(kind, batch)
@@ -163,7 +168,7 @@ def import_rows(
                 refused = {p.record for p in problems}
                 # Only rows that would be stored can conflict: a bad row is reported for what is wrong with it.
                 kept, conflicts = _first_of_each_key(
-                    kind, [(loc, model) for loc, model in valid if loc not in refused], first_seen
+                    kind, [(loc, model) for loc, model in valid if loc not in refused], seen
                 )
                 problems.extend(conflicts)
                 bad_rows = {p.record for p in problems}
@@ -180,10 +185,12 @@ def import_rows(
                     record(problem)
                 if on_progress is not None:
                     on_progress(len(batch))
+            seen.close()
             if not dry_run:
                 conn.commit()
         finally:
             conn.rollback()
+            seen.close()
     return report
 
 
