@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import re
 import signal
 import socket
 import threading
@@ -42,6 +43,7 @@ from sync.retry import RetryPolicy
 log = logging.getLogger("ignite_sync.worker")
 
 
+_SCHEMA_ERROR = re.compile(r"no such (table|column)|has no column|syntax error", re.IGNORECASE)
 # Backoff after a lost database connection: 0.1 s, doubling, at most 5 s (full jitter).
 DB_RETRY_FIRST_SECONDS = 0.1
 DB_RETRY_MAX_SECONDS = 5.0
@@ -53,9 +55,10 @@ def is_connection_error(exc: BaseException) -> bool:
     Anything else (a missing table, a constraint, a bug) is not retried by the loop: it would fail the same
     way forever, and crashing lets a supervisor and its operator see it.
     """
-    if isinstance(exc, OperationalError):
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
-    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+    # SQLite reports schema mistakes as OperationalError too; those never heal by waiting.
+    return isinstance(exc, OperationalError) and not _SCHEMA_ERROR.search(str(exc.orig))
 
 
 def connection_backoff(failures: int) -> float:

@@ -20,7 +20,9 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, event, text
+from typer.testing import CliRunner
 
+from cli.app import app as cli
 from store.database import make_engine, upgrade_database
 from store.jobs import Job, JobRepository
 from sync.retry import RetryPolicy
@@ -170,9 +172,23 @@ def test_a_worker_thread_that_dies_stops_the_others_and_fails_the_process(tmp_pa
             return BrokenQueueWorker(engine, {}, stop=stop, poll_seconds=0.01)
         return Worker(engine, {}, stop=stop, poll_seconds=0.01)
 
-    with pytest.raises(WorkerCrashed, match="the job queue is broken"):
-        run_workers(make, 3)
-    assert stop.is_set()  # the healthy threads were told to stop, so the process exits (non-zero) promptly
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["stats"] = run_workers(make, 3)
+        except BaseException as exc:  # recorded for the assertions below
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=10)
+    still_running = thread.is_alive()
+    stop.set()
+    thread.join()
+    assert not still_running, "the healthy threads kept running after one died"
+    assert isinstance(outcome.get("error"), WorkerCrashed), outcome
+    assert "the job queue is broken" in str(outcome["error"])
 
 
 def test_a_single_worker_that_dies_fails_the_process(tmp_path: Path) -> None:
@@ -182,3 +198,20 @@ def test_a_single_worker_that_dies_fails_the_process(tmp_path: Path) -> None:
     with pytest.raises(WorkerCrashed):
         result = run_workers(lambda _n: BrokenQueueWorker(engine, {}, poll_seconds=0.01), 1)
     assert result is None
+
+
+def test_the_worker_command_exits_non_zero_when_its_queue_is_broken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("IGNITE_DATABASE_URL", f"sqlite:///{tmp_path / 'service.db'}")
+    monkeypatch.setenv("IGNITE_LOCAL_CRM_URL", f"sqlite:///{tmp_path / 'crm.db'}")
+    runner = CliRunner()
+    assert runner.invoke(cli, ["db", "upgrade"]).exit_code == 0
+    engine = sqlite_engine(tmp_path)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE jobs"))  # a mistake no reconnect can cure
+    engine.dispose()
+    result = runner.invoke(cli, ["worker", "--once"])
+    assert result.exit_code == 1, result.output
+    assert "worker crashed" in result.output and "worker stopped" not in result.output
