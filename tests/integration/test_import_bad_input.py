@@ -143,3 +143,16 @@ def test_the_import_command_exits_non_zero_on_bad_bytes_and_prints_no_personal_d
     assert "people.csv:1503 last_name: is not valid UTF-8 (byte 0xE9)" in result.output
     for value in ("person1502@", "Caf"):
         assert value not in result.output and value not in caplog.text
+
+
+def test_an_escaped_nul_in_a_json_record_rejects_it_by_item_and_field(engine: Engine, tmp_path: Path) -> None:
+    orgs = tmp_path / "orgs.json"
+    orgs.write_text(
+        '[{"key": "org:umc", "name": "UMC", "kind": "fqhc"}, {"key": "org:x", "name": "X\\u0000Y", "kind": "fqhc"}]'
+    )
+    report = import_file(engine, "organizations", orgs)
+    assert [str(p) for p in report.problems] == [
+        "orgs.json:item 2 name: contains the control character U+0000, which is not allowed"
+    ]
+    with UnitOfWork(engine) as uow:
+        assert uow.records("organizations").keys() == {"org:umc"}
