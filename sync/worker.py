@@ -44,7 +44,8 @@ log = logging.getLogger("ignite_sync.worker")
 
 
 _SCHEMA_ERROR = re.compile(r"no such (table|column)|has no column|syntax error", re.IGNORECASE)
-# Backoff after a lost database connection: 0.1 s, doubling, at most 5 s (full jitter).
+# Backoff after a lost database connection: 0.1 s, doubling, at most 5 s; each wait is drawn between half
+# the step and the step, so threads that lost the database together do not all come back at once.
 DB_RETRY_FIRST_SECONDS = 0.1
 DB_RETRY_MAX_SECONDS = 5.0
 
@@ -62,7 +63,7 @@ def is_connection_error(exc: BaseException) -> bool:
 
 
 def connection_backoff(failures: int) -> float:
-    """Seconds to wait before the `failures`-th retry after a lost connection (full jitter, capped)."""
+    """Seconds to wait before the `failures`-th retry after a lost connection (jittered, capped)."""
     ceiling = min(DB_RETRY_MAX_SECONDS, DB_RETRY_FIRST_SECONDS * 2 ** min(failures - 1, 16))
     return random.uniform(ceiling / 2, ceiling)
 
@@ -265,7 +266,7 @@ class Worker:
         retry_at = self.retry.next_attempt_at(job.attempts, job.first_attempt_at, utcnow(), hint)
         outcome: list[str] = []
         self._record(job, "retried", lambda repo: outcome.append(repo.fail(job, error, retry_at)))
-        if outcome == ["dead"]:
+        if outcome[-1:] == ["dead"]:  # the last try is what was written (an earlier one may not have committed)
             self.stats.retried -= 1
             self._count("dead", job)
 
