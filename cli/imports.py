@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from sqlalchemy.exc import DBAPIError
 
 from cli.context import console, err_console, get_context
 from ingest.importer import IMPORTABLE, UnknownKind, import_file
@@ -64,7 +66,16 @@ def import_command(
                 after_batch=context.after_import_batch,
             )
     except (UnknownKind, UnreadableFile) as exc:
-        err_console.print(f"[red]error[/red] {exc}", highlight=False)
+        err_console.print(f"[red]error[/red] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(2) from None
+    except DBAPIError as exc:
+        # The file is one transaction, so nothing of it was stored; the driver's first line says why, without
+        # the statement or its parameters (participants' data).
+        reason = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
+        err_console.print(
+            f"[red]error[/red] {file.name}: the database refused the import ({escape(reason)}); nothing was stored",
+            highlight=False,
+        )
         raise typer.Exit(2) from None
     if as_json:
         console.print_json(json.dumps(report.as_dict()))

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import Engine
@@ -256,7 +257,7 @@ def worker_command(
     from mappings.profile import load_profile
     from sync.intake import INTAKE_JOB, IntakeHandler
     from sync.maintenance import Housekeeping
-    from sync.worker import install_signal_handlers
+    from sync.worker import WorkerCrashed, install_signal_handlers
 
     context: AppContext = get_context(ctx)
     settings = context.settings
@@ -299,6 +300,10 @@ def worker_command(
             stop=stop,
             chunk_size=chunk_size,
         )
+    except WorkerCrashed as exc:
+        # Exit non-zero so a supervisor (systemd, Kubernetes) restarts the worker instead of leaving jobs waiting.
+        err_console.print(f"[red]worker crashed:[/red] {escape(str(exc))}")
+        raise typer.Exit(1) from None
     finally:
         intake.close()
     console.print(
@@ -375,9 +380,9 @@ def failures_command(
     as_json: Annotated[bool, typer.Option("--json", help="Every row as one JSON object per line.")] = False,
 ) -> None:
     """Every row the CRM refused, that waits on a refused parent, or could not be built: with who or what it is."""
-    import csv
     import sys
 
+    from exports.csvfile import write_csv
     from sync.failures import iter_failures
 
     context: AppContext = get_context(ctx)
@@ -393,12 +398,8 @@ def failures_command(
             if csv_path is not None:
                 out = sys.stdout if csv_path == "-" else open(csv_path, "w", newline="", encoding="utf-8-sig")  # noqa: SIM115
                 try:
-                    writer = csv.writer(out, lineterminator="\n")
-                    writer.writerow(FAILURE_COLUMNS)
-                    n = 0
-                    for f in rows:
-                        writer.writerow([getattr(f, c) if getattr(f, c) is not None else "" for c in FAILURE_COLUMNS])
-                        n += 1
+                    # Names and messages come from people and the CRM: write_csv defuses formula-looking cells.
+                    n = write_csv(out, FAILURE_COLUMNS, ([getattr(f, c) for c in FAILURE_COLUMNS] for f in rows))
                 finally:
                     if out is not sys.stdout:
                         out.close()

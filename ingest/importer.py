@@ -1,9 +1,12 @@
 """The import use case: rows in, validated models upserted by key, every bad row reported precisely.
 
-Rows are validated and written in batches, each batch in its own transaction, so memory stays flat on a
-100 MB file and an interruption loses at most the batch in flight (re-running the import is safe: writes are
-upserts by key, and unchanged rows are not rewritten).  A dry run does all the same checks inside one
-transaction that is rolled back at the end.
+A file is imported in one transaction: either every good row of it is stored, or (the file turned out to be
+unreadable halfway, the database failed) none is.  Rows are still validated and written in batches, so
+Python's memory stays flat on a 100 MB file.  A dry run does all the same checks and rolls back at the end.
+
+Rows of one file that are the same record (same key, after the key function's normalisation: the same
+email typed in another case) are a conflict, not an update: the first is kept, each later one is reported
+naming the first's line, so the report's counts are what was stored.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from sqlalchemy import Connection, Engine
 
 from ingest.reader import SourceRow, read_rows
 from ingest.references import CHECKS
+from ingest.seen_keys import SeenKeys
 from models import MeasureCatalogue, default_catalogue
 from models.problems import Problem, problems_from_validation_error
 from store.records import KINDS, RecordKind
@@ -83,11 +87,50 @@ def _validate(kind: RecordKind, batch: list[SourceRow]) -> tuple[list[tuple[str,
     valid: list[tuple[str, BaseModel]] = []
     problems: list[Problem] = []
     for row in batch:
+        if row.problems:  # unreadable text: validating it would only add noise about the same cells
+            problems.extend(row.problems)
+            continue
         try:
             valid.append((row.location, kind.model.model_validate(row.data)))
         except ValidationError as exc:
             problems.extend(problems_from_validation_error(row.location, exc))
     return valid, problems
+
+
+def _key_field(kind: RecordKind) -> str:
+    """The input field a conflict is reported on: `key`, or what the key is derived from (a person's email)."""
+    fields = kind.model.model_fields
+    if "key" in fields:
+        return "key"
+    return "email" if "email" in fields else "(record)"
+
+
+def _first_of_each_key(
+    kind: RecordKind, valid: list[tuple[str, BaseModel]], seen: SeenKeys
+) -> tuple[list[tuple[str, BaseModel]], list[Problem]]:
+    """Keep the first row of each key in the file; every later one is a problem naming the first's line."""
+    keyed = [(location, str(getattr(model, "key")), model) for location, model in valid]  # noqa: B009
+    earlier = seen.first_locations(key for _location, key, _model in keyed)
+    kept: list[tuple[str, BaseModel]] = []
+    kept_here: dict[str, str] = {}
+    problems: list[Problem] = []
+    field_name = _key_field(kind)
+    for location, key, model in keyed:
+        first = earlier.get(key) or kept_here.get(key)
+        if first is None:
+            kept_here[key] = location
+            kept.append((location, model))
+            continue
+        problems.append(
+            Problem(
+                location,
+                field_name,
+                f"the same record as {first} (their keys match once normalised); a file may hold each record "
+                "once, so the earlier row is kept and this one is not stored",
+            )
+        )
+    seen.add(kept_here)
+    return kept, problems
 
 
 def import_rows(
@@ -102,8 +145,8 @@ def import_rows(
     on_progress: ProgressSink | None = None,
     after_batch: AfterBatch | None = None,
 ) -> ImportReport:
-    """Validate and upsert rows of one kind.  `after_batch` runs inside each batch's transaction (the sync
-    engine uses it to enqueue its job together with the data)."""
+    """Validate and upsert rows of one kind, all in one transaction.  `after_batch` runs inside it after each
+    batch that changed something (the sync engine uses it to enqueue its job together with the data)."""
     kind = resolve_kind(kind_name)
     catalogue = catalogue or default_catalogue()
     check = CHECKS.get(kind.model)
@@ -116,20 +159,25 @@ def import_rows(
             on_problem(problem)
 
     with engine.connect() as conn:
+        seen = SeenKeys(conn)
         try:
             for batch in _batches(rows, batch_size):
                 valid, problems = _validate(kind, batch)
                 if check is not None and valid:
                     problems.extend(check(conn, valid, catalogue))
+                refused = {p.record for p in problems}
+                # Only rows that would be stored can conflict: a bad row is reported for what is wrong with it.
+                kept, conflicts = _first_of_each_key(
+                    kind, [(loc, model) for loc, model in valid if loc not in refused], seen
+                )
+                problems.extend(conflicts)
                 bad_rows = {p.record for p in problems}
-                good = [model for location, model in valid if location not in bad_rows]
+                good = [model for _location, model in kept]
                 counts = RecordRepository(conn, kind).upsert_many(good)
-                if not dry_run:
-                    if after_batch is not None and (counts.inserted or counts.updated):
-                        after_batch(conn, counts)
-                    conn.commit()
-                # A dry run keeps each batch in the one open transaction (so later batches' reference checks
-                # see it) and rolls everything back below.
+                if not dry_run and after_batch is not None and (counts.inserted or counts.updated):
+                    after_batch(conn, counts)
+                # Each batch stays in the one open transaction (so later batches' reference checks see it);
+                # it is committed once the whole file was read, or rolled back below.
                 report.rows += len(batch)
                 report.rejected += len(bad_rows)
                 report.counts.add(counts)
@@ -137,8 +185,12 @@ def import_rows(
                     record(problem)
                 if on_progress is not None:
                     on_progress(len(batch))
+            seen.close()
+            if not dry_run:
+                conn.commit()
         finally:
             conn.rollback()
+            seen.close()
     return report
 
 

@@ -15,7 +15,13 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """SQLite gets WAL (readers never block the writer), enforced foreign keys and a busy timeout."""
+    """SQLite gets WAL (readers never block the writer), enforced foreign keys and a busy timeout.
+
+    Every engine hides SQL parameters in its errors: they are participants' emails and names, and an error's
+    text ends up in tracebacks, logs and job records.  Postgres engines ping a pooled connection before use,
+    so one broken by a database restart is replaced instead of failing the next statement.
+    """
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"timeout": 30})
         engine = create_engine(url, **kwargs)

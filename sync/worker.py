@@ -9,12 +9,19 @@
   to the dead-letter list (`store.jobs.JobRepository.fail`).
 - Periodic jobs (reconcile, housekeeping) are enqueued with one idempotency key per time slot, so any number
   of workers produce exactly one job per slot.
+- A lost database connection (a restart, a failover, an operator terminating sessions) is ridden out: the
+  claim, the periodic enqueue and the recording of an outcome are retried with capped exponential backoff
+  while the heartbeat keeps the lease (a lease that lapses meanwhile is simply claimed again by whoever gets
+  there first).  Any other failure of the loop itself ends the thread, and `run_workers` then stops the rest
+  and raises `WorkerCrashed`, so the process exits non-zero and its supervisor restarts it.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import random
+import re
 import signal
 import socket
 import threading
@@ -27,12 +34,42 @@ from types import FrameType
 from typing import Any, Protocol
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from connector.base import FatalCrmError, TransientCrmError
 from store.jobs import Job, JobRepository, LeaseLostError, utcnow
 from sync.retry import RetryPolicy
 
 log = logging.getLogger("ignite_sync.worker")
+
+
+_SCHEMA_ERROR = re.compile(r"no such (table|column)|has no column|syntax error", re.IGNORECASE)
+# Backoff after a lost database connection: 0.1 s, doubling, at most 5 s; each wait is drawn between half
+# the step and the step, so threads that lost the database together do not all come back at once.
+DB_RETRY_FIRST_SECONDS = 0.1
+DB_RETRY_MAX_SECONDS = 5.0
+
+
+def is_connection_error(exc: BaseException) -> bool:
+    """True for a database error that a new connection may cure (lost, refused or terminated connection).
+
+    Anything else (a missing table, a constraint, a bug) is not retried by the loop: it would fail the same
+    way forever, and crashing lets a supervisor and its operator see it.
+    """
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    # SQLite reports schema mistakes as OperationalError too; those never heal by waiting.
+    return isinstance(exc, OperationalError) and not _SCHEMA_ERROR.search(str(exc.orig))
+
+
+def connection_backoff(failures: int) -> float:
+    """Seconds to wait before the `failures`-th retry after a lost connection (jittered, capped)."""
+    ceiling = min(DB_RETRY_MAX_SECONDS, DB_RETRY_FIRST_SECONDS * 2 ** min(failures - 1, 16))
+    return random.uniform(ceiling / 2, ceiling)
+
+
+class WorkerCrashed(RuntimeError):
+    """A worker thread stopped on an error it could not ride out; the process must exit non-zero."""
 
 
 class Interrupted(Exception):
@@ -126,11 +163,27 @@ class Worker:
     # -- the loop -------------------------------------------------------------------------------------------
 
     def run(self, *, once: bool = False) -> WorkerStats:
-        """Work until stopped; with `once`, until nothing is due (then return)."""
+        """Work until stopped; with `once`, until nothing is due (then return).
+
+        A lost database connection is waited out with backoff (see `connection_backoff`); other errors escape.
+        """
+        failures = 0
         while not self.stop.is_set():
-            if not once:
-                self.enqueue_periodic()
-            if self.run_one():
+            try:
+                if not once:
+                    self.enqueue_periodic()
+                worked = self.run_one()
+            except DBAPIError as exc:
+                if not is_connection_error(exc):
+                    raise
+                failures += 1
+                delay = connection_backoff(failures)
+                # The error's text is enough to diagnose; parameters are hidden by the engine (hide_parameters).
+                log.warning("database unavailable (%s); retrying in %.2fs", _brief(exc), delay)
+                self.stop.wait(delay)
+                continue
+            failures = 0
+            if worked:
                 continue
             if once:
                 break
@@ -172,8 +225,8 @@ class Worker:
             try:
                 with self.engine.begin() as conn:
                     held = JobRepository(conn).renew(job, self.lease_seconds)
-            except Exception:  # a database hiccup: try again next beat, the lease still has two thirds left
-                log.warning("job %s: lease renewal failed; will retry", job.id, exc_info=True)
+            except Exception as exc:  # a database hiccup: try again next beat, the lease still has two thirds left
+                log.warning("job %s: lease renewal failed (%s); will retry", job.id, _brief(exc))
                 continue
             if not held:
                 log.warning("job %s: lease lost to another worker; stopping after this batch", job.id)
@@ -213,16 +266,43 @@ class Worker:
         retry_at = self.retry.next_attempt_at(job.attempts, job.first_attempt_at, utcnow(), hint)
         outcome: list[str] = []
         self._record(job, "retried", lambda repo: outcome.append(repo.fail(job, error, retry_at)))
-        if outcome == ["dead"]:
+        if outcome[-1:] == ["dead"]:  # the last try is what was written (an earlier one may not have committed)
             self.stats.retried -= 1
             self._count("dead", job)
 
     def _record(self, job: Job, outcome: str, action: Callable[[JobRepository], object]) -> None:
-        try:
-            with self.engine.begin() as conn:
-                action(JobRepository(conn))
-        except LeaseLostError:
-            outcome = "lost"
+        """Write the outcome; a lost connection is retried while the heartbeat still holds the lease.
+
+        If the connection broke after the commit reached the database, the retry finds the job no longer
+        ours (`LeaseLostError`) and counts it lost: the outcome was recorded, by the first try.  If the lease
+        runs out first, the job is counted lost and whoever claims it next runs it again (handlers are
+        idempotent), so an outcome is never recorded twice and a job is never left behind.
+        """
+        deadline = time.monotonic() + self.lease_seconds
+        failures = 0
+        while True:
+            try:
+                with self.engine.begin() as conn:
+                    action(JobRepository(conn))
+            except LeaseLostError:
+                outcome = "lost"
+            except DBAPIError as exc:
+                if not is_connection_error(exc):
+                    raise
+                failures += 1
+                delay = connection_backoff(failures)
+                if time.monotonic() + delay >= deadline:
+                    log.warning(
+                        "job %s: could not record %s before its lease ran out (%s)", job.id, outcome, _brief(exc)
+                    )
+                    outcome = "lost"
+                else:
+                    log.warning(
+                        "job %s: recording %s failed (%s); retrying in %.2fs", job.id, outcome, _brief(exc), delay
+                    )
+                    time.sleep(delay)
+                    continue
+            break
         self._count(outcome, job)
 
     def _count(self, outcome: str, job: Job) -> None:
@@ -230,6 +310,13 @@ class Worker:
         log.info("job %s (%s) %s", job.id, job.kind, outcome)
         if self.on_event is not None:
             self.on_event(outcome, job)
+
+
+def _brief(exc: BaseException) -> str:
+    """The error's class and first line: never the SQL parameters, never a multi-line dump."""
+    origin = getattr(exc, "orig", None) or exc
+    first = (str(origin).strip().splitlines() or [""])[0][:200]
+    return f"{type(origin).__name__}: {first}" if first else type(origin).__name__
 
 
 def _describe(exc: BaseException) -> str:
@@ -255,17 +342,39 @@ def run_workers(
     *,
     once: bool = False,
 ) -> WorkerStats:
-    """Run `concurrency` workers as threads of this process (each with its own owner id and leases)."""
+    """Run `concurrency` workers as threads of this process (each with its own owner id and leases).
+
+    A thread that dies stops the others (each finishes its current job) and `WorkerCrashed` is raised: a
+    process that has quietly lost its workers must not look like a clean shutdown to its supervisor.
+    """
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")
     workers = [make_worker(n) for n in range(concurrency)]
-    if concurrency == 1:
-        return workers[0].run(once=once)
-    threads = [threading.Thread(target=w.run, kwargs={"once": once}, name=f"worker-{n}") for n, w in enumerate(workers)]
+    if concurrency == 1:  # in the calling thread, as before: signals and Ctrl-C behave as they always did
+        try:
+            return workers[0].run(once=once)
+        except Exception as exc:
+            log.critical("worker died (%s); stopping the process", _brief(exc))
+            raise WorkerCrashed(f"worker died: {_brief(exc)}") from exc
+    crashed: list[str] = []
+
+    def guarded(worker: Worker) -> None:
+        try:
+            worker.run(once=once)
+        except BaseException as exc:
+            name = threading.current_thread().name
+            log.critical("worker thread %s died (%s); stopping the process", name, _brief(exc))
+            crashed.append(f"{name}: {_brief(exc)}")
+            for w in workers:
+                w.stop.set()
+
+    threads = [threading.Thread(target=guarded, args=(w,), name=f"worker-{n}") for n, w in enumerate(workers)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    if crashed:
+        raise WorkerCrashed("worker thread(s) died: " + "; ".join(crashed))
     total = WorkerStats()
     for w in workers:
         for name in ("succeeded", "retried", "dead", "released", "lost"):

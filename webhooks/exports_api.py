@@ -42,6 +42,27 @@ def get_timezone() -> str:
     return DEFAULT_TIMEZONE
 
 
+def _storable(requested: str) -> str:
+    """The requested key as the download log can hold it.
+
+    Control characters (NUL, which Postgres refuses in text; newlines that would forge log lines) and unpaired
+    surrogates become visible escapes like `\\x00`, so an attacker's probe is recorded and answered 4xx
+    instead of failing the request (no funder key contains them, so the answer is unchanged).
+    """
+    out = []
+    for ch in requested:
+        code = ord(ch)
+        if ch.isprintable():
+            out.append(ch)
+        elif code < 0x100:
+            out.append(f"\\x{code:02x}")
+        elif code < 0x10000:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(f"\\U{code:08x}")
+    return "".join(out)
+
+
 def _bearer(authorization: str | None) -> str | None:
     if not authorization:
         return None
@@ -57,7 +78,7 @@ def download_funder_export(
     timezone: Annotated[str, Depends(get_timezone)],
     authorization: Annotated[str | None, Header()] = None,
 ) -> Response:
-    requested = funder_key(key)
+    requested = _storable(funder_key(key))
     secret = _bearer(authorization)
     with engine.begin() as conn:
         holder = verify_token(conn, secret) if secret else None

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine
 
 from ingest import import_rows
 from ingest.importer import IMPORTABLE, ImportReport
-from ingest.reader import UnreadableFile, read_text
+from ingest.reader import UnreadableFile, decode_utf8, read_text
 from store.repository import UpsertCounts
 from sync.jobs import enqueue_incremental_sync
 from webhooks.intake import BodyTooLarge, read_limited
@@ -117,16 +117,9 @@ def ingest_router(
                 413, "too-large", "Body too large", f"imports are at most {max_body_bytes} bytes per request"
             )
         try:
-            text = body.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            return problem(
-                400,
-                "unreadable",
-                "Unreadable body",
-                "the body must be UTF-8",
-                errors=[{"field": "(body)", "rule": "must be UTF-8"}],
-            )
-        try:
+            # Bad bytes, a column named twice or a cell over the csv field limit make the whole body unreadable
+            # (400, naming the line); NUL and other control characters reject just their row (in the report).
+            text = decode_utf8(body, f"{kind}-upload")
             report = await to_thread.run_sync(run, kind, text, media, dry_run, caller)
         except UnreadableFile as exc:
             return problem(

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import codecs
-import csv
 import io
 import json
 from datetime import date
 from pathlib import Path
 
 from exports.blanks import blank_meaning
+from exports.csvfile import write_csv
 from exports.notes import notes_markdown
 from exports.report import FunderReport, Table, Value
-
-# A text cell starting with one of these would run as a formula when the CSV is opened in a spreadsheet.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def format_value(value: Value, style: str) -> str:
@@ -28,16 +25,16 @@ def format_value(value: Value, style: str) -> str:
         return f"{value:.{1 if style == 'pct' else 2 if style == 'money' else 3}f}"
     if isinstance(value, date):
         return value.isoformat()
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return str(value)  # formula-looking text is defused by write_csv, for every CSV the project writes
 
 
 def table_csv(table: Table) -> bytes:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([c.name for c in table.columns])
-    for row in table.rows:
-        writer.writerow([format_value(row.get(c.name), c.style) for c in table.columns])
+    write_csv(
+        buffer,
+        [c.name for c in table.columns],
+        ([format_value(row.get(c.name), c.style) for c in table.columns] for row in table.rows),
+    )
     # A byte-order mark in front: Excel, where a program officer double-clicks the file, otherwise reads UTF-8
     # as the local code page and garbles names like "Clínica".  UTF-8 readers (pandas, frictionless) skip it.
     return codecs.BOM_UTF8 + buffer.getvalue().encode("utf-8")

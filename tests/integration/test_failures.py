@@ -131,3 +131,23 @@ def test_failures_as_json_lines_hold_every_row_and_no_names_by_default(
         assert [r["record_key"] for r in rows] == [f.record_key for f in iter_failures(conn)]
     assert {"Contact"} <= {r["object_name"] for r in rows}
     assert person.email not in result.output and person.last_name not in result.output
+
+
+def test_a_participant_named_like_a_formula_lands_as_text_in_the_failures_csv(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = with_first_participant_untitled(program())
+    attack = '=HYPERLINK("https://evil.example","x")'
+    data["participants"][0] = data["participants"][0].model_copy(update={"first_name": attack})
+    seed(engine, data)
+    crm, _ = local_crm(tmp_path, title_required())
+    run_sync(engine, crm=crm, profile=PROFILE)
+    monkeypatch.setenv("IGNITE_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    out = tmp_path / "failures.csv"
+    result = CliRunner().invoke(app, ["failures", "--csv", str(out), "--show-personal"])
+    assert result.exit_code == 0, result.output
+    with out.open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
+    contact = next(r for r in rows if r["object_name"] == "Contact")
+    assert contact["record"].startswith("'" + attack)  # shown as typed, never evaluated by a spreadsheet
+    assert not any(cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row.values())
