@@ -46,8 +46,9 @@ padding:.5rem;border:1px solid #555;border-radius:4px;font:inherit}
 button{margin-top:1.5rem;padding:.6rem 1.2rem;font:inherit;border:2px solid #1a1a1a;background:#1a1a1a;color:#fff;
 border-radius:4px;cursor:pointer}
 :focus-visible{outline:3px solid #0050c8;outline-offset:2px}
-.trap{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}
 """
+# Inline, so the honeypot stays off-screen in a pasted snippet on a page without this stylesheet.
+_TRAP_STYLE = "position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden"
 
 
 def _page(title: str, body: str, *, lang: str = "en") -> str:
@@ -112,13 +113,14 @@ def form_fields_html(
     # The honeypot: off-screen (not display:none, which some bots skip), out of the tab order, unlabelled for
     # people; a screen reader that finds it is told to leave it empty.
     parts.append(
-        f'<div class="trap" aria-hidden="true"><label for="{id_prefix}-trap">Leave this empty</label>'
-        f'<input type="text" id="{id_prefix}-trap" name="{escape(trap)}" tabindex="-1" autocomplete="off"></div>'
+        f'<div class="trap" style="{_TRAP_STYLE}" aria-hidden="true"><label for="{id_prefix}-trap">Leave this empty'
+        f'</label> <input type="text" id="{id_prefix}-trap" name="{escape(trap)}" tabindex="-1" autocomplete="off">'
+        "</div>"
     )
     if config.captcha is not None:
         _script, css_class = CAPTCHA_WIDGETS[config.captcha.provider]
         parts.append(f'<div class="{css_class}" data-sitekey="{escape(config.captcha.site_key)}"></div>')
-    return "".join(parts)
+    return "\n".join(part for part in parts if part)
 
 
 def form_page(
@@ -169,4 +171,39 @@ def error_page(status: int, title: str, detail: str, errors: Sequence[Mapping[st
         f'<h1>{escape(title)}</h1><p role="alert">{escape(detail)}</p>{listing}'
         f"<p>Nothing you sent was kept. Please go back, check the form and send it again "
         f"(error {status}).</p>",
+    )
+
+
+def snippet_html(source: str, config: IntakeSource, service_url: str) -> str:
+    """What a webmaster pastes into their own page: a plain `<form>` posting to the service, the honeypot
+    included, and a few lines of script that fetch a form token when the page loads.
+
+    The token proves the form was shown (and when) before it was sent.  With scripts off the form still posts,
+    without a token, and the submission waits in quarantine (`form_token`) for staff to release: not lost.
+    """
+    base = service_url.rstrip("/")
+    action = f"{base}/webhooks/intake/{source}"
+    token_url = f"{base}/forms/{source}/token"
+    captcha = ""
+    if config.captcha is not None:
+        script, _css = CAPTCHA_WIDGETS[config.captcha.provider]
+        captcha = f'\n<script src="{escape(script)}" async defer></script>'
+    fields = form_fields_html(config).replace("\n", "\n  ")
+    return (
+        f"<!-- ignite-sync intake form for source {escape(source)}: paste where the form should appear. -->\n"
+        f'<form method="post" action="{escape(action)}" accept-charset="utf-8" id="ignite-form-{escape(source)}">\n'
+        f'  <input type="hidden" name="{FORM_TOKEN_FIELD}" value="">\n'
+        f"  {fields}\n"
+        f'  <button type="submit">{escape(config.form.submit_label)}</button>\n'
+        "</form>\n"
+        "<script>\n"
+        "// Fetches a signed form token when the page loads (it records when the form was shown).\n"
+        "// Without it the post is still kept, in quarantine for review.\n"
+        "(function () {\n"
+        f'  var form = document.getElementById("ignite-form-{escape(source)}");\n'
+        f'  fetch("{escape(token_url)}", {{credentials: "omit"}})\n'
+        "    .then(function (r) { return r.json(); })\n"
+        f'    .then(function (d) {{ form.elements["{FORM_TOKEN_FIELD}"].value = d.token; }});\n'
+        "})();\n"
+        f"</script>{captcha}\n"
     )

@@ -252,3 +252,24 @@ def test_browser_source_configuration_needs_allowed_origins() -> None:
         load_settings(intake_sources={"f": {"scheme": "browser", "allowed_origins": ["www.example.org"]}})
     with pytest.raises(SettingsError, match="32"):
         load_settings(intake_form_key="short")
+
+
+def test_the_pasted_snippet_is_a_plain_form_posting_to_the_service_with_honeypot_and_token_script() -> None:
+    from typer.testing import CliRunner
+
+    from cli.app import app
+    from cli.context import AppContext
+
+    context = AppContext(load_settings(intake_sources=FORM_SOURCES, database_url="sqlite:///:memory:"))
+    result = CliRunner().invoke(
+        app, ["intake", "form-snippet", "website-form", "--url", "https://intake.example.org/"], obj=context
+    )
+    assert result.exit_code == 0, result.output
+    html = result.output
+    assert '<form method="post" action="https://intake.example.org/webhooks/intake/website-form"' in html
+    assert f'name="{FORM_TOKEN_FIELD}" value=""' in html
+    assert 'name="website_url" tabindex="-1"' in html and "left:-10000px" in html  # hidden even unstyled
+    assert 'fetch("https://intake.example.org/forms/website-form/token"' in html
+    assert "<textarea" in html and "></textarea>" in html  # no stray whitespace as a default message
+    refused = CliRunner().invoke(app, ["intake", "form-snippet", "nope"], obj=context)
+    assert refused.exit_code == 2 and "website-form" in refused.output
