@@ -123,6 +123,14 @@ def form_fields_html(
     return "\n".join(part for part in parts if part)
 
 
+def _label(config: IntakeSource, field: str) -> str:
+    if field == "interest":
+        return config.form.interest_label
+    if field == "consent_to_contact":
+        return "Consent"
+    return _FIELDS[field][0] if field in _FIELDS else field
+
+
 def form_page(
     source: str,
     config: IntakeSource,
@@ -136,7 +144,8 @@ def form_page(
     summary = ""
     if errors:
         items = "".join(
-            f'<li><a href="#ignite-{escape(config.form_fields.get(field, field))}">{escape(message)}</a></li>'
+            f'<li><a href="#ignite-{escape(config.form_fields.get(field, field))}">'
+            f"{escape(_label(config, field))}: {escape(message)}</a></li>"
             for field, message in errors.items()
         )
         summary = (
