@@ -273,3 +273,18 @@ def test_the_pasted_snippet_is_a_plain_form_posting_to_the_service_with_honeypot
     assert "<textarea" in html and "></textarea>" in html  # no stray whitespace as a default message
     refused = CliRunner().invoke(app, ["intake", "form-snippet", "nope"], obj=context)
     assert refused.exit_code == 2 and "website-form" in refused.output
+
+
+def test_a_form_quarantined_for_its_token_is_released_by_staff_into_the_ordinary_job(
+    forms: TestClient, web_engine: Engine
+) -> None:
+    from sync.intake import release_quarantined
+
+    assert post(forms, person(**{FORM_TOKEN_FIELD: None})).status_code == 303  # a page that ran no script
+    with web_engine.connect() as conn:
+        inbox_id = conn.execute(text("SELECT id FROM intake_inbox WHERE source = 'website-form'")).scalar_one()
+    result = release_quarantined(web_engine, inbox_id)
+    assert result.released, result.problems
+    assert [status for status, _reason in rows(web_engine)] == ["pending"]  # the reason stays as history
+    with web_engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM jobs")).scalar() == 1
