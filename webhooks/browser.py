@@ -70,6 +70,18 @@ def preflight_headers(origin: str) -> dict[str, str]:
     }
 
 
+def frame_policy(config: IntakeSource) -> dict[str, str]:
+    """Headers of every page a browser source shows: framed only by its allowed origins (the hosted form sits in
+    an iframe there, and so do its error and thank-you pages), never cached (each carries its own token)."""
+    ancestors = " ".join(["'self'", *config.allowed_origins])
+    return {
+        "Content-Security-Policy": f"frame-ancestors {ancestors}",
+        "Cache-Control": "no-store",
+        "Referrer-Policy": "strict-origin-when-cross-origin",
+        "X-Content-Type-Options": "nosniff",
+    }
+
+
 def wants_json(request: Request) -> bool:
     """A client that names JSON and not HTML in Accept (a browser navigating asks for text/html)."""
     accept = request.headers.get("accept", "").lower()
@@ -91,7 +103,7 @@ def browser_answer(
     if answer.status_code in (200, 202):  # accepted, quarantined or a repeat: the same for the person
         return RedirectResponse(thank_you_location(source, config), status_code=303, headers=extra)
     if isinstance(answer, HTMLResponse):
-        answer.headers.update(extra)
+        answer.headers.update({**extra, **frame_policy(config)})
         return answer
     if isinstance(answer, JSONResponse) and answer.media_type == PROBLEM_JSON:
         document = json.loads(bytes(answer.body))
@@ -101,6 +113,6 @@ def browser_answer(
         return HTMLResponse(
             error_page(answer.status_code, document["title"], document["detail"], document.get("errors", [])),
             status_code=answer.status_code,
-            headers={**headers, **extra},
+            headers={**headers, **extra, **frame_policy(config)},
         )
     return answer

@@ -14,20 +14,11 @@ from collections.abc import Callable, Mapping
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from webhooks.browser import cors_headers, origin_allowed, request_origin
+from webhooks.browser import cors_headers, frame_policy, origin_allowed, request_origin
 from webhooks.form_pages import form_page, thank_you_page
 from webhooks.form_tokens import FormTokens
 from webhooks.problems import problem
 from webhooks.sources import IntakeSource
-
-
-def _frame_policy(config: IntakeSource) -> dict[str, str]:
-    ancestors = " ".join(["'self'", *config.allowed_origins])
-    return {
-        "Content-Security-Policy": f"frame-ancestors {ancestors}",
-        "Cache-Control": "no-store",  # every rendering carries its own token and render time
-        "Referrer-Policy": "strict-origin-when-cross-origin",
-    }
 
 
 def forms_router(
@@ -47,7 +38,7 @@ def forms_router(
         page = form_page(
             source, config, action=f"/webhooks/intake/{source}", token=form_tokens.issue(source, wall_clock())
         )
-        return HTMLResponse(page, headers=_frame_policy(config))
+        return HTMLResponse(page, headers=frame_policy(config))
 
     @router.get("/forms/{source}/token", summary="A fresh form token for a pasted form (CORS for allowed origins)")
     async def form_token(source: str, request: Request) -> Response:
@@ -65,6 +56,6 @@ def forms_router(
         config = browser_sources.get(source)
         if config is None:
             return unknown()
-        return HTMLResponse(thank_you_page(config), headers=_frame_policy(config))
+        return HTMLResponse(thank_you_page(config), headers=frame_policy(config))
 
     return router

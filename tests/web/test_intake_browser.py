@@ -146,6 +146,7 @@ def test_a_form_missing_a_required_field_comes_back_with_the_error_tied_to_the_f
     page = answer.text
     assert 'aria-describedby="ignite-email-error"' in page and 'id="ignite-email-error"' in page
     assert 'value="Lovelace"' in page  # what the person typed is kept
+    assert answer.headers["content-security-policy"] == f"frame-ancestors 'self' {SITE}"  # framed like the form
     assert rows(web_engine) == []
     as_json = post(forms, person(email=""), accept="application/json")
     assert as_json.status_code == 422 and as_json.json()["errors"][0]["field"] == "email"
