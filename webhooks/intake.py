@@ -18,6 +18,12 @@ Only authentication failures (401), bodies that cannot be parsed or could never 
 UTF-8, nested past 32 levels, numbers past 100 digits or a double, unpaired surrogates), oversize bodies
 (413), wrong content types (415) and rate limits (429) are refused; 503 only ever means nothing was stored.
 
+Senders that cannot set headers post to `/webhooks/intake/{source}/{token}` (a `token` source; the token is
+compared by hash and never logged, webhooks/redact.py).  A `browser` source (the website's own form) has no
+secret: its origin is checked before the body is read, its spam signals (form token, fill time, CAPTCHA)
+quarantine rather than refuse, a form a person must correct comes back to them (422) instead of waiting unseen,
+and webhooks/browser.py turns the answers into a redirect or pages for a browser (JSON for `fetch()`).
+
 Validated posts are written by one group-commit writer (webhooks/group_commit.py): concurrent posts share a
 transaction and its commit instead of queueing for one commit each, and each still hears 202 only after the
 commit that holds its row and job.  A batch that fails answers 503 with Retry-After to each of its senders.
