@@ -40,20 +40,36 @@ def browser_binaries() -> tuple[str, str]:
     return chromium, driver
 
 
-@pytest.fixture
-def browser(browser_binaries: tuple[str, str]) -> Iterator[Any]:
+def _chromium(binaries: tuple[str, str], *, javascript: bool = True) -> Any:
     from selenium import webdriver
     from selenium.webdriver.chrome.options import Options
     from selenium.webdriver.chrome.service import Service
 
-    chromium, driver_path = browser_binaries
+    chromium, driver_path = binaries
     options = Options()
     options.binary_location = chromium
     for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
         options.add_argument(argument)
     options.add_argument("--window-size=900,1100")
+    if not javascript:
+        options.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
     driver = webdriver.Chrome(options=options, service=Service(executable_path=driver_path))
     driver.set_page_load_timeout(20)
+    return driver
+
+
+@pytest.fixture
+def browser(browser_binaries: tuple[str, str]) -> Iterator[Any]:
+    driver = _chromium(browser_binaries)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture
+def browser_without_javascript(browser_binaries: tuple[str, str]) -> Iterator[Any]:
+    driver = _chromium(browser_binaries, javascript=False)
     try:
         yield driver
     finally:

@@ -244,3 +244,24 @@ def test_a_missing_field_comes_back_with_its_error_announced_and_tied_to_the_fie
     assert browser.find_element(By.NAME, "last_name").get_attribute("value") == "Seacole"
     browser.save_screenshot(str(artifacts / "form-errors.png"))
     assert inbox(service) == []
+
+
+def test_with_javascript_off_the_hosted_form_delivers_and_the_pasted_one_is_kept_for_review(
+    browser_without_javascript: Any, service: Service
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser = browser_without_javascript
+    browser.get(f"{service.url}/forms/website-form")
+    fill_as_a_person(browser, "nojs@example.org")
+    time.sleep(1.1)
+    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_for(lambda: browser.current_url.endswith("/forms/website-form/thanks"))
+    assert inbox(service) == [("pending", None)]  # the hosted form's token is in the HTML, no script needed
+
+    browser.get(service.sites["allowed"].origin + "/")
+    assert browser.find_element(By.NAME, "_ignite_form_token").get_attribute("value") == ""  # no script ran
+    fill_as_a_person(browser, "nojs-pasted@example.org")
+    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_for(lambda: browser.current_url.endswith("/forms/website-form/thanks"))
+    assert inbox(service) == [("pending", None), ("quarantined", "form_token")]  # kept for staff, not lost
