@@ -194,6 +194,19 @@ def test_per_client_limit_keys_on_the_address_the_trusted_proxy_reports(
         assert from_client("198.51.100.9", 0) == 303  # another person behind the same proxy is not limited
         # A client cannot escape its limit by prepending addresses: the rightmost untrusted hop counts.
         assert from_client("1.1.1.1, 203.0.113.7", 9) == 429
+    # A client that is not a trusted proxy is keyed by its own address, whatever X-Forwarded-For it sends.
+    direct = TestClient(create_app(config, engine=web_engine), client=("192.0.2.44", 40000))
+    with direct:
+        spoofed = [
+            post(
+                direct,
+                person(last_name=f"S{n}", **{FORM_TOKEN_FIELD: token("proxied")}),
+                url="/webhooks/intake/proxied",
+                **{"x-forwarded-for": f"198.18.0.{n}"},
+            ).status_code
+            for n in range(3)
+        ]
+        assert spoofed == [303, 303, 429]
 
 
 class _FakeVerifier(BaseHTTPRequestHandler):
