@@ -118,7 +118,7 @@ class FormWording(_Config):
     interest_options: list[str] = Field(default_factory=list)  # empty: a free-text field
     consent_label: str = "You may contact me about this program."
     submit_label: str = "Send"
-    thank_you: str = "Thank you. We have received your details and will be in touch."
+    thank_you: str = "We have received your details and will be in touch."
 
 
 # The submission fields a browser form shows when its source has no field map (form names = field names).
