@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -25,11 +26,14 @@ from webhooks.exports_api import get_engine as get_export_engine
 from webhooks.exports_api import get_min_cell as get_export_min_cell
 from webhooks.exports_api import get_timezone as get_export_timezone
 from webhooks.exports_api import router as exports_router
+from webhooks.form_tokens import FormTokens
+from webhooks.forms_api import forms_router
 from webhooks.health import health_router
 from webhooks.ingest_api import ingest_router
 from webhooks.intake import IntakeForm, intake_router
 from webhooks.metrics import IntakeMetrics, inbox_gauges, job_gauges, sync_gauges
 from webhooks.problems import ProblemDocument, install_problem_handlers
+from webhooks.redact import RedactTokenPaths
 
 DOC_SCHEMAS = (IntakeForm, ProblemDocument)
 # Young-generation threshold of the cyclic garbage collector while serving (CPython's default is 700).
@@ -76,6 +80,10 @@ def create_app(
         lifespan=quiet_garbage_collector,
     )
     install_problem_handlers(web)
+    # Tokens in URL paths never reach a log: uvicorn's access log prints the route template.
+    web.add_middleware(RedactTokenPaths)
+    form_key = settings.intake_form_key
+    form_tokens = FormTokens(form_key.get_secret_value().encode() if form_key else secrets.token_bytes(32))
     # The intake webhook is the hot path: its router goes first, so routing finds it after the fewest
     # candidates (FastAPI tries routes in order, and each miss costs a regex match and some bookkeeping).
     web.include_router(
@@ -88,8 +96,10 @@ def create_app(
             batch_wait_seconds=settings.intake_batch_wait_ms / 1000,
             profile=load_profile(settings.profile),
             monotonic=intake_clock,
+            form_tokens=form_tokens,
         )
     )
+    web.include_router(forms_router(sources=settings.intake_sources, form_tokens=form_tokens))
     web.include_router(health_router(engine=engine, metrics=metrics))
     require_api_key = api_key_dependency(engine)
     web.include_router(ingest_router(engine=engine, require_api_key=require_api_key, metrics=metrics))

@@ -114,6 +114,22 @@ class Settings(BaseSettings):
         description="Longest the writer waits for more posts once it holds one (0: take what is already waiting).",
     )
 
+    intake_form_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Key that signs the form tokens of browser intake sources (at least 32 random characters; "
+            "`openssl rand -base64 32`). Unset: a random key per process, so tokens die with a restart and "
+            "several workers must share one set here."
+        ),
+    )
+
+    @field_validator("intake_form_key")
+    @classmethod
+    def _long_form_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters (openssl rand -base64 32)")
+        return value
+
     @field_validator("intake_sources", mode="before")
     @classmethod
     def _parse_intake_sources(cls, value: Any) -> dict[str, IntakeSource]:

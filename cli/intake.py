@@ -22,11 +22,12 @@ from cli.context import console, err_console, get_context
 from mappings.profile import load_profile
 from store.intake import InboxEntry, InboxRepository
 from sync.intake import ReleaseRefused, discard_quarantined, release_quarantined
+from webhooks.form_pages import snippet_html
 from webhooks.verify import token_hash
 
 app = typer.Typer(
     rich_markup_mode=None,
-    help="Intake webhook helpers (sign, new-secret, new-token, purge) and quarantine review "
+    help="Intake webhook helpers (sign, new-secret, new-token, form-snippet, purge) and quarantine review "
     "(quarantined, show, release, discard).",
     no_args_is_help=True,
 )
@@ -72,6 +73,33 @@ def new_token() -> None:
     """A random token for a `token` source: give the token to the sender, put the hash in `token_hashes`."""
     token = secrets.token_urlsafe(32)
     console.print(f"token: {token}\nhash:  {token_hash(token)}", highlight=False, soft_wrap=True)
+
+
+@app.command("form-snippet")
+def form_snippet(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Argument(metavar="SOURCE", help="A browser source in IGNITE_INTAKE_SOURCES.")],
+    url: Annotated[
+        str, typer.Option(help="The service's public base URL, as the website's visitors reach it.")
+    ] = "http://127.0.0.1:8000",
+) -> None:
+    """Print the HTML a webmaster pastes into their page: a plain form posting to the service, honeypot included.
+
+    A few lines of script fetch a signed form token when the page loads; with scripts off the form still posts
+    and the submission waits in quarantine for review. The page's origin must be in the source's
+    allowed_origins. Prefer an iframe? Embed <URL>/forms/SOURCE instead.
+    """
+    sources = get_context(ctx).settings.intake_sources
+    config = sources.get(source)
+    if config is None or config.scheme != "browser":
+        browser = sorted(name for name, c in sources.items() if c.scheme == "browser")
+        err_console.print(
+            f"[red]error[/red] {source!r} is not a browser intake source (browser sources: "
+            f"{', '.join(browser) or 'none configured'})",
+            highlight=False,
+        )
+        raise typer.Exit(2)
+    sys.stdout.write(snippet_html(source, config, url))
 
 
 @app.command()

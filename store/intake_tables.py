@@ -28,6 +28,12 @@ HONEYPOT = "honeypot"
 INVALID = "invalid"
 # The submission validated but the mapping profile refuses one of its values (longer than the CRM field…).
 MAPPING = "mapping"
+# Browser sources: no valid form token (a bot posting directly, or a page that ran no script), filled faster than
+# a person can, a CAPTCHA the verifier refused, or a verifier that could not be asked (nothing is lost for it).
+FORM_TOKEN = "form_token"  # noqa: S105 (a reason code, not a secret)
+TOO_FAST = "too_fast"
+CAPTCHA = "captcha"
+CAPTCHA_UNAVAILABLE = "captcha_unavailable"
 
 intake_inbox = Table(
     "intake_inbox",

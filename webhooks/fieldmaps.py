@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
@@ -225,13 +226,14 @@ def _sender_event_id(source: IntakeSource, document: Any) -> str | None:
 
 def extract(source: IntakeSource, document: Any) -> Extracted:
     delivery_id = _sender_event_id(source, document)
-    field_map: FieldMap | None = source.field_map
+    field_map: FieldMap | None = source.effective_field_map
+    honeypot_name = source.honeypot_field
     if field_map is None:
         if not isinstance(document, dict):
             raise PayloadError("(body)", "must be a JSON object (the submission, at the top level or under 'data')")
         inner = document.get("data")
         fields: dict[str, Any] = dict(inner if isinstance(inner, dict) else document)
-        honeypot = fields.pop(source.honeypot, None) if source.honeypot else None
+        honeypot = fields.pop(honeypot_name, None) if honeypot_name else None
         return Extracted(fields=fields, honeypot_filled=_filled(honeypot), delivery_id=delivery_id)
     if field_map.format in ("json", "form") and not isinstance(document, dict):
         raise PayloadError("(body)", "must be a JSON object")
@@ -245,7 +247,7 @@ def extract(source: IntakeSource, document: Any) -> Extracted:
             fields[target] = value
     for target, constant in field_map.constants.items():
         fields.setdefault(target, constant)
-    honeypot = select_value(field_map.format, document, source.honeypot) if source.honeypot else None
+    honeypot = select_value(field_map.format, document, honeypot_name) if honeypot_name else None
     return Extracted(
         fields=fields, honeypot_filled=_filled(honeypot), delivery_id=delivery_id, problems=tuple(problems)
     )
@@ -260,3 +262,36 @@ def _form_problems(document: FormDocument, target: str, selector: str) -> list[P
         rule = f"form field {selector!r} was sent more than once; which value is meant is not known"
         problems.append(Problem("submission", target, rule))
     return problems
+
+
+async def parse_multipart(body: bytes, content_type: str) -> FormDocument:
+    """`multipart/form-data` (what form builders and `<form enctype=multipart/form-data>` send) as the same
+    FormDocument as url-encoded pairs; uploaded files are no part of a submission and are left out."""
+    from starlette.datastructures import Headers, UploadFile
+    from starlette.formparsers import MultiPartException, MultiPartParser
+
+    async def stream() -> AsyncGenerator[bytes, None]:
+        yield body
+
+    parser = MultiPartParser(Headers({"content-type": content_type}), stream(), max_files=16, max_fields=1000)
+    try:
+        form = await parser.parse()
+    except MultiPartException as exc:
+        raise PayloadError("(body)", f"is not readable multipart/form-data ({exc.message})") from None
+    document = FormDocument()
+    try:
+        for name, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                continue
+            if _has_surrogate(name):
+                raise PayloadError("(body)", "form field names must be UTF-8")
+            if "\ufffd" in value:
+                document.undecodable.add(name)
+                value = ""
+            if name in document:
+                document.repeated.add(name)
+                continue
+            document[name] = value
+    finally:
+        await form.close()
+    return document

@@ -18,6 +18,12 @@ Only authentication failures (401), bodies that cannot be parsed or could never 
 UTF-8, nested past 32 levels, numbers past 100 digits or a double, unpaired surrogates), oversize bodies
 (413), wrong content types (415) and rate limits (429) are refused; 503 only ever means nothing was stored.
 
+Senders that cannot set headers post to `/webhooks/intake/{source}/{token}` (a `token` source; the token is
+compared by hash and never logged, webhooks/redact.py).  A `browser` source (the website's own form) has no
+secret: its origin is checked before the body is read, its spam signals (form token, fill time, CAPTCHA)
+quarantine rather than refuse, a form a person must correct comes back to them (422) instead of waiting unseen,
+and webhooks/browser.py turns the answers into a redirect or pages for a browser (JSON for `fetch()`).
+
 Validated posts are written by one group-commit writer (webhooks/group_commit.py): concurrent posts share a
 transaction and its commit instead of queueing for one commit each, and each still hears 202 only after the
 commit that holds its row and job.  A batch that fails answers 503 with Retry-After to each of its senders.
@@ -36,7 +42,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, create_model
 from sqlalchemy import Connection, Engine, text
 
@@ -47,8 +53,14 @@ from models.intake import split_sender_fields, validate_submission
 from models.keys import email_hash, normalise_email
 from models.logsafe import loggable
 from store.intake import HONEYPOT, INVALID, MAPPING, InboxRepository, NewDelivery, StoredDelivery
+from store.intake_tables import FORM_TOKEN
 from sync.intake import INTAKE_JOB, INTAKE_MAX_ATTEMPTS, IntakeMappingCheck
-from webhooks.fieldmaps import PayloadError, extract, parse_body
+from webhooks.browser import browser_answer, origin_allowed, preflight_headers, request_origin, wants_json
+from webhooks.captcha import verify_captcha
+from webhooks.client_address import ClientAddress, PerClientLimiter
+from webhooks.fieldmaps import FormDocument, PayloadError, extract, parse_body, parse_multipart
+from webhooks.form_pages import form_page
+from webhooks.form_tokens import FORM_TOKEN_FIELD, FormTokens
 from webhooks.group_commit import GroupCommitWriter, WriterUnavailable
 from webhooks.intake_ratelimit import SlidingLogLimiter
 from webhooks.metrics import IntakeMetrics
@@ -62,7 +74,8 @@ SERVER_FIELDS = tuple(sorted(_SERVER_FIELDS))
 # Seconds a sender is asked to wait after a 503 (its batch was not committed; nothing was acknowledged).
 RETRY_AFTER_UNAVAILABLE = 5
 JSON_TYPES = ("application/json",)
-FORM_TYPES = ("application/x-www-form-urlencoded",)
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+MULTIPART = "multipart/form-data"
 
 # The documented request body: the submission as a sender writes it (the service adds source, delivery id
 # and the time it was received).  Other fields are allowed and ignored (their names are recorded).
@@ -136,6 +149,9 @@ class _SourceRuntime:
         self.duplicates = metrics.duplicates.labels(source=name)
         self.quarantined = metrics.quarantined.labels(source=name)
         self.limiter = SlidingLogLimiter.parse(config.rate_limit, clock)
+        self.browser = config.scheme == "browser"
+        self.client_address = ClientAddress(config.trusted_proxies)
+        self.client_limiter = PerClientLimiter(config.client_rate_limit, clock) if self.browser else None
 
 
 def intake_router(
@@ -149,6 +165,8 @@ def intake_router(
     batch_wait_seconds: float = 0.0,
     profile: Profile | None = None,
     monotonic: Callable[[], float] | None = None,
+    form_tokens: FormTokens | None = None,
+    wall_clock: Callable[[], float] = time.time,
 ) -> APIRouter:
     runtimes = {
         name: _SourceRuntime(name, config, metrics, monotonic or time.monotonic) for name, config in sources.items()
@@ -216,11 +234,51 @@ def intake_router(
     async def receive(source: str, request: Request) -> Response:
         started = time.perf_counter()
         try:
-            return await _receive(source, request)
+            return await _answer(source, request, None)
         finally:
             metrics.ack_seconds.observe(time.perf_counter() - started)
 
-    async def _receive(source: str, request: Request) -> Response:
+    @router.post(
+        "/webhooks/intake/{source}/{token}",
+        status_code=202,
+        response_model=Receipt,
+        summary="Receive a submission from a sender that can only call a URL",
+        description=(
+            "For `token` sources whose sender cannot set headers or sign (Wix automations, Jotform, Google Forms "
+            "scripts): the token is the last path segment. It is stored only hashed (`token_hashes`, several "
+            "while rotating) and never logged: logs show the route template. Otherwise as the signed route; "
+            "form sources also take multipart/form-data."
+        ),
+        responses={
+            200: {"description": "repeated delivery: the first receipt", "model": Receipt},
+            **problem_responses(400, 401, 404, 413, 415, 429, 503),
+        },
+    )
+    async def receive_with_path_token(source: str, token: str, request: Request) -> Response:
+        started = time.perf_counter()
+        try:
+            return await _answer(source, request, token)
+        finally:
+            metrics.ack_seconds.observe(time.perf_counter() - started)
+
+    @router.options("/webhooks/intake/{source}", include_in_schema=False)
+    async def preflight(source: str, request: Request) -> Response:
+        """CORS preflight for `fetch()` posts: answered for a browser source's allowed origins only."""
+        runtime = runtimes.get(source)
+        origin = request_origin(request)
+        if runtime is None or not runtime.browser or not origin_allowed(runtime.config, request, origin):
+            return problem(403, "origin-not-allowed", "Origin not allowed", "this origin may not post to this source")
+        assert origin is not None
+        return Response(status_code=204, headers=preflight_headers(origin))
+
+    async def _answer(source: str, request: Request, path_token: str | None) -> Response:
+        answer = await _receive(source, request, path_token)
+        runtime = runtimes.get(source)
+        if runtime is not None and runtime.browser:
+            return browser_answer(request, source, runtime.config, answer, request_origin(request))
+        return answer
+
+    async def _receive(source: str, request: Request, path_token: str | None) -> Response:
         runtime = runtimes.get(source)
         if runtime is None:
             # Not a configured live source, so 404 cannot make a real sender disable its webhook.
@@ -231,6 +289,28 @@ def intake_router(
                     404, "unknown-source", "Unknown intake source", "no intake source is configured under this name"
                 ),
             )
+        if path_token is not None and runtime.config.scheme != "token":
+            return reject(
+                source,
+                "unknown_source",
+                problem(404, "unknown-source", "Unknown intake source", "this source takes no token in the path"),
+            )
+        origin = None
+        if runtime.browser:
+            # Checked before the body is read: a page elsewhere cannot spend this source's budget.
+            origin = request_origin(request)
+            if not origin_allowed(runtime.config, request, origin):
+                return reject(
+                    source,
+                    "origin_not_allowed",
+                    problem(
+                        403,
+                        "origin-not-allowed",
+                        "This form cannot be sent from here",
+                        "the page this form was sent from is not one of the source's allowed origins",
+                        errors=[{"field": "Origin", "rule": "must be one of the source's allowed_origins"}],
+                    ),
+                )
         media = _media_type(request)
         allowed = FORM_TYPES if runtime.config.accepts_form else JSON_TYPES
         if media not in allowed:
@@ -260,7 +340,10 @@ def intake_router(
                 ),
             )
         try:
-            verified = runtime.verifier.verify(request.headers, body)
+            if path_token is not None:
+                verified = runtime.verifier.verify_path_token(request.headers, path_token)
+            else:
+                verified = runtime.verifier.verify(request.headers, body)
         except SignatureRejected as exc:
             return reject(source, exc.reason, problem(401, "bad-signature", "Signature rejected", exc.detail))
         # Counted after verification, so forged posts cannot spend a real sender's budget.
@@ -278,14 +361,41 @@ def intake_router(
                     headers={"Retry-After": str(retry_after)},
                 ),
             )
+        client = None
+        if runtime.client_limiter is not None:
+            client = runtime.client_address.of(
+                request.client.host if request.client else None, request.headers.get("x-forwarded-for")
+            )
+            per_client = runtime.client_limiter.hit(client)
+            if per_client.limited:
+                retry_after = max(1, math.ceil(per_client.retry_after))
+                return reject(
+                    source,
+                    "client_rate_limited",
+                    problem(
+                        429,
+                        "rate-limited",
+                        "Too many forms sent",
+                        f"this form accepts {runtime.config.client_rate_limit} from one address; "
+                        f"please wait {retry_after} s and send it again",
+                        headers={"Retry-After": str(retry_after)},
+                    ),
+                )
         received_at = clock()
         try:
-            document = parse_body(body, form=runtime.config.accepts_form)
+            if media == MULTIPART:
+                document: Any = await parse_multipart(body, request.headers.get("content-type", ""))
+            else:
+                document = parse_body(body, form=runtime.config.accepts_form)
         except PayloadError as exc:  # not JSON / not UTF-8 form data: nothing to keep or review
             return reject(source, "invalid_body", _invalid([Problem("submission", exc.field, exc.rule)]))
+        spam = await _browser_checks(runtime, source, document, client) if runtime.browser else None
         delivery = _classify(
-            runtime.config, source, document, body, media, received_at, verified.delivery_id, mapping_check
+            runtime.config, source, document, body, media, received_at, verified.delivery_id, mapping_check, spam
         )
+        if runtime.browser and delivery.quarantine_reason == INVALID and isinstance(document, FormDocument):
+            # A person is at the form: show them what to correct instead of keeping what they cannot see.
+            return _form_errors(source, runtime, request, document, delivery.quarantine_problems or [])
         quarantine = delivery.quarantine_reason
         delivery_id = delivery.delivery_id
         email = delivery.email_hash
@@ -336,7 +446,70 @@ def intake_router(
         # stops retrying something that is safely stored.
         return JSONResponse({"receipt_id": stored.receipt_id, "status": "accepted"}, status_code=202)
 
+    async def _browser_checks(
+        runtime: _SourceRuntime, source: str, document: Any, client: str | None
+    ) -> tuple[str, Problem] | None:
+        """The spam signals of a browser post: a missing, forged, expired or too-young form token, then the
+        CAPTCHA.  Each quarantines (never refuses): a real person's post must not be lost to a false alarm."""
+        config = runtime.config
+        fields = document if isinstance(document, dict) else {}
+        token = fields.get(FORM_TOKEN_FIELD)
+        if form_tokens is None:
+            return (FORM_TOKEN, Problem("submission", FORM_TOKEN_FIELD, "no form-token key is configured"))
+        checked = form_tokens.check(
+            source,
+            token if isinstance(token, str) else None,
+            wall_clock(),
+            min_fill_seconds=config.min_fill_seconds,
+            max_age_seconds=config.form_token_max_age_seconds,
+        )
+        if checked.problem is not None:
+            return (checked.problem, Problem("submission", FORM_TOKEN_FIELD, checked.rule))
+        if config.captcha is not None:
+            response = fields.get(config.captcha.field)
+            verdict = await verify_captcha(config.captcha, response if isinstance(response, str) else None, client)
+            if verdict.problem is not None:
+                return (verdict.problem, Problem("submission", config.captcha.field, verdict.rule))
+        return None
+
+    def _form_errors(
+        source: str,
+        runtime: _SourceRuntime,
+        request: Request,
+        document: FormDocument,
+        problems: list[dict[str, str]],
+    ) -> Response:
+        metrics.rejected.labels(source=source, reason="invalid_form").inc()
+        fields = ",".join(sorted({p["field"] for p in problems}))
+        log.info("intake form returned for correction source=%s fields=%s", loggable(source), loggable(fields))
+        if wants_json(request) or form_tokens is None:
+            return problem(
+                422,
+                "invalid-form",
+                "Please correct the form",
+                "some fields are missing or not valid; nothing was kept",
+                errors=problems,
+            )
+        errors = {p["field"]: _readable_rule(p["rule"]) for p in problems}
+        page = form_page(
+            source,
+            runtime.config,
+            action=f"/webhooks/intake/{source}",
+            token=form_tokens.issue(source, wall_clock()),
+            values={k: v for k, v in document.items() if k != FORM_TOKEN_FIELD},
+            errors=errors,
+        )
+        return HTMLResponse(page, status_code=422)
+
     return router
+
+
+def _readable_rule(rule: str) -> str:
+    """Pydantic's rule wording, made a sentence a person can act on."""
+    text = rule.removeprefix("Value error, ")
+    if text.lower().startswith("field required"):
+        return "This field is required."
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 
 def _classify(
@@ -348,6 +521,7 @@ def _classify(
     received_at: datetime,
     verified_delivery_id: str | None,
     mapping_check: IntakeMappingCheck | None = None,
+    spam: tuple[str, Problem] | None = None,
 ) -> NewDelivery:
     """The inbox row for an authenticated, parsed body: a valid submission (pending), or quarantined with the
     problems that kept it from validating.  Content never refuses a post from here on."""
@@ -379,6 +553,9 @@ def _classify(
                 problems = mapping_check(checked)
                 refused_by_mapping = bool(problems)
     reason = HONEYPOT if honeypot else (MAPPING if refused_by_mapping else INVALID) if problems else None
+    if spam is not None and reason in (None, MAPPING):
+        reason = spam[0]
+        problems = [spam[1], *problems]
     if reason is not None:
         submission = None
     return NewDelivery(

@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from models.logsafe import loggable
 from models.problems import Problem
+from webhooks.redact import redacted_path
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("ignite.web")
@@ -84,6 +85,9 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.error(
-            "unexpected error on %s %s: %s", loggable(request.method), loggable(request.url.path), type(exc).__name__
+            "unexpected error on %s %s: %s",
+            loggable(request.method),
+            loggable(redacted_path(request.url.path)),
+            type(exc).__name__,
         )
         return problem(500, "internal", "Internal error", "the service failed; the error is logged without the body")

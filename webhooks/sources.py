@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import json
 import re
 from pathlib import Path
@@ -17,7 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from models.keys import SLUG
 
-Scheme = Literal["standard-webhooks", "typeform", "tally", "token", "none"]
+Scheme = Literal["standard-webhooks", "typeform", "tally", "token", "none", "browser"]
+CaptchaProvider = Literal["turnstile", "hcaptcha", "recaptcha"]
 PayloadFormat = Literal["json", "typeform", "tally", "form"]
 
 SUBMISSION_FIELDS = frozenset(
@@ -68,6 +70,71 @@ class FieldMap(_Config):
         return value
 
 
+# Each provider's documented siteverify endpoint; a source may name another (tests use a local fake).
+CAPTCHA_VERIFY_URLS: dict[str, str] = {
+    "turnstile": "https://challenges.cloudflare.com/turnstile/v0/siteverify",
+    "hcaptcha": "https://api.hcaptcha.com/siteverify",
+    "recaptcha": "https://www.google.com/recaptcha/api/siteverify",
+}
+# The form field each provider's widget fills with its response token.
+CAPTCHA_FIELDS: dict[str, str] = {
+    "turnstile": "cf-turnstile-response",
+    "hcaptcha": "h-captcha-response",
+    "recaptcha": "g-recaptcha-response",
+}
+# The widget script a page loads, and the class of the element it renders into.
+CAPTCHA_WIDGETS: dict[str, tuple[str, str]] = {
+    "turnstile": ("https://challenges.cloudflare.com/turnstile/v0/api.js", "cf-turnstile"),
+    "hcaptcha": ("https://js.hcaptcha.com/1/api.js", "h-captcha"),
+    "recaptcha": ("https://www.google.com/recaptcha/api.js", "g-recaptcha"),
+}
+_ORIGIN = re.compile(r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?$")
+
+
+class Captcha(_Config):
+    """Optional CAPTCHA check for a browser source: the widget's token is verified server-side."""
+
+    provider: CaptchaProvider
+    site_key: str
+    secret: SecretStr
+    verify_url: str | None = None  # default: the provider's siteverify endpoint
+    timeout_seconds: float = Field(default=5.0, gt=0, le=30)
+
+    @property
+    def endpoint(self) -> str:
+        return self.verify_url or CAPTCHA_VERIFY_URLS[self.provider]
+
+    @property
+    def field(self) -> str:
+        return CAPTCHA_FIELDS[self.provider]
+
+
+class FormWording(_Config):
+    """What the hosted form and the snippet say; the defaults suit most programs."""
+
+    title: str = "Get in touch"
+    intro: str = "Tell us about yourself and we will be in touch."
+    interest_label: str = "What are you interested in?"
+    interest_options: list[str] = Field(default_factory=list)  # empty: a free-text field
+    consent_label: str = "You may contact me about this program."
+    submit_label: str = "Send"
+    thank_you: str = "We have received your details and will be in touch."
+
+
+# The submission fields a browser form shows when its source has no field map (form names = field names).
+BROWSER_DEFAULT_FIELDS = (
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "organization",
+    "job_title",
+    "interest",
+    "message",
+    "consent_to_contact",
+)
+
+
 class IntakeSource(_Config):
     scheme: Scheme
     # HMAC secrets (standard-webhooks: `whsec_…`; typeform/tally: the secret as entered in their UI).
@@ -84,6 +151,44 @@ class IntakeSource(_Config):
     # Where the sender's own delivery id is (token / none schemes): a header name; else SHA-256 of the body.
     delivery_id_header: str | None = None
     rate_limit: str = "120/minute"
+    # Browser sources (scheme `browser`): posts from web pages, which can keep no secret.
+    allowed_origins: list[str] = Field(default_factory=list)  # e.g. "https://www.example.org"
+    thank_you_url: str | None = None  # where a person lands after posting (default: a built-in page)
+    min_fill_seconds: float = Field(default=3.0, ge=0, le=600)
+    form_token_max_age_seconds: int = Field(default=24 * 3600, ge=60)
+    # Addresses (or CIDR networks) of the reverse proxies whose X-Forwarded-For is believed.
+    trusted_proxies: list[str] = Field(default_factory=list)
+    client_rate_limit: str = "10/minute"  # per client address, on top of the source's rate_limit
+    captcha: Captcha | None = None
+    form: FormWording = Field(default_factory=FormWording)
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origin_shape(cls, value: list[str]) -> list[str]:
+        cleaned = [item.rstrip("/").lower() for item in value]
+        for item in cleaned:
+            if not _ORIGIN.match(item):
+                raise ValueError(
+                    f"{item!r} is not an origin: write scheme and host (and port), e.g. https://www.example.org"
+                )
+        return cleaned
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_shape(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or network") from None
+        return value
+
+    @field_validator("thank_you_url")
+    @classmethod
+    def _thank_you_shape(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^\s]+$", value):
+            raise ValueError("thank_you_url must be an absolute http(s) URL")
+        return value
 
     @field_validator("token_hashes")
     @classmethod
@@ -100,7 +205,7 @@ class IntakeSource(_Config):
             raise ValueError("a header name is 1-64 letters, digits or '-'")
         return value
 
-    @field_validator("rate_limit")
+    @field_validator("rate_limit", "client_rate_limit")
     @classmethod
     def _rate_shape(cls, value: str) -> str:
         if not _RATE.match(value):
@@ -116,6 +221,10 @@ class IntakeSource(_Config):
                 _check_whsec(secret.get_secret_value())
         if self.scheme == "token" and not self.token_hashes:
             raise ValueError("scheme 'token' needs at least one entry in token_hashes")
+        if self.scheme == "browser" and not self.allowed_origins:
+            raise ValueError("scheme 'browser' needs allowed_origins (the sites whose pages may post)")
+        if self.scheme == "browser" and self.field_map is not None and self.field_map.format != "form":
+            raise ValueError("a browser source needs a field map of format 'form' (or none)")
         if self.scheme == "none" and not self.insecure:
             raise ValueError("scheme 'none' accepts unsigned posts; set insecure: true (local development only)")
         if self.scheme in ("typeform", "tally") and self.field_map is not None and self.field_map.format != self.scheme:
@@ -124,7 +233,25 @@ class IntakeSource(_Config):
 
     @property
     def accepts_form(self) -> bool:
-        return self.field_map is not None and self.field_map.format == "form"
+        return self.scheme == "browser" or (self.field_map is not None and self.field_map.format == "form")
+
+    @property
+    def form_fields(self) -> dict[str, str]:
+        """Submission field -> form field name, as a form posts them (browser sources without a map: same)."""
+        if self.field_map is not None:
+            return dict(self.field_map.fields)
+        return {name: name for name in BROWSER_DEFAULT_FIELDS}
+
+    @property
+    def honeypot_field(self) -> str | None:
+        """Browser sources always have one (people never see it; bots fill it)."""
+        return self.honeypot or ("website_url" if self.scheme == "browser" else None)
+
+    @property
+    def effective_field_map(self) -> FieldMap | None:
+        if self.scheme == "browser" and self.field_map is None:
+            return FieldMap(format="form", fields=self.form_fields)
+        return self.field_map
 
 
 def _check_whsec(secret: str) -> None:

@@ -80,6 +80,8 @@ class Verifier:
             return self._prefixed_hmac(headers, body, "tally-signature", b"")
         if scheme == "token":
             return self._token(headers)
+        if scheme == "browser":  # a page can keep no secret: its origin is checked instead (webhooks/browser.py)
+            return Verified(delivery_id=None)
         return Verified(delivery_id=self._own_delivery_id(headers))
 
     def _own_delivery_id(self, headers: Mapping[str, str]) -> str | None:
@@ -135,6 +137,13 @@ class Verifier:
         if not _constant_time_any(expected, presented):
             raise SignatureRejected("bad_signature", f"{header} does not match the body under any configured secret")
         return Verified(delivery_id=None)
+
+    def verify_path_token(self, headers: Mapping[str, str], presented: str) -> Verified:
+        """The token as the URL's last segment, for senders that can only call a URL (never logged)."""
+        digest = hashlib.sha256(presented.encode("utf-8")).hexdigest().encode("ascii")
+        if not presented or not _constant_time_any(self._token_hashes, digest):
+            raise SignatureRejected("bad_signature", "the URL holds no accepted token")
+        return Verified(delivery_id=self._own_delivery_id(headers))
 
     def _token(self, headers: Mapping[str, str]) -> Verified:
         name = self.source.token_header
