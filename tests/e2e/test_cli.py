@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import subprocess
 from pathlib import Path
 
@@ -129,15 +128,3 @@ def test_a_missing_postgres_database_says_to_create_it_and_debug_shows_the_trace
     assert result.stderr.count("\n") == 1 and "does not exist; create the database" in result.stderr
     debug = run("--debug", "status", cwd=tmp_path, env={"IGNITE_DATABASE_URL": url})
     assert debug.returncode != 0 and "OperationalError" in debug.stderr
-
-
-def test_help_shows_flags_as_flags_and_prose_as_paragraphs(tmp_path: Path) -> None:
-    """`--dry-run <bool>` made people type `--dry-run true`, which fails; help lines must not break mid-sentence."""
-    for command in (("sync",), ("export", "funder"), ("serve",), ("import",), ("intake", "sign")):
-        result = run(*command, "--help", cwd=tmp_path, env={"COLUMNS": "80"})
-        assert result.returncode == 0, result.stderr
-        assert "<bool>" not in result.stdout, command
-        assert "service:create_app" not in result.stdout
-        prose = result.stdout.split("\nArguments:")[0].split("\nOptions:")[0].splitlines()
-        stranded = [a for a, b in itertools.pairwise(prose) if len(a.split()) == 1 and b.strip()]
-        assert not stranded, (command, stranded)
