@@ -3,8 +3,9 @@
 Bytes that are not UTF-8 and control characters (NUL above all: Postgres refuses it in text) are found here,
 per row, and reported as that row's problems (`file:line field: rule`), never as a crash halfway through an
 import.  Files are decoded with `surrogateescape`, so an undecodable byte survives as a lone surrogate that
-`reading_problems` can name.  What makes a whole file unreadable (no header, a column named twice, a cell
-over the csv module's field limit, broken JSON) raises `UnreadableFile` naming the line.  No message quotes
+`reading_problems` can name.  What makes a whole file unreadable (no header, a column named twice, a header
+its kind does not accept (`ingest/columns.py`), a cell over the csv module's field limit, broken JSON) raises
+`UnreadableFile` naming the line.  No message quotes
 a cell's value: values are personal data.
 """
 
