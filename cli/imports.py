@@ -1,4 +1,7 @@
-"""`ignite-sync import KIND FILE`: validate every row, store the good ones, report each bad one."""
+"""`ignite-sync import KIND FILE`: validate every row, store the good ones, report each bad one.
+
+`ignite-sync import KIND --template` prints the header a file of that kind needs and one example row.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +15,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy.exc import DBAPIError
 
 from cli.context import console, err_console, get_context
-from ingest.importer import IMPORTABLE, UnknownKind, import_file
+from ingest.columns import required_columns
+from ingest.importer import IMPORTABLE, UnknownKind, import_file, resolve_kind
 from ingest.reader import UnreadableFile
+from ingest.templates import template_csv
 from models.problems import Problem
 
 
@@ -26,16 +31,51 @@ def _count_data_lines(path: Path) -> int | None:
     return max(0, lines - (1 if path.suffix.lower() == ".csv" else 0))
 
 
+def _print_template(kind: str) -> None:
+    """The CSV on stdout (so `> file.csv` starts a file); which columns may stay blank on stderr."""
+    try:
+        text = template_csv(kind)
+    except UnknownKind as exc:
+        err_console.print(f"[red]error[/red] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(2) from None
+    print(text, end="")
+    required = required_columns(resolve_kind(kind))
+    err_console.print(
+        f"required: {', '.join(required)}; the other columns may be left blank or left out",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
 def import_command(
     ctx: typer.Context,
     kind: Annotated[str, typer.Argument(metavar="KIND", help=f"What the file holds: {', '.join(IMPORTABLE)}.")],
     file: Annotated[
-        Path, typer.Argument(metavar="FILE", exists=True, dir_okay=False, readable=True, help="A .csv, .json, .jsonl")
-    ],
+        Path | None,
+        typer.Argument(metavar="FILE", exists=True, dir_okay=False, readable=True, help="A .csv, .json, .jsonl"),
+    ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate and report; write nothing.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one machine-readable summary.")] = False,
+    template: Annotated[
+        bool,
+        typer.Option(
+            "--template",
+            help="Print the CSV header a KIND file needs and one example row (redirect it to start a file); "
+            "read no FILE.",
+        ),
+    ] = False,
 ) -> None:
-    """Import program data.  Exit code 1 when any row was rejected; 2 when the file cannot be read."""
+    """Import program data.  Exit code 1 when any row was rejected; 2 when the file cannot be read (a CSV
+    header with unknown or missing columns is one message for the file, and no row is read)."""
+    if template:
+        _print_template(kind)
+        return
+    if file is None:
+        err_console.print(
+            f"[red]error[/red] give the FILE to import (or `--template` for the columns of {escape(kind)})",
+            highlight=False,
+        )
+        raise typer.Exit(2)
     context = get_context(ctx)
     engine = context.migrated_engine()
 
@@ -66,7 +106,8 @@ def import_command(
                 after_batch=context.after_import_batch,
             )
     except (UnknownKind, UnreadableFile) as exc:
-        err_console.print(f"[red]error[/red] {escape(str(exc))}", highlight=False)
+        # One line however wide the terminal (a wrong header's message names every column): soft_wrap.
+        err_console.print(f"[red]error[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     except DBAPIError as exc:
         # The file is one transaction, so nothing of it was stored; the driver's first line says why, without

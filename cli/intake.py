@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import secrets
 import sys
 import uuid
@@ -20,6 +21,7 @@ from standardwebhooks import Webhook
 
 from cli.context import console, err_console, get_context
 from mappings.profile import load_profile
+from models.common import UsState
 from store.intake import InboxEntry, InboxRepository
 from sync.intake import ReleaseRefused, discard_quarantined, release_quarantined
 from webhooks.form_pages import snippet_html
@@ -139,6 +141,30 @@ def _candidate_email(entry: InboxEntry) -> str:
     return value if isinstance(value, str) else ""
 
 
+# Closed vocabularies a listing names in words rather than by enumerating them.
+_VOCABULARIES = {frozenset(code.value for code in UsState): "not a US state code"}
+_CHOICES = re.compile(r"'([^']*)'")
+BRIEF_RULE_CHARS = 60
+
+
+def brief_rule(rule: str) -> str:
+    """A problem's rule in a few words for the list (`state: not a US state code`, not 56 codes); the full
+    text stays on the row and in `intake show`."""
+    if rule.startswith("Input should be "):
+        choices = _CHOICES.findall(rule)
+        if len(choices) > 4:
+            return _VOCABULARIES.get(frozenset(choices), f"not one of the {len(choices)} allowed values")
+    return rule if len(rule) <= BRIEF_RULE_CHARS else rule[: BRIEF_RULE_CHARS - 1] + "…"
+
+
+def brief_reason(entry: InboxEntry) -> str:
+    """`InboxEntry.reason` with each rule shortened: the code, then field and brief rule (no values)."""
+    if entry.quarantine_reason is None:
+        return ""
+    problems = "; ".join(f"{p.get('field')}: {brief_rule(str(p.get('rule')))}" for p in entry.quarantine_problems or [])
+    return f"{entry.quarantine_reason} ({problems})" if problems else entry.quarantine_reason
+
+
 @app.command()
 def quarantined(
     ctx: typer.Context,
@@ -150,8 +176,9 @@ def quarantined(
 ) -> None:
     """Submissions accepted but held back from the CRM (failed validation, or a filled honeypot).
 
-    Shows id, source, when it arrived, the reason (fields and rules, no values) and the email's hash; the
-    email itself only with --show-personal.  Review one with `show ID`, then `release ID` or `discard ID`."""
+    Shows id, source, when it arrived, the reason (fields and rules in a few words, no values; `show ID` and
+    --json give each rule in full) and the email's hash; the email itself only with --show-personal.  Review
+    one with `show ID`, then `release ID` or `discard ID`."""
     with get_context(ctx).migrated_engine().connect() as connection:
         entries = InboxRepository(connection).quarantined(limit=limit)
     rows: list[dict[str, Any]] = []
@@ -170,6 +197,8 @@ def quarantined(
         for row in rows:
             print(json.dumps(row, sort_keys=True))
         return
+    for row, entry in zip(rows, entries, strict=True):
+        row["reason"] = brief_reason(entry)
     if not rows:
         console.print("no quarantined intake submissions")
         return

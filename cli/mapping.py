@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from sqlalchemy.engine import make_url
 
 from cli.context import console, err_console, get_context
 from connector.base import CrmError
@@ -15,6 +16,7 @@ from mappings.check import CheckReport, DescribeSource, check_profile, describe_
 from mappings.plugin import plugin_files, write_plugin
 from mappings.profile import PROFILE_NAMES, Profile, ProfileError, load_profile
 from mappings.snapshots import load_describes
+from settings import Settings
 
 plugin_app = typer.Typer(
     rich_markup_mode=None, help="The CRM-side metadata a profile needs (Salesforce DX source).", no_args_is_help=True
@@ -63,6 +65,17 @@ def _live_connector(ctx: typer.Context) -> Any:
     return get_context(ctx).connector()
 
 
+def live_target(settings: Settings) -> str:
+    """What `--live` checked against, in words: the default is the embedded local CRM, not an org, and saying
+    "the live org: ok" there made people believe a Salesforce org had been checked."""
+    if settings.crm == "local":
+        where = make_url(settings.local_crm_url).render_as_string(hide_password=True)
+        return f"local CRM at {where} (IGNITE_CRM=local; no Salesforce org was checked)"
+    if settings.sf_auth == "session" and settings.sf_instance_url:
+        return f"Salesforce org at {settings.sf_instance_url}"
+    return f"Salesforce org signed in through https://{settings.sf_domain}.salesforce.com"
+
+
 def print_report(report: CheckReport) -> None:
     if report.problems:
         table = Table(title=f"{report.profile}: problems against the {report.source}", show_lines=False)
@@ -88,7 +101,7 @@ def print_report(report: CheckReport) -> None:
             highlight=False,
         )
     verdict = "[green]ok[/green]" if report.ok else f"[red]{len(report.problems)} problem(s)[/red]"
-    console.print(f"{report.profile} against the {report.source}: {verdict}")
+    console.print(f"{report.profile} against the {report.source}: {verdict}", soft_wrap=True, highlight=False)
 
 
 def check_mapping(
@@ -101,7 +114,7 @@ def check_mapping(
     """Check a mapping profile against describe data; exit 1 on any problem."""
     loaded = _profile(ctx, profile)
     if live:
-        source, label = connector_describe(_live_connector(ctx)), "live org"
+        source, label = connector_describe(_live_connector(ctx)), live_target(get_context(ctx).settings)
     else:
         source, label = describe_source(load_describes(loaded.name)), "snapshot"
     report = check_profile(loaded, source, source=label)

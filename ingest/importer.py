@@ -20,7 +20,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Connection, Engine
 
-from ingest.reader import SourceRow, read_rows
+from ingest.columns import header_check
+from ingest.reader import ColumnCheck, SourceRow, read_rows
 from ingest.references import CHECKS
 from ingest.seen_keys import SeenKeys
 from models import MeasureCatalogue, default_catalogue
@@ -199,7 +200,13 @@ def _row_order(location: str) -> tuple[int, str]:
     return (int(tail) if tail.isdigit() else 0, location)
 
 
+def columns_check(kind_name: str) -> ColumnCheck:
+    """The header check for a CSV of this kind: unknown or missing columns are one `WrongHeader` for the file."""
+    return header_check(kind_name, resolve_kind(kind_name))
+
+
 def import_file(engine: Engine, kind_name: str, path: Path, **options: Any) -> ImportReport:
-    """Import one CSV / JSON / JSON Lines file; see `import_rows` for the options."""
-    resolve_kind(kind_name)  # fail on a bad kind before opening the file
-    return import_rows(engine, kind_name, read_rows(path), **options)
+    """Import one CSV / JSON / JSON Lines file; see `import_rows` for the options.  A CSV's header is checked
+    before its first row (`WrongHeader`, an `UnreadableFile`, when a column is unknown or missing)."""
+    check = columns_check(kind_name)  # fails on a bad kind before opening the file
+    return import_rows(engine, kind_name, read_rows(path, check), **options)

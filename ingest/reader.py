@@ -3,8 +3,9 @@
 Bytes that are not UTF-8 and control characters (NUL above all: Postgres refuses it in text) are found here,
 per row, and reported as that row's problems (`file:line field: rule`), never as a crash halfway through an
 import.  Files are decoded with `surrogateescape`, so an undecodable byte survives as a lone surrogate that
-`reading_problems` can name.  What makes a whole file unreadable (no header, a column named twice, a cell
-over the csv module's field limit, broken JSON) raises `UnreadableFile` naming the line.  No message quotes
+`reading_problems` can name.  What makes a whole file unreadable (no header, a column named twice, a header
+its kind does not accept (`ingest/columns.py`), a cell over the csv module's field limit, broken JSON) raises
+`UnreadableFile` naming the line.  No message quotes
 a cell's value: values are personal data.
 """
 
@@ -14,7 +15,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -139,7 +140,12 @@ def _too_long(row: dict[str | None, Any]) -> bool:
     return False
 
 
-def read_csv(stream: IO[str], name: str) -> Iterator[SourceRow]:
+# Checks a header's column names against what the file's kind accepts: (names, file name, header line).
+ColumnCheck = Callable[[list[str], str, int], None]
+
+
+def read_csv(stream: IO[str], name: str, check_columns: ColumnCheck | None = None) -> Iterator[SourceRow]:
+    """Rows of a CSV; `check_columns` sees the header before any row is read (and may raise `UnreadableFile`)."""
     reader = csv.DictReader(stream)
     start = 1  # the line the record being read starts on
     try:
@@ -147,6 +153,8 @@ def read_csv(stream: IO[str], name: str) -> Iterator[SourceRow]:
         if fieldnames is None:
             raise UnreadableFile(f"{name}: the CSV file is empty (a header row is needed)")
         _check_header(list(fieldnames), name, reader.line_num)
+        if check_columns is not None:
+            check_columns(list(fieldnames), name, reader.line_num)
         start = reader.line_num + 1
         for row in reader:
             if _too_long(row):
@@ -188,13 +196,14 @@ def read_json_array(text: str, name: str) -> Iterator[SourceRow]:
         yield _row(f"{name}:item {index}", item if isinstance(item, dict) else {"(json)": item})
 
 
-def read_rows(path: Path) -> Iterator[SourceRow]:
-    """Rows of a .csv, .json or .jsonl/.ndjson file, streamed where the format allows."""
+def read_rows(path: Path, check_columns: ColumnCheck | None = None) -> Iterator[SourceRow]:
+    """Rows of a .csv, .json or .jsonl/.ndjson file, streamed where the format allows (a CSV's header checked
+    by `check_columns` first)."""
     suffix = path.suffix.lower()
     name = path.name
     if suffix == ".csv":
         with path.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as stream:
-            yield from read_csv(stream, name)
+            yield from read_csv(stream, name, check_columns)
     elif suffix in {".jsonl", ".ndjson"}:
         with path.open(encoding="utf-8", errors="surrogateescape") as stream:
             yield from read_json_lines(stream, name)
@@ -215,9 +224,9 @@ def decode_utf8(data: bytes, name: str) -> str:
         ) from None
 
 
-def read_text(text: str, name: str, content_type: str) -> Iterator[SourceRow]:
+def read_text(text: str, name: str, content_type: str, check_columns: ColumnCheck | None = None) -> Iterator[SourceRow]:
     """The same readers over an uploaded body (the ingest API)."""
     if "csv" in content_type:
-        yield from read_csv(io.StringIO(text, newline=""), name)
+        yield from read_csv(io.StringIO(text, newline=""), name, check_columns)
     else:
         yield from read_json_array(text, name)

@@ -17,7 +17,7 @@ CurrencyCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
 class Funder(IgniteModel):
     key: FunderKey
     name: str = Field(min_length=1, max_length=255)
-    website: str | None = Field(default=None, max_length=255)
+    website: str | None = Field(default=None, max_length=255, examples=["https://www.example.org"])
 
 
 class Grant(IgniteModel):

@@ -9,13 +9,13 @@ from models.keys import OrganizationKey, email_hash, normalise_email
 
 
 class Participant(IgniteModel):
-    email: str
+    email: str = Field(examples=["jordan.rivera@example.org"])
     first_name: str = Field(min_length=1, max_length=40)
     last_name: str = Field(min_length=1, max_length=80)
     role: Role
     job_title: str | None = Field(default=None, max_length=128)
     organization: OrganizationKey
-    phone: str | None = Field(default=None, max_length=40)
+    phone: str | None = Field(default=None, max_length=40, examples=["+1 555 0100"])
 
     @field_validator("email")
     @classmethod

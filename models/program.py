@@ -56,7 +56,7 @@ class Session(IgniteModel):
     sequence: int = Field(ge=1, le=999)
     title: str = Field(min_length=1, max_length=80)
     starts_at: AwareDatetime
-    duration_minutes: int = Field(gt=0, le=24 * 60)
+    duration_minutes: int = Field(gt=0, le=24 * 60, examples=[90])
 
     @field_validator("starts_at")
     @classmethod

@@ -13,7 +13,7 @@ from models.keys import CohortKey, MeasureKey, ParticipantKey, SessionKey, compo
 class Enrollment(IgniteModel):
     participant: ParticipantKey
     cohort: CohortKey
-    status: EnrollmentStatus
+    status: EnrollmentStatus = Field(examples=[EnrollmentStatus.ENROLLED])
     enrolled_on: date | None = None
     ended_on: date | None = None
 
@@ -33,7 +33,7 @@ class Attendance(IgniteModel):
     session: SessionKey
     participant: ParticipantKey
     status: AttendanceStatus
-    minutes: int | None = Field(default=None, ge=0, le=24 * 60)
+    minutes: int | None = Field(default=None, ge=0, le=24 * 60, examples=[90])
 
     @model_validator(mode="after")
     def _absent_means_no_minutes(self) -> Attendance:

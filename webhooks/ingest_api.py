@@ -17,7 +17,8 @@ from pydantic import BaseModel
 from sqlalchemy import Connection, Engine
 
 from ingest import import_rows
-from ingest.importer import IMPORTABLE, ImportReport
+from ingest.columns import WrongHeader
+from ingest.importer import IMPORTABLE, ImportReport, columns_check
 from ingest.reader import UnreadableFile, decode_utf8, read_text
 from store.repository import UpsertCounts
 from sync.jobs import enqueue_incremental_sync
@@ -63,7 +64,11 @@ def ingest_router(
             enqueue_incremental_sync(connection, f"ingest API: {kind} from key {caller}")
 
         return import_rows(
-            engine, kind, read_text(text, f"{kind}-upload", media), dry_run=dry_run, after_batch=queue_sync
+            engine,
+            kind,
+            read_text(text, f"{kind}-upload", media, columns_check(kind)),
+            dry_run=dry_run,
+            after_batch=queue_sync,
         )
 
     @router.post(
@@ -72,8 +77,10 @@ def ingest_router(
         summary="Import program data (JSON array or CSV)",
         description=(
             f'Kinds: {", ".join(IMPORTABLE)}. The body is a JSON array of objects (or `{{"data": [...]}}`) or a '
-            "CSV file with the model's field names as headers. Valid rows are stored (and a sync queued); every "
-            "invalid row is reported with its location, field and rule. The answer is 200 whenever the body "
+            "CSV file with the model's field names as headers (a header with unknown or missing columns is one 400 "
+            "`wrong-header` problem naming each, before any row is read). Valid rows are stored (and a sync "
+            "queued); every invalid row is reported with its location, field and rule. The answer is 200 "
+            "whenever the body "
             "could be read, with `rejected` > 0 when some rows were refused."
         ),
         responses=problem_responses(400, 401, 404, 413, 415),
@@ -121,6 +128,9 @@ def ingest_router(
             # (400, naming the line); NUL and other control characters reject just their row (in the report).
             text = decode_utf8(body, f"{kind}-upload")
             report = await to_thread.run_sync(run, kind, text, media, dry_run, caller)
+        except WrongHeader as exc:
+            # One answer for the header, naming each unknown or missing column, instead of one per row.
+            return problem(400, "wrong-header", "Wrong CSV header", str(exc), errors=exc.errors())
         except UnreadableFile as exc:
             return problem(
                 400, "unreadable", "Unreadable body", str(exc), errors=[{"field": "(body)", "rule": str(exc)}]

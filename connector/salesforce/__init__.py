@@ -69,6 +69,8 @@ def build_salesforce_connector(
             auth,
         )
         assert username is not None and consumer_key is not None and private_key_file is not None
+        if not Path(private_key_file).is_file():  # a setting's mistake: said before any call, not as a CRM failure
+            raise ValueError(f"IGNITE_SF_PRIVATE_KEY_FILE: no private key file at {private_key_file}")
         authenticator = JwtLogin(username, consumer_key, Path(private_key_file), domain, api_version)
     elif auth == "session":
         _require({"IGNITE_SF_SESSION_ID": session_id, "IGNITE_SF_INSTANCE_URL": instance_url}, auth)

@@ -118,6 +118,62 @@ def test_a_database_url_mistake_is_one_line_naming_the_variable_and_exit_2(tmp_p
     assert "Traceback" not in result.stderr and "s3cret-pw" not in result.stderr
 
 
+# Issue 16: every configuration mistake is one line naming what to fix, exit code 2, no traceback.
+BAD_CONFIGURATIONS = {
+    "intake sources not JSON": (
+        ["status"],
+        {"IGNITE_INTAKE_SOURCES": '{"website": {"scheme": "standard-webhooks", "secrets": ['},
+        "setting error IGNITE_INTAKE_SOURCES: is not valid JSON",
+    ),
+    "intake sources file missing": (
+        ["status"],
+        {"IGNITE_INTAKE_SOURCES": "{tmp}/sources.json"},
+        "setting error IGNITE_INTAKE_SOURCES: must be a JSON object or the path of a file holding one",
+    ),
+    "unknown intake scheme": (
+        ["status"],
+        {"IGNITE_INTAKE_SOURCES": '{"website": {"scheme": "carrier-pigeon"}}'},
+        "setting error IGNITE_INTAKE_SOURCES: source 'website': scheme:",
+    ),
+    "unknown profile setting": (["status"], {"IGNITE_PROFILE": "npsp"}, "setting error IGNITE_PROFILE:"),
+    "unknown profile option": (["check-mapping", "--profile", "npsp"], {}, "unknown profile 'npsp'; choose one of"),
+    "salesforce without credentials": (
+        ["sync"],
+        {"IGNITE_CRM": "salesforce"},
+        "error IGNITE_SF_AUTH=password needs IGNITE_SF_USERNAME",
+    ),
+    "salesforce private key file missing": (
+        ["crm", "describe", "Contact"],
+        {
+            "IGNITE_CRM": "salesforce",
+            "IGNITE_SF_AUTH": "jwt",
+            "IGNITE_SF_USERNAME": "integration@example.org",
+            "IGNITE_SF_CONSUMER_KEY": "3MVG9-example",
+            "IGNITE_SF_PRIVATE_KEY_FILE": "{tmp}/server.key",
+        },
+        "CRM error IGNITE_SF_PRIVATE_KEY_FILE: no private key file at",
+    ),
+    "a CSV header with a misspelt column": (
+        ["import", "organizations", "{tmp}/orgs.csv"],
+        {},
+        "error orgs.csv:1 header: unknown column 'nmae' (did you mean 'name'?); missing required column 'name'",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_CONFIGURATIONS))
+def test_a_configuration_mistake_is_one_line_and_exit_2(tmp_path: Path, case: str) -> None:
+    args, settings, expected = BAD_CONFIGURATIONS[case]
+    (tmp_path / "orgs.csv").write_text("key,nmae,kind\n" + "org:o,Org,fqhc\n" * 500)
+    env = {"IGNITE_DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}", "COLUMNS": "80"}
+    env.update({name: value.replace("{tmp}", str(tmp_path)) for name, value in settings.items()})
+    result = run(*(arg.replace("{tmp}", str(tmp_path)) for arg in args), cwd=tmp_path, env=env)
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(expected), result.stderr
+    assert "Traceback" not in result.stderr
+
+
 @pytest.mark.postgres
 def test_a_missing_postgres_database_says_to_create_it_and_debug_shows_the_traceback(tmp_path: Path) -> None:
     if not POSTGRES_URL:

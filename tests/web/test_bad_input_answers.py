@@ -99,3 +99,19 @@ def test_a_download_request_with_a_nul_in_the_key_is_refused_and_recorded(
     with web_engine.connect() as conn:
         logged = conn.execute(select(export_downloads.c.requested, export_downloads.c.outcome)).all()
     assert sorted(map(tuple, logged)) == [("funder:x\\x00", "refused"), ("funder:x\\x00", "unauthorized")]
+
+
+def test_the_ingest_api_answers_a_misspelt_or_missing_column_once_for_the_whole_body(
+    client: TestClient, web_engine: Engine
+) -> None:
+    rows = b"".join(b"org:o%d,Org %d,fqhc\n" % (n, n) for n in range(1, 501))
+    status, answer = post_csv(client, web_engine, b"key,nmae,kidn\n" + rows)
+    assert status == 400
+    assert answer["type"] == "urn:ignite-sync:problem:wrong-header"
+    assert answer["errors"] == [
+        {"field": "nmae", "rule": "unknown column; did you mean 'name'?"},
+        {"field": "kidn", "rule": "unknown column; did you mean 'kind'?"},
+        {"field": "name", "rule": "required column missing"},
+        {"field": "kind", "rule": "required column missing"},
+    ]
+    assert org_count(web_engine) == 0

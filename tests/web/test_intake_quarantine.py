@@ -196,3 +196,16 @@ def test_markup_in_a_submitted_value_is_listed_as_plain_text(client: TestClient,
     code, output = cli(web_engine, "intake", "quarantined", "--show-personal")
     assert code == 0, output
     assert "[/b]oops" in output
+
+
+def test_quarantined_list_names_a_bad_state_in_a_few_words_and_show_keeps_the_full_rule(
+    client: TestClient, web_engine: Engine
+) -> None:
+    # Issue 16: the reason column listed all 56 state codes.
+    inbox_id = post_quarantined(client, web_engine, "msg_state", email="mary@seacole.example.org", state="ON")
+    code, output = cli(web_engine, "intake", "quarantined")
+    assert code == 0, output
+    assert "invalid (state: not a US state code)" in output
+    assert "'WY'" not in output
+    code, output = cli(web_engine, "intake", "show", str(inbox_id))
+    assert code == 0 and "problem: state: Input should be 'AL', 'AK'" in output and "'VI'" in output

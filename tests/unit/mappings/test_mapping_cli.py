@@ -61,7 +61,8 @@ def test_live_check_reports_what_the_org_lacks_and_exits_non_zero(monkeypatch: p
     result = runner.invoke(app, ["check-mapping", "--profile", "npsp_pmm", "--live"])
     assert result.exit_code == 1, result.output
     assert "Ignite_Cohort_Outcome__c" in result.output and "missing object" in result.output
-    assert "npsp_pmm against the live org: 1 problem(s)" in result.output
+    assert "npsp_pmm against the local CRM at sqlite:///" in result.output  # IGNITE_CRM is local by default
+    assert ": 1 problem(s)" in result.output
     assert "Account" in connector.asked
 
 
@@ -72,7 +73,26 @@ def test_live_check_against_the_local_crm_built_from_the_profile_passes(tmp_path
         env={"IGNITE_LOCAL_CRM_URL": f"sqlite:///{tmp_path / 'crm.db'}", "IGNITE_PROFILE": "npsp_pmm"},
     )
     assert result.exit_code == 0, result.output
-    assert "npsp_pmm against the live org: ok" in result.output
+    # Issue 16: it said "against the live org: ok" although no org exists; it names what it checked.
+    assert (
+        f"npsp_pmm against the local CRM at sqlite:///{tmp_path / 'crm.db'} (IGNITE_CRM=local; no Salesforce org "
+        "was checked): ok"
+    ) in result.output
+    assert "live org" not in result.output
+
+
+def test_live_check_against_salesforce_names_the_instance_it_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    connector = DescribeOnlyConnector(load_describes("npsp_pmm"))
+    monkeypatch.setattr(cli.context, "build_connector", lambda settings: connector)
+    env = {
+        "IGNITE_CRM": "salesforce",
+        "IGNITE_SF_AUTH": "session",
+        "IGNITE_SF_SESSION_ID": "00D-session",
+        "IGNITE_SF_INSTANCE_URL": "https://acme.my.salesforce.com",
+    }
+    result = runner.invoke(app, ["check-mapping", "--profile", "npsp_pmm", "--live"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "npsp_pmm against the Salesforce org at https://acme.my.salesforce.com: ok" in result.output
 
 
 def test_live_check_with_an_unreachable_crm_says_so_and_exits_2() -> None:
