@@ -78,6 +78,9 @@ api_keys = Table(
     Column("key_id", String(16), nullable=False, unique=True),
     Column("key_hash", String(64), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
+    # Written at most once a minute per key, so authenticating costs no write per request (store/secrets.py).
     Column("last_used_at", UtcDateTime(), nullable=True),
     Column("revoked_at", UtcDateTime(), nullable=True),
+    # NULL: never expires (keys made before expiry existed, or made with --no-expiry).
+    Column("expires_at", UtcDateTime(), nullable=True),
 )
