@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 from typer.testing import CliRunner
 
 from cli.app import app as cli
 from exports.tokens import check_token, create_token, list_tokens, revoke_token
+from store.database import make_engine, upgrade_database
 from store.exports_tables import export_downloads, funder_tokens
 from store.intake import ApiKeyRepository
-from store.intake_tables import api_keys
-from store.secrets import Refusal
+from store.secrets import Refusal, hash_token
 from tests.exports.factory import seed, two_funders
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -152,8 +152,6 @@ def test_the_cli_lists_and_revokes_funder_tokens_and_api_keys_with_their_dates(
     assert runner.invoke(cli, ["api-key", "revoke", "lms"]).exit_code == 0
     assert "\trevoked\t" in runner.invoke(cli, ["api-key", "list"]).stdout
 
-    from store.database import make_engine
-
     engine = make_engine(f"sqlite:///{tmp_path / 'cli.db'}")
     seed(engine, two_funders())
     issued = runner.invoke(cli, ["funder-token", "create", "acme", "--label", "board"])
@@ -173,12 +171,35 @@ def test_the_cli_lists_and_revokes_funder_tokens_and_api_keys_with_their_dates(
     engine.dispose()
 
 
-def test_the_migration_keeps_existing_credentials_working_without_expiry(engine: Engine) -> None:
-    """Tokens and keys made before lifetimes existed have no expiry (NULL) and stay live."""
-    with engine.begin() as conn:
-        conn.execute(
-            api_keys.insert().values(
-                name="legacy", key_id="abcdef012345", key_hash="0" * 64, created_at=T0, expires_at=None
+def test_the_upgrade_keeps_credentials_made_before_lifetimes_working_without_expiry(database_url: str) -> None:
+    """Revision 0006 adds the expiry columns empty: existing keys and tokens stay live until revoked."""
+    engine = make_engine(database_url)
+    try:
+        upgrade_database(engine, "0005")
+        seed(engine, two_funders())
+        key = "isk_abcdef012345_" + "s" * 43
+        token = "igx_" + "t" * 43
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO api_keys (name, key_id, key_hash, created_at) VALUES ('old', 'abcdef012345', :h, :at)"
+                ),
+                {"h": hash_token(key), "at": T0.replace(tzinfo=None)},
             )
-        )
-        assert ApiKeyRepository(conn).list()[0].expires_at is None
+            conn.execute(
+                text(
+                    "INSERT INTO funder_tokens (id, funder, token_hash, created_at) "
+                    "VALUES ('t1', 'funder:acme', :h, :at)"
+                ),
+                {"h": hash_token(token), "at": T0.replace(tzinfo=None)},
+            )
+        upgrade_database(engine)
+        later = T0 + timedelta(days=4000)
+        with engine.begin() as conn:
+            assert ApiKeyRepository(conn).check(key, now=later) == "old"
+            assert ApiKeyRepository(conn).list()[0].expires_at is None
+            holder = check_token(conn, token, now=later)
+            assert not isinstance(holder, Refusal) and holder.funder == "funder:acme"
+            assert list_tokens(conn)[0].expires_at is None and list_tokens(conn)[0].last_used_at == later
+    finally:
+        engine.dispose()

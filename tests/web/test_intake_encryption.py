@@ -249,3 +249,12 @@ def test_every_column_holding_the_senders_words_is_encrypted() -> None:
         c.name for c in intake_inbox.columns if isinstance(c.type, Text | LargeBinary) and c.name not in names
     }
     assert plain_text == set()
+
+
+def test_the_worker_refuses_to_start_in_production_without_a_key(tmp_path: Any) -> None:
+    result = CliRunner().invoke(
+        cli,
+        ["worker", "--once"],
+        env={"IGNITE_DATABASE_URL": f"sqlite:///{tmp_path / 'w.db'}", "IGNITE_ENV": "production"},
+    )
+    assert result.exit_code == 2 and "IGNITE_ENCRYPTION_KEYS" in result.output
