@@ -31,12 +31,12 @@ __all__ = [
     "Refusal",
     "TokenHolder",
     "TokenInfo",
+    "check_token",
     "create_token",
     "hash_token",
     "list_tokens",
     "record_download",
     "revoke_token",
-    "verify_token",
 ]
 
 PREFIX = "igx_"
@@ -111,12 +111,6 @@ def check_token(conn: Connection, secret: str, *, now: datetime | None = None) -
             .values(last_used_at=now)
         )
     return TokenHolder(row.id, row.funder)
-
-
-def verify_token(conn: Connection, secret: str) -> TokenHolder | None:
-    """The funder a live token belongs to, or None (unknown, malformed, expired or revoked)."""
-    checked = check_token(conn, secret)
-    return checked if isinstance(checked, TokenHolder) else None
 
 
 @dataclass(frozen=True)

@@ -598,8 +598,3 @@ class ApiKeyRepository:
                 .values(last_used_at=now)
             )
         return str(row.name)
-
-    def authenticate(self, token: str, *, now: datetime | None = None) -> str | None:
-        """The key's name when the token is a live key, else None."""
-        checked = self.check(token, now=now)
-        return checked if isinstance(checked, str) else None
