@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 # A credential's last-used time is written at most this often, so a busy caller costs reads, not a write per
@@ -60,7 +60,3 @@ def expiry(now: datetime, lifetime: timedelta | None) -> datetime | None:
 def last_used_is_stale(last_used_at: datetime | None, now: datetime) -> bool:
     """Whether a use at `now` should be written (see LAST_USED_RESOLUTION)."""
     return last_used_at is None or now - last_used_at >= LAST_USED_RESOLUTION
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
