@@ -19,8 +19,9 @@ from sqlalchemy import Engine
 
 from cli.app import run
 from mappings.profile import load_profile
-from settings import Settings, load_settings
+from settings import Settings, encryption_at_start, encryption_keyring, load_settings
 from store.database import make_engine
+from store.encryption import install_keyring
 from webhooks.auth import api_key_dependency
 from webhooks.exports_api import get_engine as get_export_engine
 from webhooks.exports_api import get_min_cell as get_export_min_cell
@@ -69,6 +70,11 @@ def create_app(
     or the monotonic clock the intake rate limit reads."""
     settings = settings or load_settings()
     logging.basicConfig(level=settings.log_level)
+    # Before anything is stored: in production a missing key stops the start (SettingsError), else a warning.
+    missing_keys = encryption_at_start(settings)
+    if missing_keys:
+        logging.getLogger("ignite.service").warning(missing_keys)
+    install_keyring(encryption_keyring(settings))
     engine = engine or make_engine(settings.database_url)
     metrics = IntakeMetrics()
     metrics.watch_database(engine, [inbox_gauges, job_gauges, sync_gauges])

@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from store.encryption import SETTING as ENCRYPTION_KEYS_SETTING
+from store.encryption import Keyring, check_key
 from webhooks.sources import IntakeSource, parse_sources
 
 
@@ -107,6 +109,17 @@ class Settings(BaseSettings):
     intake_batch_max: int = Field(
         default=256, ge=1, le=10_000, description="Most intake posts the writer commits in one transaction."
     )
+    encryption_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description=(
+            "Keys that encrypt intake submissions at rest: comma-separated, newest first (make one with "
+            "`ignite-sync keys new`). The newest encrypts; every listed key still decrypts what it wrote."
+        ),
+    )
+    env: Literal["development", "production"] = Field(
+        default="development",
+        description="`production` refuses to start the web service or the worker without IGNITE_ENCRYPTION_KEYS.",
+    )
     intake_batch_wait_ms: float = Field(
         default=0.0,
         ge=0,
@@ -134,6 +147,17 @@ class Settings(BaseSettings):
     @classmethod
     def _parse_intake_sources(cls, value: Any) -> dict[str, IntakeSource]:
         return parse_sources(value)
+
+    @field_validator("encryption_keys", mode="before")
+    @classmethod
+    def _parse_encryption_keys(cls, value: Any) -> list[str]:
+        """Comma-separated keys, each checked as a Fernet key; the error never echoes a key."""
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        keys = [v.get_secret_value() if isinstance(v, SecretStr) else str(v) for v in value or []]
+        for key in keys:
+            check_key(key)
+        return keys
 
     @field_validator("database_url", "local_crm_url")
     @classmethod
@@ -193,3 +217,24 @@ def load_settings(**overrides: object) -> Settings:
             name = "IGNITE_" + "_".join(str(p) for p in err["loc"]).upper()
             lines.append(f"{name}: {err['msg'].removeprefix('Value error, ')}")
         raise SettingsError(lines) from None
+
+
+MISSING_KEYS = (
+    f"{ENCRYPTION_KEYS_SETTING} is not set: intake submissions are stored unencrypted "
+    "(make a key with `ignite-sync keys new`)"
+)
+
+
+def encryption_keyring(settings: Settings) -> Keyring | None:
+    keys = [key.get_secret_value() for key in settings.encryption_keys]
+    return Keyring(keys) if keys else None
+
+
+def encryption_at_start(settings: Settings) -> str | None:
+    """Checked when the web service or the worker starts: without a key that is a warning to log (returned),
+    and in production (IGNITE_ENV=production) a SettingsError, so personal data is never stored in clear."""
+    if settings.encryption_keys:
+        return None
+    if settings.env == "production":
+        raise SettingsError([f"{MISSING_KEYS}; IGNITE_ENV=production refuses to start without it"])
+    return MISSING_KEYS

@@ -39,6 +39,7 @@ from fastapi.responses import JSONResponse
 from standardwebhooks import Webhook
 
 from store.database import make_engine, upgrade_database
+from store.encryption import new_key
 from webhooks.form_tokens import FORM_TOKEN_FIELD, FormTokens
 
 CONCURRENCY = 50
@@ -225,6 +226,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="300 posts instead of 3000 (the test suite's mode)")
     parser.add_argument("--count", type=int, default=None)
     parser.add_argument("--database-url", default=None, help="an empty database to use instead of a SQLite file")
+    parser.add_argument(
+        "--plaintext", action="store_true", help="store submissions unencrypted (no IGNITE_ENCRYPTION_KEYS)"
+    )
     args = parser.parse_args()
     count = args.count or (300 if args.quick else 3000)
 
@@ -249,6 +253,8 @@ def main() -> None:
             "IGNITE_LOG_LEVEL": "WARNING",
             "IGNITE_INTAKE_FORM_KEY": FORM_KEY,
         }
+        # Measured as deployed: submissions encrypted at rest (store/encryption.py) unless --plaintext.
+        env["IGNITE_ENCRYPTION_KEYS"] = "" if args.plaintext else new_key()
         bare = measure("bare", "bench_intake:bare_app", env, count)
         project = measure("intake", "service:create_app", env, count)
         form_path = "/webhooks/intake/website-form"
@@ -256,7 +262,8 @@ def main() -> None:
 
     ratio = project["rps"] / bare["rps"]
     print(
-        f"intake webhook, {count} signed posts, {CONCURRENCY} concurrent connections, loopback, uvicorn x1, {database}"
+        f"intake webhook, {count} signed posts, {CONCURRENCY} concurrent connections, loopback, uvicorn x1, "
+        f"{database}, encryption at rest {'off' if args.plaintext else 'on'}"
     )
     print(f"{'':<22}{'req/s':>10}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}")
     for name, row in (("bare 202 (baseline)", bare), ("intake (project)", project), ("browser form 303", browser)):

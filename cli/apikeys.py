@@ -1,13 +1,15 @@
-"""`ignite-sync api-key …`: bearer keys for the ingest API, stored hashed; the key is shown once."""
+"""`ignite-sync api-key …`: bearer keys for the ingest API, stored hashed, with a lifetime; shown once."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 from sqlalchemy.exc import IntegrityError
 
 from cli.context import console, err_console, get_context
+from cli.credentials import ExpiresIn, NoExpiry, lifetime, state, when
 from store.intake import ApiKeyRepository
 
 app = typer.Typer(
@@ -17,18 +19,26 @@ app = typer.Typer(
 
 @app.command()
 def create(
-    ctx: typer.Context, name: Annotated[str, typer.Argument(metavar="NAME", help="Who will use the key, e.g. 'lms'.")]
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Who will use the key, e.g. 'lms'.")],
+    expires_in: ExpiresIn = None,
+    no_expiry: NoExpiry = False,
 ) -> None:
-    """Create a key and print it once; keep it in the caller's secret store."""
+    """Create a key and print it once; keep it in the caller's secret store.  It expires after a year unless
+    --expires-in DAYS or --no-expiry says otherwise."""
+    chosen = lifetime(expires_in, no_expiry)
     engine = get_context(ctx).migrated_engine()
     try:
         with engine.begin() as connection:
-            key = ApiKeyRepository(connection).create(name)
+            key = ApiKeyRepository(connection).create(name, lifetime=chosen)
     except IntegrityError:
         err_console.print(f"[red]error[/red] an API key named {name!r} exists; revoke it or pick another name")
         raise typer.Exit(1) from None
     console.print(key.token, highlight=False, soft_wrap=True)
-    err_console.print(f"created API key {name!r} ({key.key_id}); it is not shown again", highlight=False)
+    err_console.print(
+        f"created API key {name!r} ({key.key_id}), expires {when(key.expires_at, 'never')}; it is not shown again",
+        highlight=False,
+    )
 
 
 @app.command()
@@ -45,11 +55,20 @@ def revoke(ctx: typer.Context, name: Annotated[str, typer.Argument(metavar="NAME
 
 @app.command("list")
 def list_keys(ctx: typer.Context) -> None:
-    """Names, public ids and dates; never the keys."""
+    """Name, public id, state, created, expires, last used (to the minute) and revoked; never the keys."""
     engine = get_context(ctx).migrated_engine()
     with engine.connect() as connection:
         keys = ApiKeyRepository(connection).list()
+    now = datetime.now(UTC)
+    typer.echo("name\tid\tstate\tcreated\texpires\tlast used\trevoked")
     for key in keys:
-        state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "live"
-        used = f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "never"
-        console.print(f"{key.name}\t{key.key_id}\t{state}\tlast used {used}", highlight=False)
+        cells = [
+            key.name,
+            key.key_id,
+            state(revoked_at=key.revoked_at, expires_at=key.expires_at, now=now),
+            when(key.created_at),
+            when(key.expires_at, "never"),
+            when(key.last_used_at, "never"),
+            when(key.revoked_at),
+        ]
+        typer.echo("\t".join(cells))  # tab-separated, as typed: rich would expand the tabs

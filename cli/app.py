@@ -9,7 +9,7 @@ import typer
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from cli import apikeys, crm, db, export, intake, mapping
+from cli import apikeys, crm, db, export, intake, keys, mapping
 from cli import sync as sync_cli
 from cli.context import console, err_console, get_context
 from cli.demo import demo_command
@@ -34,6 +34,7 @@ export.register(app)
 app.command("serve")(serve_command)
 app.add_typer(intake.app, name="intake")
 app.add_typer(apikeys.app, name="api-key")
+app.add_typer(keys.app, name="keys")
 sync_cli.register(app)
 
 

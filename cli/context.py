@@ -12,8 +12,9 @@ from rich.console import Console
 from sqlalchemy import Connection, Engine
 
 from connector.base import CrmConnector, CrmError, FatalCrmError, TransientCrmError
-from settings import Settings, SettingsError, load_settings
+from settings import Settings, SettingsError, encryption_keyring, load_settings
 from store.database import make_engine, upgrade_database
+from store.encryption import install_keyring
 from store.repository import UpsertCounts
 
 console = Console()
@@ -122,11 +123,14 @@ def local_crm_factory(url: str) -> Callable[[], CrmConnector]:
 
 def build_context(**overrides: object) -> AppContext:
     try:
-        return AppContext(load_settings(**overrides))
+        settings = load_settings(**overrides)
     except SettingsError as exc:
         for line in exc.lines:
             err_console.print(f"[red]setting error[/red] {line}", highlight=False)
         raise typer.Exit(2) from None
+    # Every command that reads or writes the inbox (worker, intake review, keys rotate) uses the keys.
+    install_keyring(encryption_keyring(settings))
+    return AppContext(settings)
 
 
 def get_context(ctx: typer.Context) -> AppContext:

@@ -1,7 +1,8 @@
-"""`ignite-sync export funder KEY` and `ignite-sync funder-token create KEY`: funder outcome exports."""
+"""`ignite-sync export funder KEY` and `ignite-sync funder-token create|list|revoke`: funder outcome exports."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -9,6 +10,7 @@ import typer
 from rich.markup import escape
 
 from cli.context import console, err_console, get_context
+from cli.credentials import ExpiresIn, NoExpiry, lifetime, state, when
 from connector.base import CrmError
 from exports.aggregate import load_funder
 from exports.attach import AttachError, attach_export
@@ -21,7 +23,7 @@ from exports.service import (
     zip_files,
     zip_name,
 )
-from exports.tokens import create_token
+from exports.tokens import create_token, list_tokens, revoke_token
 
 export_app = typer.Typer(
     rich_markup_mode=None, help="Funder outcome exports (aggregate, small cells suppressed).", no_args_is_help=True
@@ -97,14 +99,58 @@ def create_token_command(
     ctx: typer.Context,
     key: Annotated[str, typer.Argument(metavar="KEY", help="Funder key, e.g. funder:acme (or just acme).")],
     label: Annotated[str | None, typer.Option(help="A note to recognise the token by later.")] = None,
+    expires_in: ExpiresIn = None,
+    no_expiry: NoExpiry = False,
 ) -> None:
-    """Create a download token for one funder; it is printed once and stored only as a hash."""
+    """Create a download token for one funder; it is printed once and stored only as a hash.  It expires after
+    a year unless --expires-in DAYS or --no-expiry says otherwise."""
+    chosen = lifetime(expires_in, no_expiry)
     context = get_context(ctx)
     engine = context.migrated_engine()
     with engine.begin() as conn:
         if load_funder(conn, funder_key(key)) is None:
             err_console.print(f"[red]error[/red] no funder with key {funder_key(key)!r} in the service database")
             raise typer.Exit(1)
-        issued = create_token(conn, funder_key(key), label)
-    console.print(f"token id {issued.id} for {issued.funder} (shown once; store it now):")
+        issued = create_token(conn, funder_key(key), label, lifetime=chosen)
+    expires = when(issued.expires_at, "never")
+    console.print(f"token id {issued.id} for {issued.funder}, expires {expires} (shown once; store it now):")
     print(issued.secret)
+
+
+@token_app.command("list")
+def list_tokens_command(
+    ctx: typer.Context,
+    key: Annotated[str | None, typer.Argument(metavar="[KEY]", help="Only this funder's tokens.")] = None,
+) -> None:
+    """Token id, funder, label, state, created, expires, last used (to the minute) and revoked; never a token."""
+    engine = get_context(ctx).migrated_engine()
+    with engine.connect() as conn:
+        tokens = list_tokens(conn, funder_key(key) if key else None)
+    now = datetime.now(UTC)
+    typer.echo("id\tfunder\tlabel\tstate\tcreated\texpires\tlast used\trevoked")
+    for t in tokens:
+        cells = [
+            t.id,
+            t.funder,
+            t.label or "-",
+            state(revoked_at=t.revoked_at, expires_at=t.expires_at, now=now),
+            when(t.created_at),
+            when(t.expires_at, "never"),
+            when(t.last_used_at, "never"),
+            when(t.revoked_at),
+        ]
+        typer.echo("\t".join(cells))  # tab-separated, as typed: rich would expand the tabs
+
+
+@token_app.command("revoke")
+def revoke_token_command(
+    ctx: typer.Context, token_id: Annotated[str, typer.Argument(metavar="ID", help="The token id `list` shows.")]
+) -> None:
+    """Revoke a token at once (rotate: create a new one, give it to the funder, revoke the old)."""
+    engine = get_context(ctx).migrated_engine()
+    with engine.begin() as conn:
+        revoked = revoke_token(conn, token_id)
+    if not revoked:
+        err_console.print(f"[red]error[/red] no live funder token with id {token_id!r}", highlight=False)
+        raise typer.Exit(1)
+    console.print(f"revoked {token_id}")

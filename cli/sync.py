@@ -17,7 +17,7 @@ from cli import tables
 from cli.context import AppContext, build_connector, console, err_console, get_context, local_crm_factory
 from cli.tables import short_names
 from connector.base import CrmConnector, CrmError, FatalCrmError, TransientCrmError
-from settings import Settings
+from settings import Settings, SettingsError, encryption_at_start
 from sync import runner
 from sync.engine import Progress as SyncProgress
 from sync.engine import SyncReport
@@ -262,6 +262,13 @@ def worker_command(
     context: AppContext = get_context(ctx)
     settings = context.settings
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        missing_keys = encryption_at_start(settings)
+    except SettingsError as exc:
+        err_console.print(f"[red]setting error[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    if missing_keys:
+        logging.getLogger("ignite.worker").warning(missing_keys)
     engine = context.migrated_engine()
     stop = threading.Event()
     install_signal_handlers(stop)

@@ -22,6 +22,10 @@ funder_tokens = Table(
     Column("label", String(120)),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("revoked_at", UtcDateTime()),
+    # NULL: never expires (tokens made before expiry existed, or made with --no-expiry).
+    Column("expires_at", UtcDateTime()),
+    # Written at most once a minute per token (store/secrets.py).
+    Column("last_used_at", UtcDateTime()),
 )
 
 export_downloads = Table(

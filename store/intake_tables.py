@@ -5,12 +5,15 @@ transaction) before the sender hears 202, so an accepted submission survives any
 unique (source, delivery_id) pair is the idempotency guard against sender retries; rows are kept long after
 their raw body is purged, so the guard outlives every sender's retry window (Standard Webhooks senders retry
 for about three days; we keep ids indefinitely and bodies for the retention period).
+The sender's words (body, submission, candidate fields, notes and errors that may quote them) are encrypted at
+rest when `IGNITE_ENCRYPTION_KEYS` is set (store/encryption.py).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, Index, Integer, LargeBinary, String, Table, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Column, Index, Integer, String, Table, UniqueConstraint
 
+from store.encryption import EncryptedBytes, EncryptedJSON, EncryptedText
 from store.tables import metadata
 from store.types import UtcDateTime
 
@@ -46,10 +49,11 @@ intake_inbox = Table(
     Column("content_type", String(100), nullable=False),
     Column("body_sha256", String(64), nullable=False),
     # The exact bytes the sender signed, for audit and replay; NULL once purged after the retention period.
-    Column("raw_body", LargeBinary, nullable=True),
+    # Encrypted at rest, like every column below holding what the sender wrote (store/encryption.py).
+    Column("raw_body", EncryptedBytes(), nullable=True),
     Column("body_purged_at", UtcDateTime(), nullable=True),
     # The normalised IntakeSubmission (JSON mode); NULL for quarantined rows that never validated.
-    Column("submission", JSON, nullable=True),
+    Column("submission", EncryptedJSON(), nullable=True),
     Column("email_hash", String(24), nullable=True),
     Column("quarantined", Boolean, nullable=False, default=False),
     Column("quarantine_reason", String(64), nullable=True),
@@ -57,19 +61,20 @@ intake_inbox = Table(
     Column("quarantine_problems", JSON, nullable=True),
     # The submission fields read from the body before validation, so staff can correct and release them;
     # NULL once purged, like raw_body.
-    Column("candidate", JSON, nullable=True),
+    Column("candidate", EncryptedJSON(), nullable=True),
     # Names (not values) of body fields the unknown-field policy left out of the submission (utm_source…).
     Column("ignored_fields", JSON, nullable=True),
     Column("reviewed_at", UtcDateTime(), nullable=True),
     # Staff's note when releasing or discarding (the discard reason).
-    Column("review_note", Text, nullable=True),
+    Column("review_note", EncryptedText(), nullable=True),
     Column("status", String(16), nullable=False),
     Column("job_id", Integer, nullable=True),
     Column("outcome", String(32), nullable=True),
     Column("crm_object", String(40), nullable=True),
     Column("crm_id", String(40), nullable=True),
     Column("processed_at", UtcDateTime(), nullable=True),
-    Column("last_error", Text, nullable=True),
+    # Encrypted: a CRM's error message may quote the values it refused.
+    Column("last_error", EncryptedText(), nullable=True),
     UniqueConstraint("source", "delivery_id", name="uq_intake_inbox_source_delivery_id"),
     Index("ix_intake_inbox_received_at", "received_at"),
     Index("ix_intake_inbox_status", "status"),
@@ -84,6 +89,9 @@ api_keys = Table(
     Column("key_id", String(16), nullable=False, unique=True),
     Column("key_hash", String(64), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
+    # Written at most once a minute per key, so authenticating costs no write per request (store/secrets.py).
     Column("last_used_at", UtcDateTime(), nullable=True),
     Column("revoked_at", UtcDateTime(), nullable=True),
+    # NULL: never expires (keys made before expiry existed, or made with --no-expiry).
+    Column("expires_at", UtcDateTime(), nullable=True),
 )

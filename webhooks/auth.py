@@ -1,4 +1,4 @@
-"""Bearer API keys for the ingest API: keys are stored hashed (store/intake.py), compared in constant time."""
+"""Bearer API keys for the ingest API: stored hashed (store/intake.py), compared in constant time, with a lifetime."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from starlette.exceptions import HTTPException
 
 from store.intake import ApiKeyRepository
+from store.secrets import Refusal
 
 bearer = HTTPBearer(auto_error=False, description="An API key made with `ignite-sync api-key create NAME`.")
 
@@ -19,17 +20,19 @@ bearer = HTTPBearer(auto_error=False, description="An API key made with `ignite-
 def api_key_dependency(engine: Engine) -> Callable[..., Awaitable[str]]:
     """A FastAPI dependency returning the calling key's name, or answering 401 with WWW-Authenticate."""
 
-    def lookup(token: str) -> str | None:
+    def lookup(token: str) -> str | Refusal:
         with engine.begin() as connection:
-            return ApiKeyRepository(connection).authenticate(token)
+            return ApiKeyRepository(connection).check(token)
 
     async def require_api_key(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> str:
         challenge = {"WWW-Authenticate": 'Bearer realm="ignite-sync"'}
         if credentials is None:
             raise HTTPException(401, "an API key is required (Authorization: Bearer <key>)", headers=challenge)
-        name = await to_thread.run_sync(lookup, credentials.credentials)
-        if name is None:
-            raise HTTPException(401, "the API key is unknown or revoked", headers=challenge)
-        return name
+        checked = await to_thread.run_sync(lookup, credentials.credentials)
+        if isinstance(checked, Refusal):
+            # Expired and revoked keys are told apart from unknown ones (same 401): their holder needs a new key.
+            detail = checked.detail("API key")
+            raise HTTPException(401, detail, headers=challenge)
+        return checked
 
     return require_api_key

@@ -2,7 +2,8 @@
 
 The app supplies the database through the `get_engine` dependency (and may override `get_min_cell` and
 `get_timezone`).  A token of another funder gets the same 404 as a funder that does not exist, so nobody can
-learn which funders exist; every attempt, refused or not, is written to the download log.
+learn which funders exist; an expired or revoked token gets a 401 that says so; every attempt, refused or not,
+is written to the download log.
 """
 
 from __future__ import annotations
@@ -22,11 +23,12 @@ from exports.service import (
     sha256,
     zip_name,
 )
-from exports.tokens import record_download, verify_token
+from exports.tokens import TokenHolder, check_token, record_download
 
 router = APIRouter(prefix="/api/v1/exports", tags=["exports"])
 
 NOT_FOUND = "no such export"
+UNAUTHORIZED = "a valid funder token is required"
 
 
 def get_engine() -> Engine:
@@ -81,11 +83,16 @@ def download_funder_export(
     requested = _storable(funder_key(key))
     secret = _bearer(authorization)
     with engine.begin() as conn:
-        holder = verify_token(conn, secret) if secret else None
-        if holder is None:
-            record_download(conn, requested=requested, outcome="unauthorized")
-    if holder is None:
-        raise HTTPException(401, "a valid funder token is required", headers={"WWW-Authenticate": "Bearer"})
+        checked = check_token(conn, secret) if secret else None
+        if not isinstance(checked, TokenHolder):
+            outcome = "unauthorized" if checked is None or checked.reason == "unknown" else checked.reason
+            record_download(conn, requested=requested, outcome=outcome)
+    if not isinstance(checked, TokenHolder):
+        # An expired or revoked token says so (its holder needs a new one); it is refused before the funder is
+        # compared, so it tells nothing about which funders exist.
+        detail = checked.detail("funder token") if checked is not None and checked.reason != "unknown" else UNAUTHORIZED
+        raise HTTPException(401, detail, headers={"WWW-Authenticate": "Bearer"})
+    holder = checked
     if holder.funder != requested:
         with engine.begin() as conn:
             record_download(conn, requested=requested, outcome="refused", holder=holder)

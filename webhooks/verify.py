@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from standardwebhooks import Webhook, WebhookVerificationError
 
+from store.secrets import hash_token
 from webhooks.sources import IntakeSource
 
 _DIGITS = re.compile(r"^[0-9]{1,12}$")
@@ -140,7 +141,7 @@ class Verifier:
 
     def verify_path_token(self, headers: Mapping[str, str], presented: str) -> Verified:
         """The token as the URL's last segment, for senders that can only call a URL (never logged)."""
-        digest = hashlib.sha256(presented.encode("utf-8")).hexdigest().encode("ascii")
+        digest = hash_token(presented).encode("ascii")
         if not presented or not _constant_time_any(self._token_hashes, digest):
             raise SignatureRejected("bad_signature", "the URL holds no accepted token")
         return Verified(delivery_id=self._own_delivery_id(headers))
@@ -150,7 +151,7 @@ class Verifier:
         presented = headers.get(name.lower())
         if not presented:
             raise SignatureRejected("missing_signature", f"the {name} header is required")
-        digest = hashlib.sha256(presented.encode("utf-8")).hexdigest().encode("ascii")
+        digest = hash_token(presented).encode("ascii")
         if not _constant_time_any(self._token_hashes, digest):
             raise SignatureRejected("bad_signature", f"the {name} header holds no accepted token")
         return Verified(delivery_id=self._own_delivery_id(headers))
@@ -166,4 +167,4 @@ def _is_b64(text: str) -> bool:
 
 def token_hash(token: str) -> str:
     """The form a token is configured in (`token_hashes`); the token itself is never stored."""
-    return "sha256:" + hashlib.sha256(token.encode("utf-8")).hexdigest()
+    return "sha256:" + hash_token(token)
