@@ -88,6 +88,8 @@ def demo_command(
             "profile": settings.profile,
             "crm": context.connector(),
             "individual_responses": settings.crm_individual_responses,
+            "sync_health": settings.crm_sync_health,
+            "max_issues": settings.crm_sync_health_max_issues,
             "min_respondents": settings.crm_min_respondents,
         },
     )
