@@ -133,3 +133,33 @@ def describe(
             extra,
         )
     console.print(table)
+
+
+@app.command()
+def update(
+    ctx: typer.Context,
+    object_name: Annotated[str, typer.Argument(metavar="OBJECT", help="API name, e.g. Ignite_Sync_Issue__c.")],
+    record_id: Annotated[str, typer.Argument(metavar="ID", help="The record's Id.")],
+    assignments: Annotated[
+        list[str],
+        typer.Argument(metavar="FIELD=VALUE...", help='e.g. Status__c="Retry requested"; an empty value clears it.'),
+    ],
+) -> None:
+    """Change fields of one record, as staff do in Salesforce (e.g. ask for a retry on a sync issue)."""
+    values: dict[str, Any] = {"Id": record_id}
+    for item in assignments:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            err_console.print(f"[red]not FIELD=VALUE:[/red] {item!r}", highlight=False)
+            raise typer.Exit(2)
+        values[name.strip()] = value if value != "" else None
+    connector = get_context(ctx).connector()
+    try:
+        [result] = connector.update(object_name, [values])
+    except CrmError as exc:
+        raise _fail(exc) from None
+    if not result.success:
+        named = f" ({', '.join(result.fields)})" if result.fields else ""
+        err_console.print(f"[red]refused[/red] {result.error_code}{named}: {result.message}", highlight=False)
+        raise typer.Exit(1)
+    console.print(f"updated {object_name} {record_id}: {', '.join(sorted(set(values) - {'Id'}))}", highlight=False)

@@ -158,8 +158,9 @@ HINTS: dict[str, str] = {
     "REQUIRED_FIELD_MISSING": "The org requires a field the program data leaves empty. Fill it in the program "
     "data (or ask the admin to give the field a default), then set Status to Retry requested.",
     "FIELD_CUSTOM_VALIDATION_EXCEPTION": "A validation rule in the org refused the record; the message is the "
-    "rule's own text. Correct the program data, or ask the admin whether the rule should allow it, then set "
-    "Status to Retry requested.",
+    "rule's own text. Fix what the rule checks: a related record in Salesforce (such as the program's dates) "
+    "or the program data, or ask the admin whether the rule should allow it. Then set Status to Retry "
+    "requested.",
     "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST": "The value is not in the field's picklist. Ask the admin to add "
     "the value to the picklist (Setup > Object Manager > the field), or correct the program data, then set "
     "Status to Retry requested.",

@@ -166,6 +166,7 @@ class SyncReport:
             "steps": {name: c.as_dict() for name, c in self.steps.items()},
             "api_calls": {"total": self.total_api_calls, **dict(sorted(self.api_calls.items()))},
             "error": self.error,
+            "health": self.health.as_dict() if self.health is not None else None,
         }
 
 

@@ -48,7 +48,11 @@ def plugin_object_describe(name: str, spec: PluginObject) -> Describe:
     if prefix is None:
         raise KeyError(f"plugin object {name} needs a key prefix in snapshots.facts.PLUGIN_KEY_PREFIXES")
     name_field = auto_name(spec.name_label) if spec.name_format is not None else custom_name(spec.name_label)
-    return sobject(name, spec.label, spec.plural_label, prefix, [name_field])
+    describe = sobject(name, spec.label, spec.plural_label, prefix, [name_field])
+    if spec.name_format is not None:
+        # Not in a real describe (its display format is metadata): the local CRM numbers records with it.
+        describe["x_autoNumberFormat"] = spec.name_format
+    return describe
 
 
 def build_snapshots(profile: Profile) -> dict[str, Describe]:
