@@ -32,7 +32,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from connector.base import CrmConnector
+from connector.base import CrmConnector, CrmError
 from connector.soql import soql_quote
 from mappings.health import (
     HEALTH_KEY_LENGTH,
@@ -89,6 +89,8 @@ class HealthReport:
     issues_not_written: int = 0
     issue_rejections: int = 0
     run_record: bool = False
+    # A whole call failed (e.g. INVALID_TYPE: the org lacks the plugin's objects); the sync itself is unaffected.
+    error: str | None = None
 
     def as_dict(self) -> dict[str, int | bool]:
         return dict(self.__dict__)
@@ -119,7 +121,14 @@ class SyncHealth:
             if not IssueRepository(conn).any_open():
                 return 0
         soql = f"SELECT Id, {self.key_field} FROM {ISSUE_OBJECT} WHERE Status__c = {soql_quote(RETRY_REQUESTED)}"
-        keys = [str(r[self.key_field]) for page in self.crm.query(soql) for r in page.records if r.get(self.key_field)]
+        try:
+            keys = [
+                str(r[self.key_field]) for page in self.crm.query(soql) for r in page.records if r.get(self.key_field)
+            ]
+        except CrmError as exc:  # staff's requests wait for the next run; the sync goes on
+            self.last.error = exc.code or type(exc).__name__
+            log.warning("could not read retry requests from the CRM (%s)", self.last.error)
+            return 0
         if not keys:
             return 0
         with self.engine.begin() as conn:
@@ -147,9 +156,18 @@ class SyncHealth:
         """Write changed issues (bounded), then the run record if the run wrote anything or any issue."""
         if not self.enabled:
             return self.last
-        self._write_issues()
-        if run_id is not None and (wrote or self.last.issues_written):
-            self._write_run(run_id, mode, status, started, counts, calls_so_far())
+        try:
+            self._write_issues()
+            if run_id is not None and (wrote or self.last.issues_written):
+                self._write_run(run_id, mode, status, started, counts, calls_so_far())
+        except CrmError as exc:
+            # The sync's own writes are done and recorded; an org without the plugin's health objects (or a
+            # CRM that went away just now) must not fail them.  Unwritten issues are written by a later run.
+            self.last.error = exc.code or type(exc).__name__
+            log.warning(
+                "sync health records not written (%s); deploy the plugin or set IGNITE_CRM_SYNC_HEALTH=false",
+                self.last.error,
+            )
         return self.last
 
     def _problem_rows(self) -> Iterator[Any]:

@@ -7,6 +7,7 @@ resolved (never deleted) when the row lands; staff set Retry requested to have i
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,10 @@ from syncdata import PROFILE, describes, local_crm, program, seed, title_require
 
 from connector.local import LocalCrm
 from mappings.health import what_to_do
-from sync.runner import run_sync, sync_status
+from store.jobs import JobRepository
+from sync import jobs as job_kinds
+from sync.runner import SyncOptions, make_handlers, replay, run_sync, sync_status
+from sync.worker import JobControl
 
 ISSUE_FIELDS = (
     "Ignite_Key__c, Status__c, Problem__c, Object__c, Step__c, Record_Key__c, Error_Code__c, Fields__c, "
@@ -87,8 +91,6 @@ def test_an_issue_is_resolved_with_a_date_when_its_row_lands_and_is_never_delete
     crm, _ = refused
     count = len(issues(crm))
     crm.ensure_schema(describes())  # the admin relaxes the rule
-    from sync.runner import replay
-
     replay(engine, rejected=True)
     healed = run_sync(engine, crm=crm, profile=PROFILE)
     assert healed.status == "succeeded", healed.as_dict()
@@ -180,3 +182,32 @@ def test_sync_health_off_writes_no_issue_or_run_record(engine: Engine, tmp_path:
     assert report.by_object()["Contact"]["rejected"] == 1
     assert issues(crm) == []
     assert crm.query_all("SELECT Id FROM Ignite_Sync_Run__c") == []
+
+
+def test_an_org_without_the_health_objects_still_syncs_and_says_why_nothing_was_recorded(
+    engine: Engine, tmp_path: Path
+) -> None:
+    seed(engine, with_first_participant_untitled(program()))
+    bare = {name: d for name, d in title_required().items() if not name.startswith("Ignite_Sync_")}
+    crm = LocalCrm.create(f"sqlite:///{tmp_path / 'bare.db'}", bare)  # the plugin of an older release
+    report = run_sync(engine, crm=crm, profile=PROFILE)
+    assert report.by_object()["Contact"]["rejected"] == 1 and report.status == "partial"
+    assert report.health is not None and report.health.error
+    assert report.health.issues_written == 0
+
+
+def test_the_workers_housekeeping_queues_a_sync_when_staff_ask_for_a_retry(
+    engine: Engine, refused: tuple[LocalCrm, dict[str, Any]]
+) -> None:
+    crm, _ = refused
+    handlers = make_handlers(engine, lambda: crm, SyncOptions(profile=PROFILE))
+    control = JobControl(threading.Event())
+    handlers[job_kinds.HOUSEKEEPING](None, control)  # type: ignore[arg-type]
+    with engine.connect() as conn:
+        assert [j for j in JobRepository(conn).list_jobs(limit=10) if j.kind == job_kinds.SYNC] == []
+    [issue] = issues(crm, "WHERE Problem__c = 'Rejected'")
+    crm.update("Ignite_Sync_Issue__c", [{"Id": issue["Id"], "Status__c": "Retry requested"}])
+    handlers[job_kinds.HOUSEKEEPING](None, control)  # type: ignore[arg-type]
+    with engine.connect() as conn:
+        queued = [j for j in JobRepository(conn).list_jobs(limit=10) if j.kind == job_kinds.SYNC]
+    assert [j.payload["reason"] for j in queued] == ["staff asked for a retry in the CRM"]
