@@ -98,7 +98,7 @@ def test_an_issue_is_resolved_with_a_date_when_its_row_lands_and_is_never_delete
     assert len(after) == count
     assert {i["Status__c"] for i in after} == {"Resolved"}
     assert all(i["Resolved_On__c"] for i in after)
-    [person] = [i for i in after if i["Object__c"] == "Contact"]
+    [person] = [i for i in after if i["Step__c"] == "participant_contact"]
     assert person["Contact__c"] and person["Contact__c"] == person["CRM_Record_Id__c"]
     calls = crm.counter.total
     assert run_sync(engine, crm=crm, profile=PROFILE).total_api_calls == 0  # nothing open: no call at all
