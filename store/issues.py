@@ -70,10 +70,14 @@ class IssueRepository:
             self.connection.execute(upsert, rows[start : start + CHUNK])
 
     def forget_hashes(self, pairs: Sequence[tuple[str, str]]) -> None:
-        """Make these issues be written again by the next run whatever they say (staff changed their Status)."""
+        """Make these issues be written again by the next run whatever they say (staff changed their Status).
+
+        They count as open again, so one whose row has landed meanwhile is written back as Resolved rather than
+        left saying Retry requested.
+        """
         for start in range(0, len(pairs), CHUNK):
             self.connection.execute(
                 update(sync_issues)
                 .where(tuple_(sync_issues.c.record_key, sync_issues.c.step).in_(list(pairs[start : start + CHUNK])))
-                .values(payload_hash="", updated_at=utcnow())
+                .values(payload_hash="", status="open", updated_at=utcnow())
             )

@@ -13,7 +13,16 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine
-from syncdata import PROFILE, describes, local_crm, program, seed, title_required, with_first_participant_untitled
+from syncdata import (
+    PROFILE,
+    describes,
+    local_crm,
+    program,
+    seed,
+    title_required,
+    update_records,
+    with_first_participant_untitled,
+)
 
 from connector.local import LocalCrm
 from mappings.health import what_to_do
@@ -211,3 +220,24 @@ def test_the_workers_housekeeping_queues_a_sync_when_staff_ask_for_a_retry(
     with engine.connect() as conn:
         queued = [j for j in JobRepository(conn).list_jobs(limit=10) if j.kind == job_kinds.SYNC]
     assert [j.payload["reason"] for j in queued] == ["staff asked for a retry in the CRM"]
+
+
+def test_retry_requested_on_a_resolved_issue_is_set_back_to_resolved(engine: Engine, tmp_path: Path) -> None:
+    """Nothing to send, so the sync says so by writing Resolved again (it looks while any issue is open)."""
+    data = program()
+    first, second = data["participants"][0], data["participants"][1]
+    data["participants"][0] = first.model_copy(update={"job_title": None})
+    data["participants"][1] = second.model_copy(update={"job_title": None})
+    seed(engine, data)
+    crm, _ = local_crm(tmp_path, title_required())
+    run_sync(engine, crm=crm, profile=PROFILE)
+    update_records(engine, "participants", [first])  # the first one's title is filled in: that row lands
+    run_sync(engine, crm=crm, profile=PROFILE)
+    [fixed] = issues(crm, f"WHERE Record_Key__c = '{first.key}' AND Step__c = 'participant_contact'")
+    assert fixed["Status__c"] == "Resolved"
+    crm.update("Ignite_Sync_Issue__c", [{"Id": fixed["Id"], "Status__c": "Retry requested"}])  # a stray click
+    run_sync(engine, crm=crm, profile=PROFILE)
+    [again] = issues(crm, f"WHERE Id = '{fixed['Id']}'")
+    assert again["Status__c"] == "Resolved"
+    [still] = issues(crm, f"WHERE Record_Key__c = '{second.key}' AND Step__c = 'participant_contact'")
+    assert still["Status__c"] == "Open"
