@@ -52,6 +52,17 @@ class Settings(BaseSettings):
     crm_individual_responses: bool = Field(
         default=False, description="Send individual survey answers to the CRM (sensitive; off by default)."
     )
+    crm_sync_health: bool = Field(
+        default=True,
+        description="Write an issue record to the CRM for every row it refuses or blocks (staff set Retry "
+        "requested on it) and a record per run that wrote anything; off for orgs that do not want them.",
+    )
+    crm_sync_health_max_issues: int = Field(
+        default=200,
+        ge=1,
+        description="At most this many issue records are written per run (200 = one Collections call); the rest "
+        "follow in later runs.",
+    )
     export_min_cell: int = Field(
         default=11,
         ge=3,

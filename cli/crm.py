@@ -9,7 +9,10 @@ import typer
 
 from cli import tables
 from cli.context import console, err_console, get_context
-from connector.base import CrmError, CrmRecord
+from connector.base import CrmConnector, CrmError, CrmRecord
+from connector.ids import is_id
+from connector.soql import soql_quote
+from mappings.profile import load_profile
 
 app = typer.Typer(
     rich_markup_mode=None,
@@ -133,3 +136,60 @@ def describe(
             extra,
         )
     console.print(table)
+
+
+@app.command()
+def update(
+    ctx: typer.Context,
+    object_name: Annotated[str, typer.Argument(metavar="OBJECT", help="API name, e.g. Ignite_Sync_Issue__c.")],
+    record_id: Annotated[
+        str,
+        typer.Argument(metavar="RECORD", help="The record's Id, its Name (e.g. ISS-000001) or its Ignite key."),
+    ],
+    assignments: Annotated[
+        list[str],
+        typer.Argument(metavar="FIELD=VALUE...", help='e.g. Status__c="Retry requested"; an empty value clears it.'),
+    ],
+) -> None:
+    """Change fields of one record, as staff do in Salesforce (e.g. ask for a retry on a sync issue)."""
+    context = get_context(ctx)
+    connector = context.connector()
+    record_id = _record_id(connector, object_name, record_id, load_profile(context.settings.profile).key_field)
+    values: dict[str, Any] = {"Id": record_id}
+    for item in assignments:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            err_console.print(f"[red]not FIELD=VALUE:[/red] {item!r}", highlight=False)
+            raise typer.Exit(2)
+        values[name.strip()] = value if value != "" else None
+    try:
+        [result] = connector.update(object_name, [values])
+    except CrmError as exc:
+        raise _fail(exc) from None
+    if not result.success:
+        named = f" ({', '.join(result.fields)})" if result.fields else ""
+        err_console.print(f"[red]refused[/red] {result.error_code}{named}: {result.message}", highlight=False)
+        raise typer.Exit(1)
+    console.print(f"updated {object_name} {record_id}: {', '.join(sorted(set(values) - {'Id'}))}", highlight=False)
+
+
+def _record_id(connector: CrmConnector, object_name: str, record: str, key_field: str) -> str:
+    """An Id as given; otherwise the one record whose Name or Ignite key is `record`, so a README or a person can
+    name `ISS-000001` or `program:ignite` instead of copying an 18-character Id."""
+    if is_id(record):
+        return record
+    try:
+        fields = {str(f.get("name")) for f in connector.describe(object_name).get("fields", [])}
+        where = [f"{name} = {soql_quote(record)}" for name in ("Name", key_field) if name in fields]
+        if not where:
+            err_console.print(f"{record!r} is not an Id, and {object_name} has no Name or {key_field} to find it by")
+            raise typer.Exit(2)
+        soql = f"SELECT Id FROM {object_name} WHERE {' OR '.join(where)}"
+        found = [record for page in connector.query(soql) for record in page.records]
+    except CrmError as exc:
+        raise _fail(exc) from None
+    if len(found) != 1:
+        many = f"{len(found)} {object_name} records have" if found else f"no {object_name} has"
+        err_console.print(f"{many} the Name or key {record!r}; give the record's Id instead", highlight=False)
+        raise typer.Exit(2)
+    return str(found[0]["Id"])

@@ -6,13 +6,14 @@ import os
 import shutil
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from cli.context import AppContext, console, err_console, get_context
+from cli.demo_issue import staff_scene
 from cli.sync import print_report, print_status, run_with_progress
 from demo import generate, seed
 from demo.generator import DEFAULT_PARTICIPANTS, MAX_PARTICIPANTS
@@ -82,15 +83,16 @@ def demo_command(
         else f"Salesforce at {settings.sf_instance_url or settings.sf_domain}"
     )
     console.print(f"\n[bold]2. Sync to {target}[/bold] (profile {settings.profile})", highlight=False)
-    report = run_with_progress(
-        engine,
-        {
-            "profile": settings.profile,
-            "crm": context.connector(),
-            "individual_responses": settings.crm_individual_responses,
-            "min_respondents": settings.crm_min_respondents,
-        },
-    )
+    crm = context.connector()
+    options: dict[str, Any] = {
+        "profile": settings.profile,
+        "crm": crm,
+        "individual_responses": settings.crm_individual_responses,
+        "sync_health": settings.crm_sync_health,
+        "max_issues": settings.crm_sync_health_max_issues,
+        "min_respondents": settings.crm_min_respondents,
+    }
+    report = run_with_progress(engine, options)
     print_report(report, settings.profile)
 
     console.print("\n[bold]3. Status[/bold] (what `ignite-sync status` shows)")
@@ -103,13 +105,17 @@ def demo_command(
         files = ", ".join(sorted(p.name for p in folder.iterdir()))
         console.print(f"{funder}: {folder}  ({files})", highlight=False)
 
+    staff_scene(engine, crm, program, options)
+
     # After `make demo` the command lives in .venv/bin, which is not on PATH: the hint puts it there first.
     where = os.path.relpath(directory)
     activate = "" if shutil.which("ignite-sync") else f". {_activate_script()} && "
     console.print(
         f"\ndemo directory: {directory} (its settings are in {where}/.env)\n"
         f"next, as in the README: {activate}cd {where} && "
-        f'ignite-sync crm query "SELECT Name, Email, Title FROM Contact LIMIT 5"',
+        f'ignite-sync crm query "SELECT Name, Email, Title FROM Contact LIMIT 5"\n'
+        f'open sync issues: ignite-sync crm query "SELECT Id, Name, Status__c, Error_Code__c, What_To_Do__c '
+        f"FROM Ignite_Sync_Issue__c WHERE Status__c != 'Resolved'\"",
         highlight=False,
         soft_wrap=True,
     )

@@ -219,6 +219,8 @@ def sync_command(
         "dry_run": dry_run,
         "only": only,
         "individual_responses": settings.crm_individual_responses,
+        "sync_health": settings.crm_sync_health,
+        "max_issues": settings.crm_sync_health_max_issues,
         "min_respondents": settings.crm_min_respondents,
     }
     try:
@@ -294,6 +296,8 @@ def worker_command(
             poll_seconds=poll_seconds,
             individual_responses=settings.crm_individual_responses,
             min_respondents=settings.crm_min_respondents,
+            sync_health=settings.crm_sync_health,
+            max_issues=settings.crm_sync_health_max_issues,
             reconcile_every=timedelta(hours=reconcile_hours) if reconcile_hours and not once else None,
             housekeeping_every=None if once else timedelta(hours=1),
             housekeeping=Housekeeping(

@@ -7,7 +7,9 @@ members are sorted, and nothing depends on time or environment.  Deploy with the
     cd <out> && sf project deploy start --manifest package.xml --target-org <alias>
 
 (the folder is a DX project: it carries its own sfdx-project.json).  A permission set `Ignite_Sync` grants
-the integration user access to every deployed field and object; assign it after deploying.
+the integration user access to every deployed field and object; assign it after deploying.  Every profile's
+plugin also carries the sync-health objects (mappings.health) with their tabs, the Ignite app, list views,
+report types, reports and the `Ignite_Sync_Health` permission set for development staff (plugin_health.py).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
 
+from mappings.health import HEALTH_OBJECTS
+from mappings.plugin_health import health_files
 from mappings.profile import Profile
 from mappings.spec import OrgSetup, PluginField, PluginObject, SetupRecordType, SetupStage
 
@@ -53,16 +57,20 @@ def custom_field_xml(name: str, spec: PluginField) -> bytes:
     elements: dict[str, str | int | bool] = {"label": spec.label, "type": spec.type}
     if spec.description:
         elements["description"] = spec.description
-    if spec.type == "Checkbox":
+    if spec.formula is not None:
+        elements["formula"] = spec.formula
+        elements["formulaTreatBlanksAs"] = "BlankAsBlank"
+        elements["externalId"] = False
+    elif spec.type == "Checkbox":
         elements["defaultValue"] = bool(spec.default)
     else:
         elements["required"] = spec.required
-    if spec.type in ("Text", "Number", "Email"):
+    if spec.type in ("Text", "Number", "Email") and spec.formula is None:
         elements["externalId"] = spec.external_id
         elements["unique"] = spec.unique
         if spec.unique and spec.type == "Text":
             elements["caseSensitive"] = spec.case_sensitive
-    if spec.type in ("Text", "LongTextArea"):
+    if spec.type in ("Text", "LongTextArea") and spec.formula is None:
         elements["length"] = spec.length or 255
     if spec.type == "LongTextArea":
         elements["visibleLines"] = 3
@@ -172,13 +180,17 @@ def _setup_files(parts: list[OrgSetup], members: dict[str, list[str]], visible: 
 
 
 def _permission_set_xml(
-    profile: Profile, fields: list[str], objects: list[str], record_types: list[str] | None = None
+    profile: Profile,
+    fields: list[str],
+    objects: list[str],
+    record_types: list[str] | None = None,
+    read_only: frozenset[str] = frozenset(),
 ) -> bytes:
     root = _root("PermissionSet")
     _el(root, "description", f"Lets the Ignite sync read and write what the {profile.name} plugin adds.")
     for name in fields:
         perm = _el(root, "fieldPermissions")
-        _el(perm, "editable", True)
+        _el(perm, "editable", name not in read_only)  # a formula field cannot be granted edit
         _el(perm, "field", name)
         _el(perm, "readable", True)
     _el(root, "hasActivationRequired", False)
@@ -235,6 +247,7 @@ def plugin_files(
     field_members: list[str] = []
     object_members: list[str] = []
     permission_fields: list[str] = []
+    read_only: set[str] = set()
     for obj_name, spec in sorted(profile.plugin.objects.items()):
         if org_has_field is not None and org_has_field(obj_name, "Id"):
             continue
@@ -250,9 +263,14 @@ def plugin_files(
             field_members.append(f"{meta_obj}.{field_name}")
             if not field_spec.required:
                 permission_fields.append(f"{obj_name}.{field_name}")
+            if field_spec.formula is not None:
+                read_only.add(f"{obj_name}.{field_name}")
     files[f"{SOURCE_ROOT}/permissionsets/{PERMISSION_SET}.permissionset-meta.xml"] = _permission_set_xml(
-        profile, sorted(permission_fields), sorted(object_members), visible
+        profile, sorted(permission_fields), sorted(object_members), visible, frozenset(read_only)
     )
+    all_fields = profile.plugin_fields()
+    health_fields = {name: all_fields[name] for name in HEALTH_OBJECTS}
+    files.update(health_files(_el, _root, _document, SOURCE_ROOT, health_fields, extra_members))
     project = {
         "name": f"ignite-plugin-{profile.name}",
         "packageDirectories": [{"default": True, "path": "force-app"}],
@@ -264,8 +282,8 @@ def plugin_files(
         {
             "CustomField": field_members,
             "CustomObject": object_members,
-            "PermissionSet": [PERMISSION_SET],
             **extra_members,
+            "PermissionSet": [PERMISSION_SET, *extra_members.get("PermissionSet", [])],
         },
     )
     return dict(sorted(files.items()))

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from mappings import health
 from mappings.functions import CONVERTERS, DERIVATIONS
 from mappings.registry import MODELS, PathError, ValueInfo, attribute_info, resolve_path
 from mappings.spec import (
@@ -426,6 +427,11 @@ def load_profile_data(data: object, file: str) -> Profile:
                     if not str(field_name).endswith("__c"):
                         problems.append(SpecProblem(file, where, "a custom field ends in __c"))
                     plugin_fields.setdefault(str(obj_name), {})[str(field_name)] = pf
+    for obj_name in health.HEALTH_OBJECTS:
+        if obj_name in plugin_objects or obj_name in plugin_fields:
+            problems.append(SpecProblem(file, f"plugin.objects.{obj_name}", "every profile has it (mappings.health)"))
+    plugin_objects.update(health.OBJECTS)
+    plugin_fields.update(health.fields(header.key_field))
     order: tuple[str, ...] = ()
     if not problems:
         deps = {

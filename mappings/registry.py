@@ -33,7 +33,7 @@ from models import (
 )
 from models.keys import KEY_MAX_LENGTH
 from models.outcomes import CohortOutcome
-from models.summaries import GrantSummary, OrganizationSummary
+from models.summaries import GrantSummary, OrganizationSummary, ParticipantSummary
 
 MODELS: dict[str, type[BaseModel]] = {
     m.__name__: m
@@ -51,6 +51,7 @@ MODELS: dict[str, type[BaseModel]] = {
         Measure,
         CohortOutcome,
         OrganizationSummary,
+        ParticipantSummary,
         GrantSummary,
         IntakeSubmission,
     )
@@ -73,6 +74,7 @@ REFERENCES: dict[tuple[str, str], str] = {
     ("CohortOutcome", "cohort"): "Cohort",
     ("CohortOutcome", "measure"): "Measure",
     ("OrganizationSummary", "key"): "Organization",
+    ("ParticipantSummary", "key"): "Participant",
     ("GrantSummary", "key"): "Grant",
 }
 

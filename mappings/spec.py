@@ -208,9 +208,17 @@ class PluginField(SpecModel):
     relationship_label: str | None = None
     delete_constraint: Literal["SetNull", "Restrict"] = "SetNull"
     default: bool | None = None
+    # A formula field: `type` is its return type (Text for a HYPERLINK); the org computes it, nobody writes it.
+    formula: str | None = None
 
     @model_validator(mode="after")
     def _type_attributes(self) -> PluginField:
+        if self.formula is not None:
+            if self.type not in ("Text", "Number", "Date", "DateTime", "Checkbox"):
+                raise ValueError("a formula returns Text, Number, Date, DateTime or Checkbox")
+            if self.required or self.external_id or self.unique or self.length is not None:
+                raise ValueError("a formula field is never required, unique, an external ID or given a length")
+            return self
         if self.type == "Text" and (self.length is None or self.length > 255):
             raise ValueError("a Text field needs length between 1 and 255")
         if self.type == "LongTextArea" and (self.length is None or self.length < 256):

@@ -10,6 +10,7 @@ They live on `store.tables.metadata` so one Alembic environment sees the whole s
 - `sync_ledger` is the diffing memory: per (record key, profile step → CRM object) the CRM Id, the hash of
   the payload the CRM last accepted, and the last rejection.  An unchanged resync compares hashes and makes zero writes.
 - `sync_runs` is the history `status` shows: what each run did, how long it took, how many API calls.
+- `sync_issues` remembers the issue records written to the CRM for development staff (revision 0006).
 """
 
 from __future__ import annotations
@@ -95,4 +96,19 @@ sync_runs = Table(
     Column("api_calls", Integer, nullable=False),
     Column("error", Text),
     Index("ix_sync_runs_started_at", "started_at"),
+)
+
+# The issue records the sync wrote to the CRM (sync.health), so it writes one only when its content changed and
+# resolves the ones whose row has landed.  Keyed like the ledger; `issue_key` is the CRM external ID.
+sync_issues = Table(
+    "sync_issues",
+    metadata,
+    Column("record_key", String(KEY), primary_key=True),
+    Column("step", String(80), primary_key=True),
+    Column("issue_key", String(80), nullable=False, unique=True),
+    Column("status", String(16), nullable=False),  # open · resolved (as last written to the CRM)
+    Column("payload_hash", String(64), nullable=False),
+    Column("first_seen", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Index("ix_sync_issues_status", "status"),
 )

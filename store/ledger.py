@@ -231,6 +231,23 @@ class LedgerRepository:
             stmt = stmt.where(sync_ledger.c.object_name == object_name)
         return int(self.connection.execute(stmt).rowcount)
 
+    def release(self, pairs: Sequence[tuple[str, str]]) -> int:
+        """Send these (record key, step) rows again on this run, whatever their backoff (staff asked for it)."""
+        led = sync_ledger.c
+        total = 0
+        for start in range(0, len(pairs), CHUNK):
+            total += int(
+                self.connection.execute(
+                    update(sync_ledger)
+                    .where(
+                        tuple_(led.record_key, led.step).in_(list(pairs[start : start + CHUNK])),
+                        led.status.in_(("rejected", "invalid", "blocked")),
+                    )
+                    .values(rejected_hash=None, source_hash=None, updated_at=utcnow())
+                ).rowcount
+            )
+        return total
+
     def release_due_rejections(self, now: datetime, first_wait: timedelta, longest_wait: timedelta) -> int:
         """Let rows the CRM refused be sent again once their wait is over; returns how many were let go.
 

@@ -34,6 +34,7 @@ from mappings.transform import CrmWrite, fields_to_read, record_type_id, update_
 from store.jobs import utcnow
 from store.ledger import LedgerEntry, LedgerRepository
 from store.runs import RunRepository
+from sync.health import HealthReport, SyncHealth
 from sync.plan import (
     Action,
     Candidate,
@@ -134,6 +135,7 @@ class SyncReport:
     run_id: int | None = None
     status: str = "running"
     error: str | None = None
+    health: HealthReport | None = None
 
     def by_object(self) -> dict[str, dict[str, int]]:
         out: dict[str, StepCounts] = {}
@@ -164,6 +166,7 @@ class SyncReport:
             "steps": {name: c.as_dict() for name, c in self.steps.items()},
             "api_calls": {"total": self.total_api_calls, **dict(sorted(self.api_calls.items()))},
             "error": self.error,
+            "health": self.health.as_dict() if self.health is not None else None,
         }
 
 
@@ -186,6 +189,8 @@ class SyncEngine:
     row_retries: int = 2
     row_retry_pause: float = 0.05
     should_stop: Callable[[], bool] = field(default=lambda: False)
+    # Issue and run records in the CRM for development staff (sync/health.py); None: not written.
+    health: SyncHealth | None = None
     _describes: dict[str, dict[str, Any]] = field(default_factory=dict, init=False, repr=False)
     _record_types: dict[tuple[str, str], str] = field(default_factory=dict, init=False, repr=False)
     _relink: Relinker | None = field(default=None, init=False, repr=False)
@@ -212,6 +217,7 @@ class SyncEngine:
         report = SyncReport(mode=mode, dry_run=dry_run)
         calls_before = dict(self.crm.counter.calls)
         started = time.monotonic()
+        started_at = utcnow()
         if not dry_run:
             with self.engine.begin() as conn:
                 report.run_id = RunRepository(conn).start(self.profile, mode, job_id)
@@ -221,6 +227,8 @@ class SyncEngine:
             self._relink = Relinker(self.engine, self.crm, [p.step for p in self.steps])
             self._relink.load()
         try:
+            if self.health is not None and not dry_run:
+                self.health.take_retry_requests()  # staff set Retry requested on an issue: send those rows now
             # Keys a dry run would create, so children planned after them are not reported as blocked.
             would_exist: dict[str, set[str]] = {}
             for planned in selected:
@@ -232,6 +240,17 @@ class SyncEngine:
             report.status = "partial" if problems else "succeeded"
             if report.pending_retry:
                 report.status = "retry"
+            if self.health is not None and not dry_run:
+                spent = self._calls_since(calls_before)
+                report.health = self.health.record_run(
+                    run_id=report.run_id,
+                    mode=mode,
+                    status=report.status,
+                    started=started_at,
+                    counts=report.by_object(),
+                    wrote=any(kind not in _READ_CALLS for kind in spent),
+                    calls_so_far=lambda: sum(self._calls_since(calls_before).values()),
+                )
         except Interrupted as exc:
             report.status, report.error = "interrupted", str(exc)
             raise
@@ -240,11 +259,7 @@ class SyncEngine:
             raise
         finally:
             report.seconds = time.monotonic() - started
-            report.api_calls = {
-                kind: n - calls_before.get(kind, 0)
-                for kind, n in self.crm.counter.calls.items()
-                if n - calls_before.get(kind, 0)
-            }
+            report.api_calls = self._calls_since(calls_before)
             if report.run_id is not None:
                 with self.engine.begin() as conn:
                     RunRepository(conn).finish(
@@ -257,6 +272,10 @@ class SyncEngine:
         if report.pending_retry:
             raise Retry(f"{report.pending_retry} rows hit transient CRM errors; they will be sent again", report=report)
         return report
+
+    def _calls_since(self, before: Mapping[str, int]) -> dict[str, int]:
+        calls = self.crm.counter.calls
+        return {kind: n - before.get(kind, 0) for kind, n in calls.items() if n - before.get(kind, 0)}
 
     def _select(self, only: Sequence[str] | None) -> list[PlannedStep]:
         if not only:

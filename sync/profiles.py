@@ -26,7 +26,7 @@ from models import IntakeSubmission, default_catalogue, participant_key
 from models.canonical import canonical_hash
 from models.keys import normalise_email
 from models.outcomes import cohort_outcomes
-from models.summaries import grant_summaries, organization_summaries
+from models.summaries import grant_summaries, organization_summaries, participant_summaries
 from store.jobs_tables import sync_ledger
 from store.ledger import LedgerRepository
 from store.records import KINDS, RecordKind
@@ -476,6 +476,16 @@ def _organization_summaries(engine: Engine) -> Iterable[BaseModel]:
     )
 
 
+def _participant_summaries(engine: Engine) -> Iterable[BaseModel]:
+    return participant_summaries(
+        _stream(engine, "participants"),  # type: ignore[arg-type]
+        _stream(engine, "cohorts"),  # type: ignore[arg-type]
+        _stream(engine, "enrollments"),  # type: ignore[arg-type]
+        _stream(engine, "sessions"),  # type: ignore[arg-type]
+        _stream(engine, "attendance"),  # type: ignore[arg-type]
+    )
+
+
 def _grant_summaries(engine: Engine) -> Iterable[BaseModel]:
     return grant_summaries(
         _stream(engine, "grants"),  # type: ignore[arg-type]
@@ -491,6 +501,10 @@ def _derived(min_respondents: int) -> dict[str, tuple[Callable[[Engine], Iterabl
         "OrganizationSummary": (
             _organization_summaries,
             ["organizations", "cohorts", "enrollments", "sessions", "attendance"],
+        ),
+        "ParticipantSummary": (
+            _participant_summaries,
+            ["participants", "cohorts", "enrollments", "sessions", "attendance"],
         ),
         "GrantSummary": (_grant_summaries, ["grants", "cohorts", "enrollments"]),
     }

@@ -25,12 +25,14 @@ from mappings.profile import Profile, load_profile
 from mappings.snapshots import load_describes
 from store.database import make_engine, upgrade_database
 from store.intake import InboxRepository
+from store.issues import IssueRepository
 from store.jobs import Job, JobRepository
 from store.jobs_tables import sync_ledger
 from store.ledger import LedgerRepository
 from store.runs import RunRepository
 from sync import jobs as job_kinds
 from sync.engine import ProgressCallback, StepCounts, SyncEngine, SyncReport
+from sync.health import SyncHealth
 from sync.maintenance import Housekeeping, reconcile
 from sync.profiles import TableSource, planned_steps
 from sync.retry import RetryPolicy
@@ -79,9 +81,23 @@ class SyncOptions:
     min_respondents: int = 5
     chunk_size: int = 2000
     batch_size: int = 200
+    # Issue and run records in the CRM for development staff (IGNITE_CRM_SYNC_HEALTH), at most this many
+    # issue records per run (IGNITE_CRM_SYNC_HEALTH_MAX_ISSUES).
+    sync_health: bool = True
+    max_issues: int = 200
 
     def load(self) -> Profile:
         return load_profile(self.profile)
+
+    def health_for(self, engine: Engine, crm: CrmConnector) -> SyncHealth:
+        return SyncHealth(
+            engine,
+            crm,
+            key_field=self.load().header.key_field,
+            max_issues=self.max_issues,
+            batch_size=self.batch_size,
+            enabled=self.sync_health,
+        )
 
     def engine_for(
         self, engine: Engine, crm: CrmConnector, should_stop: Callable[[], bool] | None = None
@@ -101,6 +117,7 @@ class SyncOptions:
             chunk_size=self.chunk_size,
             batch_size=self.batch_size,
             should_stop=should_stop or (lambda: False),
+            health=self.health_for(engine, crm) if self.sync_health else None,
         )
 
 
@@ -137,6 +154,8 @@ def run_sync(
     retry: RetryPolicy | None = None,
     chunk_size: int = 2000,
     batch_size: int = 200,
+    sync_health: bool = True,
+    max_issues: int = 200,
 ) -> SyncReport:
     """Plan and run a sync to completion in this process; returns per-step/object counts and API calls.
 
@@ -156,6 +175,8 @@ def run_sync(
         min_respondents=min_respondents,
         chunk_size=chunk_size,
         batch_size=batch_size,
+        sync_health=sync_health,
+        max_issues=max_issues,
     )
     sync_engine = options.engine_for(engine, crm)
     policy = retry or RetryPolicy(base_seconds=0.5, cap_seconds=10.0)
@@ -220,7 +241,24 @@ def make_handlers(
         full = job.payload.get("mode") == "full" and job.attempts == 1
         sync_engine.run(full=full, job_id=job.id, mode=str(job.payload.get("mode", "incremental")))
 
+    def retry_requests() -> None:
+        """Staff set issues to Retry requested in the CRM: have a sync send them (one query, only while open)."""
+        if not options.sync_health:
+            return
+        with engine.connect() as conn:
+            if not IssueRepository(conn).any_open():
+                return  # no open issue, nothing staff can have asked for: no connection, no call
+        try:
+            asked = options.health_for(engine, crm()).take_retry_requests()
+        except TransientCrmError as exc:
+            log.warning("could not read retry requests from the CRM (%s); the next sync reads them", exc.code)
+            return
+        if asked:
+            with engine.begin() as conn:
+                job_kinds.enqueue_incremental_sync(conn, "staff asked for a retry in the CRM")
+
     def reconcile_job(job: Job, control: JobControl) -> None:
+        retry_requests()
         profile = options.load()
         report = reconcile(engine, crm(), list(profile.written_objects))
         with engine.begin() as conn:
@@ -232,6 +270,7 @@ def make_handlers(
 
     def housekeeping_job(job: Job, control: JobControl) -> None:
         log.info("housekeeping: %s", (housekeeping or Housekeeping()).run(engine))
+        retry_requests()
 
     return {job_kinds.SYNC: sync_job, job_kinds.RECONCILE: reconcile_job, job_kinds.HOUSEKEEPING: housekeeping_job}
 
@@ -255,6 +294,8 @@ def run_worker(
     retry: RetryPolicy | None = None,
     chunk_size: int = 2000,
     extra_handlers: Mapping[str, Handler] | None = None,
+    sync_health: bool = True,
+    max_issues: int = 200,
 ) -> WorkerStats:
     """Run workers on the service database's queue until stopped (or, with `once`, until nothing is due)."""
     engine = _engine(database)
@@ -271,6 +312,8 @@ def run_worker(
         individual_responses=individual_responses,
         min_respondents=min_respondents,
         chunk_size=chunk_size,
+        sync_health=sync_health,
+        max_issues=max_issues,
     )
     handlers = {**make_handlers(engine, crm_factory, options, housekeeping), **(extra_handlers or {})}
     periodic = []

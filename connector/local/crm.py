@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -1276,6 +1277,14 @@ class LocalCrm:
         for names, params_list in groups.items():
             sets = ", ".join(f"{quote(n)} = ?" for n in (*names, "LastModifiedDate", "SystemModstamp"))
             conn.executemany(f'UPDATE {quote(spec.name)} SET {sets} WHERE "Id" = ?', params_list)
+        auto = _auto_number(spec.describe.get("x_autoNumberFormat"))
+        if auto is not None and creates:
+            # An auto-number Name (RUN-000001): the org fills it on create, in insertion order.
+            before, digits, after = auto
+            conn.executemany(
+                f"""UPDATE {quote(spec.name)} SET "Name" = ? || printf('%0{digits}d', rowid) || ? WHERE "Id" = ?""",
+                [(before, after, r.record_id) for r in creates],
+            )
         if spec.person_name and (creates or updates):
             # Contact.Name and Lead.Name are computed by Salesforce from the name parts; do the same.
             conn.executemany(
@@ -1401,3 +1410,11 @@ def _build_record(compiled: CompiledQuery, row: Sequence[Any]) -> CrmRecord:
 def _is_a_crm_connector(crm: LocalCrm) -> CrmConnector:
     """mypy proves LocalCrm satisfies the port structurally (the `create` descriptor included)."""
     return crm
+
+
+def _auto_number(display_format: object) -> tuple[str, int, str] | None:
+    """`ISS-{000000}` -> ("ISS-", 6, ""): an auto-number's text around its zero-padded counter."""
+    if not isinstance(display_format, str):
+        return None
+    match = re.fullmatch(r"([^{}]*)\{(0+)\}([^{}]*)", display_format)
+    return (match[1], len(match[2]), match[3]) if match else None

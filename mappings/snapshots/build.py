@@ -12,7 +12,7 @@ from typing import Any
 
 from mappings.profile import Profile
 from mappings.snapshots.facts import FLAVOURS, PLUGIN_KEY_PREFIXES, base_objects
-from mappings.snapshots.shape import Describe, custom_name, field, sobject
+from mappings.snapshots.shape import Describe, auto_name, custom_name, field, sobject
 from mappings.spec import PluginField, PluginObject
 
 _CHILD_KEY = "x_childRelationshipName"
@@ -25,7 +25,10 @@ def plugin_field_describe(name: str, spec: PluginField) -> dict[str, Any]:
         "unique": spec.unique,
         "case_sensitive": spec.case_sensitive,
     }
-    if spec.type in ("Text", "LongTextArea", "TextArea"):
+    if spec.formula is not None:
+        kwargs["formula"] = True
+        kwargs["length"] = 1300 if spec.type == "Text" else None
+    elif spec.type in ("Text", "LongTextArea", "TextArea"):
         kwargs["length"] = spec.length or 255
     if spec.type in ("Number", "Percent", "Currency"):
         kwargs["precision"], kwargs["scale"] = spec.precision, spec.scale
@@ -44,7 +47,12 @@ def plugin_object_describe(name: str, spec: PluginObject) -> Describe:
     prefix = PLUGIN_KEY_PREFIXES.get(name)
     if prefix is None:
         raise KeyError(f"plugin object {name} needs a key prefix in snapshots.facts.PLUGIN_KEY_PREFIXES")
-    return sobject(name, spec.label, spec.plural_label, prefix, [custom_name(spec.name_label)])
+    name_field = auto_name(spec.name_label) if spec.name_format is not None else custom_name(spec.name_label)
+    describe = sobject(name, spec.label, spec.plural_label, prefix, [name_field])
+    if spec.name_format is not None:
+        # Not in a real describe (its display format is metadata): the local CRM numbers records with it.
+        describe["x_autoNumberFormat"] = spec.name_format
+    return describe
 
 
 def build_snapshots(profile: Profile) -> dict[str, Describe]:

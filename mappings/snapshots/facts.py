@@ -367,6 +367,8 @@ PLUGIN_KEY_PREFIXES = {
     "Ignite_Session__c": "a0Z",
     "Ignite_Attendance__c": "a10",
     "Ignite_Survey_Response__c": "a11",
+    "Ignite_Sync_Issue__c": "a12",
+    "Ignite_Sync_Run__c": "a13",
 }
 
 

@@ -103,3 +103,46 @@ def test_a_local_crm_that_cannot_be_opened_exits_cleanly(env: dict[str, str], tm
     env["IGNITE_LOCAL_CRM_URL"] = f"sqlite:///{tmp_path / 'not-a-db'}"
     result = runner.invoke(app, ["crm", "query", "SELECT Id FROM Contact"], env=env)
     assert result.exit_code == 2 and "CRM error" in result.output
+
+
+def test_update_changes_a_record_as_staff_do_in_salesforce(env: dict[str, str]) -> None:
+    [diaz] = json.loads(
+        runner.invoke(app, ["crm", "query", "--json", "SELECT Id FROM Contact WHERE LastName = 'Diaz'"], env=env).output
+    )["records"]
+    result = runner.invoke(
+        app, ["crm", "update", "Contact", diaz["Id"], "Title=Chief Resident", "FirstName=Luis"], env=env
+    )
+    assert result.exit_code == 0, result.output
+    after = runner.invoke(
+        app, ["crm", "query", "--json", "SELECT Name, Title FROM Contact WHERE LastName = 'Diaz'"], env=env
+    )
+    [row] = json.loads(after.output)["records"]
+    assert (row["Name"], row["Title"]) == ("Luis Diaz", "Chief Resident")
+
+
+def test_update_refused_by_the_crm_names_the_code_and_field(env: dict[str, str]) -> None:
+    [diaz] = json.loads(
+        runner.invoke(app, ["crm", "query", "--json", "SELECT Id FROM Contact WHERE LastName = 'Diaz'"], env=env).output
+    )["records"]
+    result = runner.invoke(app, ["crm", "update", "Contact", diaz["Id"], "Title=" + "x" * 200], env=env)
+    assert result.exit_code == 1
+    assert "STRING_TOO_LONG" in result.output and "Title" in result.output
+    bad = runner.invoke(app, ["crm", "update", "Contact", diaz["Id"], "Title"], env=env)
+    assert bad.exit_code == 2 and "FIELD=VALUE" in bad.output
+
+
+def test_update_finds_the_record_by_its_name_or_ignite_key_so_nobody_copies_ids(env: dict[str, str]) -> None:
+    by_key = runner.invoke(app, ["crm", "update", "Contact", "p:2", "Title=Chief Resident"], env=env)
+    assert by_key.exit_code == 0, by_key.output
+    by_name = runner.invoke(
+        app, ["crm", "update", "Account", "Flagler Health", "Website=https://flch.example"], env=env
+    )
+    assert by_name.exit_code == 0, by_name.output
+    rows = json.loads(
+        runner.invoke(
+            app, ["crm", "query", "--json", "SELECT Title FROM Contact WHERE LastName = 'Diaz'"], env=env
+        ).output
+    )["records"]
+    assert rows == [{"Title": "Chief Resident"}] or rows[0]["Title"] == "Chief Resident"
+    missing = runner.invoke(app, ["crm", "update", "Contact", "p:404", "Title=x"], env=env)
+    assert missing.exit_code == 2 and "no Contact has the Name or key 'p:404'" in missing.output

@@ -96,9 +96,10 @@ RUN = [b for b in readme_blocks() if b.first not in SKIPPED_BLOCKS]
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One small demo per module (16 participants, as `ignite-sync demo --participants 16`); blocks get copies."""
+    """One demo per module, the size `make demo` makes (its story needs a cohort running past the grant year); blocks
+    get copies."""
     where = tmp_path_factory.mktemp("made") / DEMO_DIR
-    result = run_cli("demo", "--dir", str(where), "--participants", "16", cwd=where.parent)
+    result = run_cli("demo", "--dir", str(where), cwd=where.parent)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     return where
 

@@ -34,7 +34,9 @@ def test_dry_run_then_sync_then_status_as_json(tmp_path: Path) -> None:
     assert dry.returncode == 0, dry.stderr
     planned = json.loads(dry.stdout)
     assert planned["dry_run"] is True
-    assert (planned["objects"]["Contact"]["created"], planned["objects"]["Contact"]["unchanged"]) == (1, 16)
+    # The Contact records themselves; each also carries its engagement summary (step participant_summary).
+    contacts = planned["steps"]["participant_contact"]
+    assert (contacts["created"], contacts["unchanged"]) == (1, 16)
     assert set(planned["api_calls"]) <= {"total", "query"}  # reads only
 
     done = run("sync", "--json", cwd=tmp_path)
@@ -44,7 +46,8 @@ def test_dry_run_then_sync_then_status_as_json(tmp_path: Path) -> None:
     assert report["api_calls"]["upsert"] >= 1
 
     again = json.loads(run("sync", "--json", cwd=tmp_path).stdout)
-    assert again["api_calls"] == {"total": 0} and again["objects"]["Contact"]["unchanged"] == 17
+    assert again["api_calls"] == {"total": 0} and again["steps"]["participant_contact"]["unchanged"] == 17
+    assert again["steps"]["participant_summary"]["unchanged"] == 17
 
     status = run("status", "--json", cwd=tmp_path)
     assert status.returncode == 0, status.stderr

@@ -47,7 +47,8 @@ def test_every_failing_row_is_listed_with_who_it_is_without_naming_anyone_by_def
     blocked = [r for r in rows if r.status == "blocked"]
     enrolments = [e for e in data["enrollments"] if e.participant == person.key]
     attended = [a for a in data["attendance"] if a.participant == person.key]
-    assert {r.source_key for r in blocked} == {e.key for e in enrolments} | {a.key for a in attended}
+    # ...and the participant's engagement summary, which goes on the Contact that was refused
+    assert {r.source_key for r in blocked} == {e.key for e in enrolments} | {a.key for a in attended} | {person.key}
     assert all(person.last_name not in r.record and person.email not in r.record for r in rows)
     assert any(r.record.startswith("enrolment of ") for r in blocked)
 
@@ -65,8 +66,9 @@ def test_show_personal_names_the_participant_and_csv_holds_every_row(
     assert result.exit_code == 0, result.output
     with out.open(encoding="utf-8-sig", newline="") as f:
         rows = list(csv.DictReader(f))
-    # Each enrolment is blocked twice: its program engagement and its roster entry (pmdm__ServiceParticipant__c).
-    assert len(rows) == 1 + 2 * sum(1 for e in data["enrollments"] if e.participant == person.key) + sum(
+    # Each enrolment is blocked twice: its program engagement and its roster entry (pmdm__ServiceParticipant__c);
+    # the participant's engagement summary (participant_summary, on the refused Contact) is blocked once.
+    assert len(rows) == 2 + 2 * sum(1 for e in data["enrollments"] if e.participant == person.key) + sum(
         1 for a in data["attendance"] if a.participant == person.key
     )
     contact = next(r for r in rows if r["object_name"] == "Contact")

@@ -78,7 +78,9 @@ def test_only_the_changed_record_and_the_rows_built_from_it_are_sent(
     update_records(engine, "participants", [person.model_copy(update={"first_name": "Renamed"})])
     report = run_sync(engine, crm=crm, profile=PROFILE)
     objects = report.by_object()
-    assert objects["Contact"]["updated"] == 1 and objects["Contact"]["unchanged"] == len(data["participants"]) - 1
+    contacts = report.steps["participant_contact"]  # the Contact records (each also carries participant_summary)
+    assert contacts.updated == 1 and contacts.unchanged == len(data["participants"]) - 1
+    assert report.steps["participant_summary"].updated == 0  # a new first name changes no engagement count
     # the enrolment and attendance names are templates over the participant's name: those rows change too
     assert objects["pmdm__ProgramEngagement__c"]["updated"] == 1
     assert objects["pmdm__ServiceDelivery__c"]["updated"] == 2
@@ -92,7 +94,8 @@ def test_a_full_sync_resends_everything(engine: Engine, tmp_path: Path, data: di
     crm, _ = local_crm(tmp_path)
     run_sync(engine, crm=crm, profile=PROFILE)
     report = run_sync(engine, crm=crm, profile=PROFILE, full=True)
-    assert report.by_object()["Contact"]["updated"] == len(data["participants"])
+    assert report.steps["participant_contact"].updated == len(data["participants"])
+    assert report.steps["participant_summary"].updated == len(data["participants"])  # summaries resent too
 
 
 def test_a_dry_run_writes_nothing_and_says_what_would_change(engine: Engine, tmp_path: Path, data: dict) -> None:  # type: ignore[type-arg]

@@ -26,7 +26,7 @@ def test_metrics_count_refused_and_blocked_rows_and_stamp_the_last_run(engine: E
     with TestClient(create_app(settings, engine=engine)) as client:
         text = client.get("/metrics").text
     assert 'ignite_sync_rows{object="Contact",status="rejected"} 1.0' in text
-    synced = len(data["participants"]) - 1
+    synced = 2 * (len(data["participants"]) - 1)  # each Contact's record and its engagement summary
     assert f'ignite_sync_rows{{object="Contact",status="synced"}} {synced}.0' in text
     blocked = re.search(r'ignite_sync_rows\{object="pmdm__ServiceDelivery__c",status="blocked"\} (\S+)', text)
     assert blocked is not None and float(blocked.group(1)) > 0

@@ -24,7 +24,7 @@ from models import (
     default_catalogue,
 )
 from models.outcomes import cohort_outcomes
-from models.summaries import grant_summaries, organization_summaries
+from models.summaries import grant_summaries, organization_summaries, participant_summaries
 
 EASTERN = timezone(timedelta(hours=-5))
 
@@ -145,6 +145,12 @@ ORG_SUMMARY = organization_summaries(
     [SESSION],
     [ZOE_PRESENT, PAT_ABSENT],
 )
+PARTICIPANT_SUMMARY = {
+    s.key: s
+    for s in participant_summaries(
+        [ZOE, PAT], [SPRING, FALL], [ZOE_ENROLLED, PAT_WITHDRAWN], [SESSION], [ZOE_PRESENT, PAT_ABSENT]
+    )
+}
 GRANT_SUMMARY = grant_summaries([GRANT], [SPRING, FALL], [ZOE_ENROLLED, PAT_WITHDRAWN, *OTHER_ENROLLED])
 INTAKE = IntakeSubmission(
     source="website",
@@ -207,6 +213,8 @@ CASES: dict[str, Case] = {
     "cohort_outcome_follow_up_suppressed": Case(OUTCOMES["outcome:flch-2025-spring:cross-role-empathy:follow_up"]),
     "organization_summary": Case(ORG_SUMMARY[0]),
     "organization_summary_no_participants": Case(ORG_SUMMARY[1]),
+    "participant_summary": Case(PARTICIPANT_SUMMARY[ZOE.key]),
+    "participant_summary_withdrawn_never_attended": Case(PARTICIPANT_SUMMARY[PAT.key]),
     "grant_summary": Case(GRANT_SUMMARY[0]),
     "intake": Case(INTAKE),
     "intake_state_country_picklists": Case(INTAKE, ("state_country_picklists",)),

@@ -112,7 +112,7 @@ def test_plugin_export_writes_deployable_source(tmp_path: Path) -> None:
     out = tmp_path / "plugin"
     result = runner.invoke(app, ["plugin", "export", "--profile", "salesforce_core", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert "5 custom objects" in result.output
+    assert "7 custom objects" in result.output  # five program objects + the sync run and issue (issue 14)
     files = sorted(p for p in out.rglob("*") if p.is_file())
     for path in files:
         if path.suffix == ".xml":
