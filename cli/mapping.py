@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -76,6 +78,17 @@ def live_target(settings: Settings) -> str:
     return f"Salesforce org signed in through https://{settings.sf_domain}.salesforce.com"
 
 
+def _as_json(report: CheckReport) -> dict[str, Any]:
+    return {
+        "profile": report.profile,
+        "checked_against": report.source,
+        "ok": report.ok,
+        "problems": [asdict(p) for p in report.problems],
+        "unconfirmed": [asdict(n) for n in report.notes],
+        "org_settings": {flag.flag: {"on": flag.on, "evidence": flag.evidence} for flag in report.detected},
+    }
+
+
 def print_report(report: CheckReport) -> None:
     if report.problems:
         table = Table(title=f"{report.profile}: problems against the {report.source}", show_lines=False)
@@ -110,6 +123,7 @@ def check_mapping(
     live: Annotated[
         bool, typer.Option("--live", help="Check against the connected org's describe, not the snapshot.")
     ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one machine-readable report.")] = False,
 ) -> None:
     """Check a mapping profile against describe data; exit 1 on any problem."""
     loaded = _profile(ctx, profile)
@@ -118,7 +132,10 @@ def check_mapping(
     else:
         source, label = describe_source(load_describes(loaded.name)), "snapshot"
     report = check_profile(loaded, source, source=label)
-    print_report(report)
+    if as_json:
+        typer.echo(json.dumps(_as_json(report), ensure_ascii=False))
+    else:
+        print_report(report)
     if not report.ok:
         raise typer.Exit(1)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -122,3 +123,15 @@ def test_plugin_export_writes_deployable_source(tmp_path: Path) -> None:
     again = tmp_path / "again"
     runner.invoke(app, ["plugin", "export", "--profile", "salesforce_core", "--out", str(again)])
     assert [p.read_bytes() for p in files] == [(again / p.relative_to(out)).read_bytes() for p in files]
+
+
+def test_check_mapping_as_json_names_each_problem_and_the_orgs_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    describes = load_describes("npsp_pmm")
+    del describes["Ignite_Cohort_Outcome__c"]
+    monkeypatch.setattr(cli.context, "build_connector", lambda settings: DescribeOnlyConnector(describes))
+    result = runner.invoke(app, ["check-mapping", "--profile", "npsp_pmm", "--live", "--json"])
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.output)
+    assert report["ok"] is False and report["checked_against"].startswith("local CRM at sqlite:///")
+    assert {p["object"] for p in report["problems"]} == {"Ignite_Cohort_Outcome__c"}
+    assert report["org_settings"]["state_country_picklists"]["on"] is True
