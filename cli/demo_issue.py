@@ -91,8 +91,9 @@ def staff_scene(engine: Engine, crm: CrmConnector, program: DemoProgram, options
             soft_wrap=True,
         )
     console.print(
-        "Fix it as the README's 'For development staff' shows: clear the program's End Date, set the issue's "
-        'Status to Retry requested (ignite-sync crm update Ignite_Sync_Issue__c ID Status__c="Retry requested"), '
+        "Fix it as the README's 'For development staff' shows: clear the program's End Date "
+        "(ignite-sync crm update pmdm__Program__c program:ignite pmdm__EndDate__c=), set the issue's Status to "
+        'Retry requested (ignite-sync crm update Ignite_Sync_Issue__c ISS-000001 Status__c="Retry requested"), '
         "then ignite-sync sync.",
         highlight=False,
         soft_wrap=True,
