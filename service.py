@@ -1,4 +1,7 @@
-"""Composition root: builds Settings once, wires the adapters, exposes `create_app()` and the `ignite-sync` CLI.
+"""Composition root of the web service: builds Settings once, wires the adapters, exposes `create_app()`.
+
+The `ignite-sync` console script is `cli.app:run`; `python service.py …` still runs it, importing the CLI only
+then, so a web worker never loads Typer or the export writers.
 
 Everything that reads the environment or picks an adapter happens here, so the rooms below stay testable
 with plain values.  `ignite-sync serve` runs uvicorn on `service:create_app` with `factory=True`.
@@ -17,7 +20,6 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from sqlalchemy import Engine
 
-from cli.app import run
 from mappings.profile import load_profile
 from settings import Settings, encryption_at_start, encryption_keyring, load_settings
 from store.database import make_engine
@@ -136,6 +138,9 @@ def _document_schemas(web: FastAPI) -> None:
 
 
 def main() -> None:
+    """`python service.py …` runs the CLI; imported lazily so the web process never loads Typer."""
+    from cli.app import run
+
     run()
 
 

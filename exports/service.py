@@ -14,10 +14,6 @@ from sqlalchemy import Engine
 
 from exports.aggregate import funder_keys, load_funder, load_funder_data
 from exports.report import FunderReport, build_report
-from exports.writers.csvpackage import write_csv_package
-from exports.writers.html import write_html
-from exports.writers.pdf import write_pdf
-from exports.writers.xlsx import write_xlsx
 from models import MeasureCatalogue, default_catalogue
 
 FORMATS = ("xlsx", "csv", "html", "pdf")
@@ -66,6 +62,13 @@ def build_funder_report(
 
 
 def write_report(report: FunderReport, out: Path, formats: Sequence[str] = FORMATS) -> list[Path]:
+    """The writers (ReportLab, XlsxWriter) load on the first export, not when the web process starts: most web
+    workers never build an export, and these libraries were a large share of the service's import time."""
+    from exports.writers.csvpackage import write_csv_package
+    from exports.writers.html import write_html
+    from exports.writers.pdf import write_pdf
+    from exports.writers.xlsx import write_xlsx
+
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     if "xlsx" in formats:

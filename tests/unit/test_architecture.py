@@ -81,3 +81,19 @@ def test_only_the_connector_and_the_sandbox_speak_simple_salesforce() -> None:
         if "simple_salesforce" in imported_modules(path)
     ]
     assert not bad, "\n".join(bad)
+
+
+def test_the_web_process_loads_neither_the_cli_nor_the_export_writers() -> None:
+    """Every web worker imports `service`; Typer, Rich's CLI pieces and the PDF/XLSX libraries are only needed
+    by the command line and by an export being built, and cost a large share of the service's start-up."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, service; "
+        "print(sorted(m for m in ('typer', 'reportlab', 'xlsxwriter', 'cli', 'cli.app') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "[]", done.stdout
