@@ -110,7 +110,9 @@ def create_app(
     web.include_router(forms_router(sources=settings.intake_sources, form_tokens=form_tokens))
     web.include_router(health_router(engine=engine, metrics=metrics))
     require_api_key = api_key_dependency(engine)
-    web.include_router(ingest_router(engine=engine, require_api_key=require_api_key, metrics=metrics))
+    web.include_router(
+        ingest_router(engine=engine, require_api_key=require_api_key, metrics=metrics, profile=settings.profile)
+    )
     # Funder downloads authenticate with their own funder-scoped tokens, not the ingest API keys.
     web.include_router(exports_router)
     web.dependency_overrides[get_export_engine] = lambda: engine

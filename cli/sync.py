@@ -301,6 +301,7 @@ def worker_command(
             reconcile_every=timedelta(hours=reconcile_hours) if reconcile_hours and not once else None,
             housekeeping_every=None if once else timedelta(hours=1),
             housekeeping=Housekeeping(
+                profile=settings.profile,
                 keep_intake_bodies=timedelta(days=settings.intake_retention_days),
                 keep_quarantined=(
                     timedelta(days=settings.intake_quarantine_retention_days)

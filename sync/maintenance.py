@@ -107,6 +107,8 @@ class Housekeeping:
     # `ignite-sync replay --rejected` still sends them at once).
     retry_rejected_after: timedelta | None = timedelta(hours=1)
     retry_rejected_at_most: timedelta = timedelta(hours=24)
+    # The profile of the sync it queues for rejections due again, so that job coalesces with the others.
+    profile: str | None = None
 
     def run(self, engine: Engine, now: datetime | None = None) -> dict[str, int]:
         now = now or utcnow()
@@ -124,7 +126,7 @@ class Housekeeping:
                     now, self.retry_rejected_after, self.retry_rejected_at_most
                 )
                 if retried:
-                    enqueue_incremental_sync(conn, "rejected rows due for another try")
+                    enqueue_incremental_sync(conn, "rejected rows due for another try", profile=self.profile)
         return {
             "expired_leases": swept,
             "purged_jobs": purged,

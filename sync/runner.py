@@ -255,7 +255,7 @@ def make_handlers(
             return
         if asked:
             with engine.begin() as conn:
-                job_kinds.enqueue_incremental_sync(conn, "staff asked for a retry in the CRM")
+                job_kinds.enqueue_incremental_sync(conn, "staff asked for a retry in the CRM", profile=options.profile)
 
     def reconcile_job(job: Job, control: JobControl) -> None:
         retry_requests()
@@ -265,7 +265,9 @@ def make_handlers(
             run_id = RunRepository(conn).start(profile.name, "reconcile", job.id)
             RunRepository(conn).finish(run_id, "succeeded", {k: {"checked": v} for k, v in report.checked.items()}, 0)
             if report.changed:
-                job_kinds.enqueue_incremental_sync(conn, "reconcile found records missing from the CRM")
+                job_kinds.enqueue_incremental_sync(
+                    conn, "reconcile found records missing from the CRM", profile=profile.name
+                )
         log.info("reconcile: %s", report.as_dict())
 
     def housekeeping_job(job: Job, control: JobControl) -> None:

@@ -53,15 +53,18 @@ def ingest_router(
     engine: Engine,
     require_api_key: Callable[..., Awaitable[str]],
     metrics: IntakeMetrics,
+    profile: str,
     max_body_bytes: int = 10 * 1024 * 1024,
 ) -> APIRouter:
+    """`profile` names the sync the imports queue, so a job queued here and one queued by `ignite-sync import`
+    coalesce into one (they did not while only the CLI named it)."""
     router = APIRouter(tags=["ingest"])
     # A default value, not an Annotated[...] hint: string annotations cannot see this closure's variable.
     authenticated = Depends(require_api_key)
 
     def run(kind: str, text: str, media: str, dry_run: bool, caller: str) -> ImportReport:
         def queue_sync(connection: Connection, _counts: UpsertCounts) -> None:
-            enqueue_incremental_sync(connection, f"ingest API: {kind} from key {caller}")
+            enqueue_incremental_sync(connection, f"ingest API: {kind} from key {caller}", profile=profile)
 
         return import_rows(
             engine,

@@ -200,3 +200,24 @@ def test_cli_sign_makes_headers_the_service_accepts(client: TestClient, tmp_path
         "/webhooks/intake/website", content=body, headers={**headers, "content-type": "application/json"}
     )
     assert response.status_code == 202, response.text
+
+
+def test_an_import_through_the_api_and_one_through_the_cli_queue_one_sync(
+    client: TestClient, web_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both doors name the configured profile, so their sync jobs coalesce instead of queueing two syncs."""
+    token = new_key(web_engine)
+    response = client.post(
+        "/api/v1/import/organizations",
+        content=ORG_CSV,
+        headers={"authorization": f"Bearer {token}", "content-type": "text/csv"},
+    )
+    assert response.status_code == 200, response.text
+    more = tmp_path / "more.csv"
+    more.write_text("key,name,kind\norg:umc,University Medical Center,academic_medical_center\n", encoding="utf-8")
+    monkeypatch.setenv("IGNITE_DATABASE_URL", web_engine.url.render_as_string(hide_password=False))
+    result = CliRunner().invoke(cli, ["import", "organizations", str(more)])
+    assert result.exit_code == 0, result.output
+    with web_engine.connect() as connection:
+        queued = connection.execute(select(jobs.c.kind).where(jobs.c.state == "queued")).scalars().all()
+    assert queued == ["sync"]
