@@ -13,8 +13,8 @@ Profiles
     (`.cycle`, e.g. ("a", "b", "a")) naming the cycle.
     `Profile.steps_for(model_name)`, `Profile.related_needs(model_name)` — the other models a transform reads
     (fetch them in one batch and pass them as `related`).
-    `Profile.update_policies(step)` — field → `UpdatePolicy` (always | if_blank | never |
-    create_only: the CRM refuses the field on update, so updates leave it out).
+    Each field's `update` policy (`FieldSpec.update`): always | if_blank | never | create_only (the CRM refuses
+    the field on update, so updates leave it out).
     `Profile.flags` — the optional switches a profile declares: `individual_responses` (send individual survey
     answers; IGNITE_CRM_INDIVIDUAL_RESPONSES) and `existing_contact` (an intake matched a Contact: write a Task
     instead of a Lead).

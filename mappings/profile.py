@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from mappings import health
 from mappings.functions import CONVERTERS, DERIVATIONS
-from mappings.registry import MODELS, PathError, ValueInfo, attribute_info, resolve_path
+from mappings.registry import MODELS, PathError, ValueInfo, resolve_path
 from mappings.spec import (
     FieldSpec,
     Plugin,
@@ -28,7 +28,6 @@ from mappings.spec import (
     PluginObject,
     ProfileHeader,
     StepSpec,
-    UpdatePolicy,
     template_parts,
 )
 
@@ -153,9 +152,6 @@ class Profile:
     def object_order(self) -> tuple[str, ...]:
         """CRM objects in the order they must be written (each at the position of its first step)."""
         return tuple(dict.fromkeys(self.steps[s].object for s in self.order))
-
-    def update_policies(self, step: str) -> dict[str, UpdatePolicy]:
-        return {name: f.update for name, f in self.steps[step].fields.items()}
 
     def related_needs(self, model: str) -> set[str]:
         """The other models a transform of `model` reads, so the engine can fetch them in one batch first."""
@@ -476,7 +472,3 @@ def load_profile(name: str) -> Profile:
     if name not in PROFILE_NAMES:
         raise ProfileError([SpecProblem(name, "(profile)", f"unknown profile; known: {', '.join(PROFILE_NAMES)}")])
     return load_profile_file(profile_path(name))
-
-
-def key_attribute_info(model: str) -> ValueInfo:
-    return attribute_info(model, "key")

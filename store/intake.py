@@ -247,10 +247,6 @@ class InboxRepository:
         row = self.connection.execute(select(intake_inbox).where(intake_inbox.c.id == inbox_id)).first()
         return _entry(row) if row is not None else None
 
-    def by_receipt(self, receipt_id: str) -> InboxEntry | None:
-        row = self.connection.execute(select(intake_inbox).where(intake_inbox.c.receipt_id == receipt_id)).first()
-        return _entry(row) if row is not None else None
-
     def insert(
         self,
         *,
