@@ -31,8 +31,8 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
+from store.conflicts import insert_for
 from store.intake_tables import (
     DISCARDED,
     DONE,
@@ -142,10 +142,6 @@ class StoredDelivery:
     created: bool
 
 
-def postgresql_or_sqlite_insert(connection: Connection) -> Any:
-    return postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-
-
 def new_receipt_id() -> str:
     return "rcpt_" + secrets.token_hex(12)
 
@@ -174,7 +170,7 @@ def _row(delivery: NewDelivery) -> dict[str, Any]:
 @functools.cache
 def _insert_deliveries(dialect: str) -> Any:
     """INSERT … ON CONFLICT (source, delivery_id) DO NOTHING RETURNING what a receipt needs; built once."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = insert_for(dialect)
     return (
         insert(intake_inbox)
         .on_conflict_do_nothing(index_elements=["source", "delivery_id"])
@@ -281,7 +277,7 @@ class InboxRepository:
             )
         )
         row = self.connection.execute(
-            postgresql_or_sqlite_insert(self.connection)(intake_inbox)
+            insert_for(self.connection)(intake_inbox)
             .values(**values)
             .on_conflict_do_nothing(index_elements=["source", "delivery_id"])
             .returning(*intake_inbox.c)

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, select, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from store.conflicts import insert_for
 from store.jobs import utcnow
 from store.jobs_tables import sync_issues
 
@@ -62,7 +62,7 @@ class IssueRepository:
             return
         now = utcnow()
         rows = [{**issue.__dict__, "updated_at": now} for issue in issues]
-        insert = postgresql.insert if self.connection.dialect.name == "postgresql" else sqlite.insert
+        insert = insert_for(self.connection)
         for start in range(0, len(rows), CHUNK):
             stmt = insert(sync_issues)
             updates = {c.name: stmt.excluded[c.name] for c in sync_issues.columns if not c.primary_key}

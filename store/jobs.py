@@ -39,8 +39,8 @@ from sqlalchemy import (
     true,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
+from store.conflicts import insert_for
 from store.jobs_tables import jobs
 from store.types import UtcDateTime
 
@@ -107,10 +107,10 @@ def jobs_from_select(rows: Select[Any], *, postgres: bool) -> Insert:
         now,
         now,
     ).where(true())  # SQLite: without a WHERE, the ON of ON CONFLICT would parse as a join's ON
-    insert = postgresql.insert if postgres else sqlite.insert
+    insert = insert_for("postgresql" if postgres else "sqlite")
     columns = ["kind", "payload", "state", "attempts", "max_attempts", "run_after", "idempotency_key"]
     statement = insert(jobs).from_select([*columns, "created_at", "updated_at"], select_jobs)
-    return statement.on_conflict_do_nothing()
+    return statement.on_conflict_do_nothing()  # type: ignore[no-any-return]
 
 
 class JobRepository:
@@ -153,7 +153,7 @@ class JobRepository:
             "created_at": now,
             "updated_at": now,
         }
-        insert = postgresql.insert if self._is_postgres else sqlite.insert
+        insert = insert_for(self.connection)
         # The coalesced job can be claimed between our insert and our look-up; then a retry inserts cleanly.
         for _ in range(5):
             stmt = insert(jobs).values(row).on_conflict_do_nothing().returning(jobs.c.id)

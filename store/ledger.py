@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from store.conflicts import insert_for
 from store.jobs import utcnow
 from store.jobs_tables import sync_ledger
 from store.records import RecordKind
@@ -97,7 +97,7 @@ class LedgerRepository:
         names = tuple(LedgerEntry.__dataclass_fields__)
         # a flat field copy: dataclasses.asdict deep-copies every value and was a fifth of a sync's time
         rows = [{**{name: getattr(e, name) for name in names}, "updated_at": now} for e in entries]
-        insert = postgresql.insert if self.connection.dialect.name == "postgresql" else sqlite.insert
+        insert = insert_for(self.connection)
         for start in range(0, len(rows), CHUNK):
             stmt = insert(sync_ledger)
             updates = {c.name: stmt.excluded[c.name] for c in sync_ledger.columns if not c.primary_key}

@@ -9,8 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import Connection, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 
+from store.conflicts import insert_for
 from store.records import KINDS, RecordKind
 
 
@@ -62,8 +62,7 @@ class RecordRepository:
         return counts
 
     def _write(self, rows: list[dict[str, Any]]) -> None:
-        dialect = self.connection.dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        insert = insert_for(self.connection)
         stmt = insert(self.table)
         updates = {c.name: stmt.excluded[c.name] for c in self.table.columns if c.name != "key"}
         self.connection.execute(stmt.on_conflict_do_update(index_elements=["key"], set_=updates), rows)
