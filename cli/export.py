@@ -13,7 +13,6 @@ from cli.context import console, err_console, get_context
 from cli.credentials import ExpiresIn, NoExpiry, lifetime, state, when
 from connector.base import CrmError
 from exports.aggregate import load_funder
-from exports.attach import AttachError, attach_export
 from exports.service import (
     UnknownFunderError,
     build_funder_report,
@@ -24,6 +23,8 @@ from exports.service import (
     zip_name,
 )
 from exports.tokens import create_token, list_tokens, revoke_token
+from mappings.profile import load_profile
+from sync.attach import AttachError, attach_export
 
 export_app = typer.Typer(
     rich_markup_mode=None, help="Funder outcome exports (aggregate, small cells suppressed).", no_args_is_help=True
@@ -83,7 +84,8 @@ def export_funder_command(
         raise typer.Exit(1)
     name = zip_name(report.funder.key)
     try:
-        attached = attach_export(connector, grants, name, zip_files(written, report.as_of))
+        key_field = load_profile(context.settings.profile).key_field
+        attached = attach_export(connector, grants, name, zip_files(written, report.as_of), external_id_field=key_field)
     except (AttachError, CrmError) as exc:
         err_console.print(f"[red]--attach[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from None

@@ -21,12 +21,14 @@ import pytest
 
 from connector.base import CrmConnector
 from connector.local import LocalCrm
-from exports.attach import CREATED, NEW_VERSION, UNCHANGED, AttachError, attach_bytes, attach_export
+from mappings.profile import load_profile
 from mappings.snapshots import load_describes
 from models import Funder, Grant
 from sandbox.harness import SandboxHarness
+from sync.attach import CREATED, NEW_VERSION, UNCHANGED, AttachError, attach_bytes, attach_export
 from tests.exports.crm import sync_grant
 
+KEY = load_profile("npsp_pmm").key_field  # the profile's external-ID field, as the CLI passes it
 FUNDER = Funder(key="funder:acme", name="Acme Foundation")
 GRANT = Grant(
     key="grant:acme-2025",
@@ -90,7 +92,7 @@ def test_the_export_becomes_a_file_linked_to_the_grants_opportunity(crm: Crm) ->
     opportunity = sync_grant(crm.connector, FUNDER, GRANT)
     data = b"PK\x03\x04 pretend zip bytes \x00\xff"
 
-    attached = attach_bytes(crm.connector, GRANT.key, "ignite-outcomes-acme.zip", data)
+    attached = attach_bytes(crm.connector, GRANT.key, "ignite-outcomes-acme.zip", data, external_id_field=KEY)
 
     assert attached.outcome == CREATED and attached.opportunity_id == opportunity
     [link] = links_of(crm.stored, opportunity)
@@ -103,9 +105,9 @@ def test_the_export_becomes_a_file_linked_to_the_grants_opportunity(crm: Crm) ->
 
 def test_attaching_the_same_export_again_creates_no_second_file(crm: Crm) -> None:
     opportunity = sync_grant(crm.connector, FUNDER, GRANT)
-    first = attach_bytes(crm.connector, GRANT.key, "ignite-outcomes-acme.zip", b"same bytes")
+    first = attach_bytes(crm.connector, GRANT.key, "ignite-outcomes-acme.zip", b"same bytes", external_id_field=KEY)
 
-    again = attach_bytes(crm.connector, GRANT.key, "ignite-outcomes-acme.zip", b"same bytes")
+    again = attach_bytes(crm.connector, GRANT.key, "ignite-outcomes-acme.zip", b"same bytes", external_id_field=KEY)
 
     assert again.outcome == UNCHANGED
     assert (again.content_version_id, again.content_document_id) == (
@@ -118,11 +120,13 @@ def test_attaching_the_same_export_again_creates_no_second_file(crm: Crm) -> Non
 
 def test_a_changed_export_becomes_a_new_version_of_the_same_file(crm: Crm) -> None:
     opportunity = sync_grant(crm.connector, FUNDER, GRANT)
-    first = attach_bytes(crm.connector, GRANT.key, "ignite-outcomes-acme.zip", b"March data")
+    first = attach_bytes(crm.connector, GRANT.key, "ignite-outcomes-acme.zip", b"March data", external_id_field=KEY)
 
-    revised = attach_bytes(crm.connector, GRANT.key, "ignite-outcomes-acme.zip", b"April data")
-    revised_again = attach_bytes(crm.connector, GRANT.key, "ignite-outcomes-acme.zip", b"April data")
-    back = attach_bytes(crm.connector, GRANT.key, "ignite-outcomes-acme.zip", b"March data")
+    revised = attach_bytes(crm.connector, GRANT.key, "ignite-outcomes-acme.zip", b"April data", external_id_field=KEY)
+    revised_again = attach_bytes(
+        crm.connector, GRANT.key, "ignite-outcomes-acme.zip", b"April data", external_id_field=KEY
+    )
+    back = attach_bytes(crm.connector, GRANT.key, "ignite-outcomes-acme.zip", b"March data", external_id_field=KEY)
 
     assert [revised.outcome, revised_again.outcome, back.outcome] == [NEW_VERSION, UNCHANGED, NEW_VERSION]
     assert {revised.content_document_id, back.content_document_id} == {first.content_document_id}
@@ -139,8 +143,10 @@ def test_a_changed_export_becomes_a_new_version_of_the_same_file(crm: Crm) -> No
 
 def test_a_file_of_another_name_is_a_separate_file(crm: Crm) -> None:
     opportunity = sync_grant(crm.connector, FUNDER, GRANT)
-    zip_file = attach_bytes(crm.connector, GRANT.key, "ignite-outcomes-acme.zip", b"zip")
-    pdf_file = attach_bytes(crm.connector, GRANT.key, "summary.pdf", b"zip")  # same bytes, other File
+    zip_file = attach_bytes(crm.connector, GRANT.key, "ignite-outcomes-acme.zip", b"zip", external_id_field=KEY)
+    pdf_file = attach_bytes(
+        crm.connector, GRANT.key, "summary.pdf", b"zip", external_id_field=KEY
+    )  # same bytes, other File
 
     assert pdf_file.outcome == CREATED and pdf_file.content_document_id != zip_file.content_document_id
     assert len(links_of(crm.stored, opportunity)) == 2
@@ -151,6 +157,6 @@ def test_a_grant_missing_from_the_crm_is_named_and_nothing_is_attached(crm: Crm)
     missing = "grant:acme-2026"
 
     with pytest.raises(AttachError, match=f"grant {missing}: no Opportunity with Ignite_Key__c = '{missing}'"):
-        attach_export(crm.connector, [GRANT.key, missing], "ignite-outcomes-acme.zip", b"bytes")
+        attach_export(crm.connector, [GRANT.key, missing], "ignite-outcomes-acme.zip", b"bytes", external_id_field=KEY)
 
     assert crm.stored.query_all("SELECT Id FROM ContentVersion") == []

@@ -18,7 +18,7 @@ ALLOWED = {
     "ingest": {"models", "store"},
     "demo": {"models", "store"},
     "sync": {"models", "mappings", "connector", "store"},
-    "exports": {"models", "store", "connector", "mappings"},
+    "exports": {"models", "store", "mappings"},
     "webhooks": {"models", "mappings", "connector", "store", "sync", "ingest", "exports"},
 }
 PROJECT = set(ALLOWED) | {"service", "settings", "cli"}

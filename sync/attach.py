@@ -1,7 +1,9 @@
 """Attach an export to the grant's Opportunity in the CRM as a File (ContentVersion + ContentDocumentLink).
 
 Works through the `CrmConnector` port only, so the local CRM, the sandbox and Salesforce behave the same.  The
-Opportunity is found by the grant's Ignite key in its external-ID field, the way every synced record is.
+Opportunity is found by the grant's Ignite key in the profile's external-ID field, the way every synced record is.
+It lives with the other CRM writes (not in `exports/`, which only reads the database and writes files): the CLI
+builds the zip with `exports/` and hands the bytes here.
 
 Attaching is idempotent, so `export funder KEY --attach` can be re-run (or retried after a failure) freely:
 each File is known by its Title among the Files linked to the Opportunity, and its latest version carries
@@ -21,7 +23,6 @@ from typing import Any
 from connector.base import CrmConnector, FatalCrmError
 from connector.soql import soql_quote
 
-EXTERNAL_ID_FIELD = "Ignite_Key__c"
 CHECKSUM_PREFIX = "sha256:"
 # Query ContentVersions of this many linked documents at a time (keeps the SOQL well under its length limit).
 _IN_CHUNK = 200
@@ -49,7 +50,7 @@ def _records(connector: CrmConnector, soql: str) -> list[dict[str, Any]]:
     return [dict(record) for page in connector.query(soql) for record in page.records]
 
 
-def find_opportunity(connector: CrmConnector, grant_key: str, external_id_field: str = EXTERNAL_ID_FIELD) -> str:
+def find_opportunity(connector: CrmConnector, grant_key: str, external_id_field: str) -> str:
     rows = _records(
         connector, f"SELECT Id FROM Opportunity WHERE {external_id_field} = {soql_quote(grant_key)} LIMIT 1"
     )
@@ -90,8 +91,8 @@ def attach_bytes(
     file_name: str,
     data: bytes,
     *,
+    external_id_field: str,
     title: str | None = None,
-    external_id_field: str = EXTERNAL_ID_FIELD,
 ) -> Attached:
     """Make `data` the current content of the File `title` (default: the file name) on the grant's Opportunity."""
     opportunity = find_opportunity(connector, grant_key, external_id_field)
@@ -135,12 +136,16 @@ def attach_bytes(
     return Attached(grant_key, file_name, opportunity, created.id, document, CREATED)
 
 
-def attach_export(connector: CrmConnector, grant_keys: list[str], file_name: str, data: bytes) -> list[Attached]:
+def attach_export(
+    connector: CrmConnector, grant_keys: list[str], file_name: str, data: bytes, *, external_id_field: str
+) -> list[Attached]:
     """The export to each of the funder's grants (one Opportunity per grant).
 
     Every Opportunity is looked up before anything is written, so a grant missing from the CRM stops the run
     with no half-attached export.
     """
     for grant in grant_keys:
-        find_opportunity(connector, grant)
-    return [attach_bytes(connector, grant, file_name, data) for grant in grant_keys]
+        find_opportunity(connector, grant, external_id_field)
+    return [
+        attach_bytes(connector, grant, file_name, data, external_id_field=external_id_field) for grant in grant_keys
+    ]
