@@ -32,6 +32,16 @@ def crm_for(tmp_path: Path, profile: str) -> LocalCrm:
     return open_local_crm(f"sqlite:///{tmp_path / f'{profile}.db'}", profile)
 
 
+def synced(
+    engine: Engine, tmp_path: Path, profile: str, data: dict[str, Any]
+) -> tuple[dict[str, Any], LocalCrm, Participant]:
+    """The program stored and synced once to a fresh local CRM; the first participant is the person staff touch."""
+    seed(engine, data)
+    crm = crm_for(tmp_path, profile)
+    assert run_sync(engine, crm=crm, profile=profile).status == "succeeded"
+    return data, crm, data["participants"][0]
+
+
 def by_key(crm: LocalCrm, object_name: str, fields: str = "Id") -> dict[str, dict[str, Any]]:
     return {str(r[KEY]): r for r in crm.query_all(f"SELECT {KEY}, {fields} FROM {object_name}")}
 
@@ -89,11 +99,7 @@ def assert_pmm_history_follows(engine: Engine, crm: LocalCrm, data: dict[str, An
 def test_a_person_staff_deleted_comes_back_with_engagements_and_deliveries_on_a_full_sync(
     engine: Engine, tmp_path: Path
 ) -> None:
-    data = program(cohorts=1, per_cohort=3, sessions=2)
-    seed(engine, data)
-    crm = crm_for(tmp_path, "npsp_pmm")
-    assert run_sync(engine, crm=crm, profile="npsp_pmm").status == "succeeded"
-    person: Participant = data["participants"][0]
+    data, crm, person = synced(engine, tmp_path, "npsp_pmm", program(cohorts=1, per_cohort=3, sessions=2))
     old_id = contact_of(crm, person)
     staff_delete_person_pmm(crm, old_id)
 
@@ -109,11 +115,7 @@ def test_a_person_staff_deleted_comes_back_with_engagements_and_deliveries_on_a_
 def test_a_person_the_reconcile_found_deleted_comes_back_with_their_history_on_the_next_incremental_sync(
     engine: Engine, tmp_path: Path
 ) -> None:
-    data = program(cohorts=1, per_cohort=3, sessions=2)
-    seed(engine, data)
-    crm = crm_for(tmp_path, "npsp_pmm")
-    run_sync(engine, crm=crm, profile="npsp_pmm")
-    person: Participant = data["participants"][0]
+    data, crm, person = synced(engine, tmp_path, "npsp_pmm", program(cohorts=1, per_cohort=3, sessions=2))
     old_id = contact_of(crm, person)
     staff_delete_person_pmm(crm, old_id)
     assert reconcile(engine, crm, ["Contact"]).missing == {"Contact": [old_id]}  # the children were not checked
@@ -148,11 +150,7 @@ def test_campaign_members_deleted_with_the_person_are_re_created_and_blanked_att
 ) -> None:
     """Salesforce deletes a Contact's campaign members with it (their ContactId cannot be changed) and blanks
     the attendance lookups (SetNull, mapped `update: never`); a full sync puts both back."""
-    data = program(cohorts=1, per_cohort=3, sessions=2)
-    seed(engine, data)
-    crm = crm_for(tmp_path, "salesforce_core")
-    assert run_sync(engine, crm=crm, profile="salesforce_core").status == "succeeded"
-    person: Participant = data["participants"][0]
+    data, crm, person = synced(engine, tmp_path, "salesforce_core", program(cohorts=1, per_cohort=3, sessions=2))
     old_id = contact_of(crm, person)
     assert crm.delete("Contact", [old_id])[0].success
 
@@ -166,11 +164,7 @@ def test_campaign_members_deleted_with_the_person_are_re_created_and_blanked_att
 def test_after_the_reconcile_an_incremental_sync_relinks_only_the_persons_children(
     engine: Engine, tmp_path: Path
 ) -> None:
-    data = program(cohorts=2, per_cohort=3, sessions=2)
-    seed(engine, data)
-    local = crm_for(tmp_path, "salesforce_core")
-    run_sync(engine, crm=local, profile="salesforce_core")
-    person: Participant = data["participants"][0]
+    data, local, person = synced(engine, tmp_path, "salesforce_core", program(cohorts=2, per_cohort=3, sessions=2))
     old_id = contact_of(local, person)
     assert local.delete("Contact", [old_id])[0].success
     reconcile(engine, local, ["Contact"])
@@ -189,11 +183,7 @@ def test_after_the_reconcile_an_incremental_sync_relinks_only_the_persons_childr
 def test_children_of_a_merged_person_already_moved_by_the_merge_are_only_read_not_written(
     engine: Engine, tmp_path: Path
 ) -> None:
-    data = program(cohorts=1, per_cohort=3, sessions=2)
-    seed(engine, data)
-    local = crm_for(tmp_path, "salesforce_core")
-    run_sync(engine, crm=local, profile="salesforce_core")
-    person: Participant = data["participants"][0]
+    data, local, person = synced(engine, tmp_path, "salesforce_core", program(cohorts=1, per_cohort=3, sessions=2))
     ours = contact_of(local, person)
     [staff] = local.create("Contact", [{"LastName": "Okafor-Staff"}])
     assert staff.id is not None
@@ -254,11 +244,7 @@ def test_a_run_that_stops_before_the_children_leaves_their_relinking_to_the_next
 ) -> None:
     """`--only Contact` (or a crash after the Contact step) re-creates the person; the ledger remembers that
     their children still point at the old Id until a run has re-linked them, then forgets it."""
-    data = program(cohorts=1, per_cohort=3, sessions=2)
-    seed(engine, data)
-    crm = crm_for(tmp_path, "salesforce_core")
-    run_sync(engine, crm=crm, profile="salesforce_core")
-    person: Participant = data["participants"][0]
+    data, crm, person = synced(engine, tmp_path, "salesforce_core", program(cohorts=1, per_cohort=3, sessions=2))
     assert crm.delete("Contact", [contact_of(crm, person)])[0].success
     reconcile(engine, crm, ["Contact"])
 
@@ -278,11 +264,7 @@ def test_a_run_that_stops_before_the_children_leaves_their_relinking_to_the_next
 def test_a_full_sync_before_the_reconcile_writes_a_merged_person_to_the_survivor_not_a_new_contact(
     engine: Engine, tmp_path: Path
 ) -> None:
-    data = program(cohorts=1, per_cohort=3, sessions=2)
-    seed(engine, data)
-    crm = crm_for(tmp_path, "salesforce_core")
-    run_sync(engine, crm=crm, profile="salesforce_core")
-    person: Participant = data["participants"][0]
+    data, crm, person = synced(engine, tmp_path, "salesforce_core", program(cohorts=1, per_cohort=3, sessions=2))
     [staff] = crm.create("Contact", [{"LastName": "Okafor-Staff", "Phone": "555-0100"}])
     assert staff.id is not None
     crm.merge("Contact", staff.id, [contact_of(crm, person)])
@@ -301,11 +283,7 @@ def test_a_full_sync_before_the_reconcile_writes_a_merged_person_to_the_survivor
 def test_a_child_the_crm_refuses_while_following_its_parent_is_re_linked_once_the_cause_is_fixed(
     engine: Engine, tmp_path: Path
 ) -> None:
-    data = program(cohorts=1, per_cohort=3, sessions=2)
-    seed(engine, data)
-    crm = crm_for(tmp_path, "salesforce_core")
-    run_sync(engine, crm=crm, profile="salesforce_core")
-    person: Participant = data["participants"][0]
+    data, crm, person = synced(engine, tmp_path, "salesforce_core", program(cohorts=1, per_cohort=3, sessions=2))
     assert crm.delete("Contact", [contact_of(crm, person)])[0].success
     reconcile(engine, crm, ["Contact"])
     loose = crm.describe(ATTENDANCE)
