@@ -13,16 +13,14 @@ import io
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from connector.base import CrmError, RowResult
-
-if TYPE_CHECKING:
-    from sandbox.app import SandboxState
-    from sandbox.faults import Fault
+from sandbox.faults import Fault
+from sandbox.state import DATA, SandboxState
 
 NULL = "#N/A"
 DELIMITERS = {"COMMA": ",", "TAB": "\t", "PIPE": "|", "SEMICOLON": ";", "CARET": "^", "BACKQUOTE": "`"}
@@ -88,6 +86,8 @@ def _convert(value: str, field_type: str) -> Any:
 
 
 class BulkJobs:
+    """The sandbox's ingest jobs, processed on worker threads against the state's CRM and fault plan."""
+
     def __init__(self, state: SandboxState) -> None:
         self.state = state
         self.jobs: dict[str, IngestJob] = {}
@@ -204,16 +204,18 @@ class BulkJobs:
 
     # -- HTTP ----------------------------------------------------------------------------------------------
 
-    def add_routes(self, api: FastAPI, data: str) -> None:
-        base = data + "/jobs/ingest"
+    def router(self) -> APIRouter:
+        """The `jobs/ingest` routes, over these jobs."""
+        router = APIRouter()
+        base = DATA + "/jobs/ingest"
 
         def missing(job_id: str) -> JSONResponse:
             return JSONResponse(
                 [{"errorCode": "NOT_FOUND", "message": f"Could not find job {job_id}"}], status_code=404
             )
 
-        @api.post(base)
-        @api.post(base + "/")
+        @router.post(base)
+        @router.post(base + "/")
         async def create_job(version: str, request: Request) -> JSONResponse:
             body = dict(await request.json())
             operation = body.get("operation")
@@ -242,8 +244,8 @@ class BulkJobs:
             self.jobs[job.id] = job
             return JSONResponse(job.info(version))
 
-        @api.put(base + "/{job_id}/batches")
-        @api.put(base + "/{job_id}/batches/")
+        @router.put(base + "/{job_id}/batches")
+        @router.put(base + "/{job_id}/batches/")
         async def upload(version: str, job_id: str, request: Request) -> Response:
             job = self.jobs.get(job_id)
             if job is None:
@@ -254,8 +256,8 @@ class BulkJobs:
             self.batches += 1
             return Response(status_code=201)
 
-        @api.patch(base + "/{job_id}")
-        @api.patch(base + "/{job_id}/")
+        @router.patch(base + "/{job_id}")
+        @router.patch(base + "/{job_id}/")
         async def set_state(version: str, job_id: str, request: Request) -> JSONResponse:
             job = self.jobs.get(job_id)
             if job is None:
@@ -279,13 +281,13 @@ class BulkJobs:
             threading.Thread(target=self.process, args=(job,), name=f"bulk-{job_id}", daemon=True).start()
             return JSONResponse(job.info(version))
 
-        @api.get(base + "/{job_id}")
-        @api.get(base + "/{job_id}/")
+        @router.get(base + "/{job_id}")
+        @router.get(base + "/{job_id}/")
         def get_job(version: str, job_id: str) -> JSONResponse:
             job = self.jobs.get(job_id)
             return missing(job_id) if job is None else JSONResponse(job.info(version))
 
-        @api.delete(base + "/{job_id}")
+        @router.delete(base + "/{job_id}")
         def delete_job(version: str, job_id: str) -> Response:
             job = self.jobs.get(job_id)
             if job is None:
@@ -295,8 +297,8 @@ class BulkJobs:
             del self.jobs[job_id]
             return Response(status_code=204)
 
-        @api.get(base + "/{job_id}/{kind}")
-        @api.get(base + "/{job_id}/{kind}/")
+        @router.get(base + "/{job_id}/{kind}")
+        @router.get(base + "/{job_id}/{kind}/")
         def results(version: str, job_id: str, kind: str) -> Response:
             job = self.jobs.get(job_id)
             if job is None:
@@ -320,6 +322,8 @@ class BulkJobs:
             else:
                 return missing(f"{job_id}/{kind}")
             return Response(out.getvalue(), media_type="text/csv")
+
+        return router
 
 
 def _invalid(message: str) -> JSONResponse:

@@ -18,9 +18,10 @@ from requests.adapters import HTTPAdapter
 
 from connector.local import LocalCrm
 from connector.salesforce import GivenSession, PasswordLogin, SalesforceConnector, SalesforcePolicy
-from sandbox.app import SandboxConfig, SandboxState, create_sandbox_app
+from sandbox.app import create_sandbox_app
 from sandbox.faults import FaultPlan, FaultRule
 from sandbox.server import RunningSandbox, start_in_thread
+from sandbox.state import SandboxConfig, SandboxState
 
 # Delays shrunk so fault tests take milliseconds; the retry *counts* are the production ones.
 FAST_POLICY = SalesforcePolicy(backoff_initial=0.01, backoff_max=0.05, bulk_poll_initial=0.02, bulk_poll_max=0.1)

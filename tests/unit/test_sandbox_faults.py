@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.app import endpoint_of
 from sandbox.faults import FaultPlan, FaultRule, parse_fault_flag, parse_script_flag
+from sandbox.front import endpoint_of
 
 
 def run(plan: FaultPlan, endpoints: list[str]) -> list[str | None]:
