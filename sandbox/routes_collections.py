@@ -154,12 +154,8 @@ class _Undo:
             fields = _plain_fields(crm, object_name, record)
             record_id = record.get("Id") or record.get("id")
             if record_id is None and upsert_key is not None and record.get(upsert_key[1]) is not None:
-                key = _key_literal(record[upsert_key[1]])
-                found = [
-                    r["Id"]
-                    for page in crm.query(f"SELECT Id FROM {object_name} WHERE {upsert_key[1]} = {key}")
-                    for r in page.records
-                ]
+                soql = f"SELECT Id FROM {object_name} WHERE {upsert_key[1]} = {_key_literal(record[upsert_key[1]])}"
+                found = [r["Id"] for page in crm.query(soql) for r in page.records]
                 record_id = found[0] if len(found) == 1 else None
             if record_id is not None and fields:
                 with contextlib.suppress(CrmError):
