@@ -378,6 +378,20 @@ def test_collections_all_or_none_rolls_back_every_row(sandbox: SandboxHarness) -
     assert names == {"Before"}
 
 
+def test_every_query_page_names_its_sobject_and_the_last_has_no_next_url(sandbox: SandboxHarness) -> None:
+    """Pages after the first come from the CRM's cursor, whose locator says where, not what: the records must
+    still carry `attributes.type`, as Salesforce's do (clients that read it break otherwise)."""
+    sandbox.state.crm.create("Contact", contacts(2_001))
+    sf = raw_client(sandbox)
+    first = sf.query("SELECT LastName FROM Contact")  # no Id selected: the type cannot come from the Ids
+    assert (first["totalSize"], first["done"], len(first["records"])) == (2_001, False, 2_000)
+    assert first["nextRecordsUrl"].startswith("/services/data/v62.0/query/")
+    last = sf.query_more(first["nextRecordsUrl"], identifier_is_url=True)
+    assert (last["totalSize"], last["done"], len(last["records"])) == (2_001, True, 1)
+    assert "nextRecordsUrl" not in last
+    assert {r["attributes"]["type"] for r in first["records"] + last["records"]} == {"Contact"}
+
+
 def test_error_bodies_have_salesforces_shape(sandbox: SandboxHarness) -> None:
     response = requests.get(
         f"{sandbox.url}/services/data/v62.0/sobjects/Nope__c/describe",
