@@ -48,9 +48,9 @@ from connector.local.schema import (
     FieldSpec,
     ObjectSpec,
 )
+from connector.local.soql_parser import parse
 from connector.local.stage_rules import StageRestrictions
 from connector.local.validation_rules import ValidationRules
-from connector.soql import parse
 
 DEFAULT_PAGE_SIZE = 2000
 # Salesforce sObject Collections take at most 200 records per call; we count calls the same way.

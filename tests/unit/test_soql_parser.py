@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from connector.soql import (
+from connector.local.soql_parser import (
     BoolOp,
     Comparison,
     DateLiteral,
