@@ -17,17 +17,16 @@ from typing import Any
 
 from connector.base import FatalCrmError
 from connector.ids import to_18
+from connector.local.date_literals import DateLiteral, date_range
 from connector.local.schema import INTEGER_TYPES, REAL_TYPES, TEXT_TYPES, FieldSpec, ObjectSpec
 from connector.local.soql_parser import (
     BoolOp,
     Comparison,
     Condition,
-    DateLiteral,
     FieldPath,
     Not,
     Query,
     Value,
-    date_range,
 )
 
 

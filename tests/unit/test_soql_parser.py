@@ -7,15 +7,14 @@ from decimal import Decimal
 
 import pytest
 
+from connector.local.date_literals import DateLiteral, date_range
 from connector.local.soql_parser import (
     BoolOp,
     Comparison,
-    DateLiteral,
     MalformedQueryError,
     Not,
     OrderItem,
     Value,
-    date_range,
     parse,
 )
 
