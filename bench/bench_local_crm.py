@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"
         raw_s = baseline(url, rows)
-        crm = LocalCrm.create(url, DESCRIBES)
+        crm = LocalCrm.create_database(url, DESCRIBES)
         first_s = upsert_pass(crm, rows, expect_created=True)
         second_s = upsert_pass(crm, rows, expect_created=False)
         crm.close()

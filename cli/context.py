@@ -74,7 +74,7 @@ def build_connector(settings: Settings) -> CrmConnector:
 
         # The local CRM is whatever the profile's org would be: create it on first use, and grow its schema
         # when the profile's snapshots gained objects or fields (existing records are kept).
-        return LocalCrm.create(
+        return LocalCrm.create_database(
             settings.local_crm_url,
             load_describes(settings.profile),
             state_country_picklists=settings.local_state_country_picklists,

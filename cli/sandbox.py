@@ -49,7 +49,7 @@ def sandbox_command(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     directory = directory.resolve()
-    crm = LocalCrm.create(
+    crm = LocalCrm.create_database(
         f"sqlite:///{directory / 'sandbox-crm.db'}",
         load_describes(settings.profile),
         state_country_picklists=settings.local_state_country_picklists,

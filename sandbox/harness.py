@@ -69,7 +69,7 @@ class SandboxHarness:
         return self.server.tls.ca_bundle
 
     def _new_crm(self, describes: Mapping[str, Mapping[str, Any]]) -> LocalCrm:
-        crm = LocalCrm.create(f"sqlite:///{self.directory / f'crm{len(self._crms)}.db'}", describes)
+        crm = LocalCrm.create_database(f"sqlite:///{self.directory / f'crm{len(self._crms)}.db'}", describes)
         self._crms.append(crm)
         return crm
 

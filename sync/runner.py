@@ -45,7 +45,7 @@ CrmFactory = Callable[[], CrmConnector]
 
 def open_local_crm(url: str, profile: str) -> LocalCrm:
     """The embedded CRM at `url`, created from the profile's describe snapshots (with their record types)."""
-    return LocalCrm.create(url, load_describes(profile))
+    return LocalCrm.create_database(url, load_describes(profile))
 
 
 def _engine(database: str | Engine) -> Engine:

@@ -7,7 +7,7 @@ detects them too.  Then the text fields take only full names (the integration va
 must be one of its country's; writing a code fills the text field and writing a valid name fills the code.
 Error codes and texts are the ones standard.json quotes (all FIELD_INTEGRITY_EXCEPTION).
 
-Build a local CRM without them with `LocalCrm.create(url, describes, state_country_picklists=False)`: the
+Build a local CRM without them with `LocalCrm.create_database(url, describes, state_country_picklists=False)`: the
 code fields are left out, as in an org where the feature is off, and the text fields take any text.
 """
 

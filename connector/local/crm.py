@@ -1,7 +1,7 @@
 """`LocalCrm`: an embedded CRM on SQLite that behaves like a Salesforce org where a sync can tell the difference.
 
-It is self-describing: `LocalCrm.create(url, describes)` builds typed tables from Salesforce describe JSON and
-keeps those describes in the database, so `LocalCrm.open(url)` needs nothing else, and calling `create` again
+It is self-describing: `LocalCrm.create_database(url, describes)` builds typed tables from Salesforce describe
+JSON and keeps those describes in the database, so `LocalCrm.open(url)` needs nothing else, and calling it again
 with a grown profile adds the new objects and fields in place.  Writes are checked against the describes with
 Salesforce's own error codes and fail per row (`RowResult`), never by exception; only whole-call problems
 (unknown object, a query that does not parse) raise.
@@ -28,12 +28,12 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, overload
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
-from connector.base import CallCounter, CrmConnector, CrmRecord, FatalCrmError, QueryPage, RowResult, TransientCrmError
+from connector.base import CallCounter, CrmRecord, FatalCrmError, QueryPage, RowResult, TransientCrmError
 from connector.ids import BASE62, make_id, to_18
 from connector.local.address_picklists import AddressPicklists, without_address_picklists
 from connector.local.checks import Check, merged_candidates
@@ -123,31 +123,8 @@ class MergeResult:
     reparented: dict[str, int]
 
 
-class _CreateMethod:
-    """`LocalCrm.create(url, describes)` builds a database; `crm.create("Contact", rows)` inserts records.
-
-    The port names its insert `create`, and the project chose `LocalCrm.create(url, describes)` as the way to
-    build a local CRM; a descriptor lets both read naturally: on the class it is the factory
-    (`create_database`), on an instance it is the port method (`create_records`).
-    """
-
-    @overload
-    def __get__(self, instance: None, owner: type[LocalCrm]) -> Callable[..., LocalCrm]: ...
-
-    @overload
-    def __get__(
-        self, instance: LocalCrm, owner: type[LocalCrm] | None = None
-    ) -> Callable[[str, Sequence[Mapping[str, Any]]], list[RowResult]]: ...
-
-    def __get__(self, instance: LocalCrm | None, owner: type[LocalCrm] | None = None) -> Callable[..., Any]:
-        if instance is None:
-            assert owner is not None
-            return owner.create_database
-        return instance.create_records
-
-
 class LocalCrm:
-    """The embedded CRM.  Build with `LocalCrm.create(url, describes)` or reopen with `LocalCrm.open(url)`."""
+    """The embedded CRM.  Build with `LocalCrm.create_database(url, describes)` or reopen with `LocalCrm.open(url)`."""
 
     def __init__(
         self,
@@ -213,9 +190,9 @@ class LocalCrm:
         """Open (creating if needed) the database at `url` and make sure every described object and field exists.
 
         Safe to call again on an existing database: new objects get tables, new fields get columns, data stays.
-        Also reachable as `LocalCrm.create(url, describes)` (see `_CreateMethod`).  State and Country/Territory
-        Picklists are on, as in a new org, when the describes have the code fields; `state_country_picklists=
-        False` builds the org with the setting off (no code fields, text states and countries taken as sent).
+        State and Country/Territory Picklists are on, as in a new org, when the describes have the code fields;
+        `state_country_picklists=False` builds the org with the setting off (no code fields, text states and
+        countries taken as sent).
         """
         if not state_country_picklists:
             describes = without_address_picklists(describes)
@@ -240,12 +217,12 @@ class LocalCrm:
             if not info.get("master") and (name, info["developerName"]) not in existing
         ]
         if wanted:
-            self.create_records("RecordType", wanted)
+            self.create("RecordType", wanted)
         self.counter.calls.clear()  # setting up the org is not sync traffic
 
     @classmethod
     def open(cls, url: str, *, clock: Clock | None = None, page_size: int = DEFAULT_PAGE_SIZE) -> LocalCrm:
-        """Reopen a database made by `create`; its schema comes from the describes stored inside it."""
+        """Reopen a database made by `create_database`; its schema comes from the describes stored inside it."""
         parsed = make_url(url)
         if parsed.get_backend_name() == "sqlite" and parsed.database and not Path(parsed.database).exists():
             raise FatalCrmError(
@@ -432,11 +409,9 @@ class LocalCrm:
         used = self.counter.total
         return {"DailyApiRequests": {"Max": self.api_limit, "Remaining": max(0, self.api_limit - used)}}
 
-    def create_records(self, object_name: str, records: Sequence[Mapping[str, Any]]) -> list[RowResult]:
-        """The port's `create` (plain insert, no external-ID matching); `crm.create(object, records)` calls it."""
+    def create(self, object_name: str, records: Sequence[Mapping[str, Any]]) -> list[RowResult]:
+        """Insert records (the port's `create`: no external-ID matching)."""
         return self._save(object_name, records, "create", None)
-
-    create = _CreateMethod()
 
     def update(self, object_name: str, records: Sequence[Mapping[str, Any]]) -> list[RowResult]:
         return self._save(object_name, records, "update", None)
@@ -1405,11 +1380,6 @@ def _build_record(compiled: CompiledQuery, row: Sequence[Any]) -> CrmRecord:
         if not missing:
             target[path[-1]] = _output(column.spec, value)
     return record
-
-
-def _is_a_crm_connector(crm: LocalCrm) -> CrmConnector:
-    """mypy proves LocalCrm satisfies the port structurally (the `create` descriptor included)."""
-    return crm
 
 
 def _auto_number(display_format: object) -> tuple[str, int, str] | None:

@@ -116,7 +116,7 @@ def fill_as_a_person(browser: Any, email: str) -> None:
 
 
 def deliver(service: Service) -> list[tuple[str, str]]:
-    LocalCrm.create(service.crm_url, load_describes("npsp_pmm")).close()
+    LocalCrm.create_database(service.crm_url, load_describes("npsp_pmm")).close()
     handler = IntakeHandler(
         service.engine, lambda: LocalCrm.open(service.crm_url), load_profile("npsp_pmm"), keep_connector=False
     )

@@ -16,7 +16,7 @@ from mappings.snapshots import load_describes
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     url = f"sqlite:///{tmp_path / 'crm.db'}"
-    with LocalCrm.create(url, load_describes("npsp_pmm")) as crm:
+    with LocalCrm.create_database(url, load_describes("npsp_pmm")) as crm:
         crm.upsert("Account", "Ignite_Key__c", [{"Name": "Flagler Health", "Ignite_Key__c": "org:flch"}])
         crm.upsert(
             "Contact",

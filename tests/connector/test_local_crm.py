@@ -32,12 +32,12 @@ def url(tmp_path: Path) -> str:
 
 
 def test_local_crm_satisfies_the_port(url: str) -> None:
-    with LocalCrm.create(url, contract_describes()) as crm:
+    with LocalCrm.create_database(url, contract_describes()) as crm:
         assert isinstance(crm, CrmConnector)
 
 
 def test_reopening_needs_no_describes_and_keeps_records(url: str) -> None:
-    with LocalCrm.create(url, contract_describes()) as crm:
+    with LocalCrm.create_database(url, contract_describes()) as crm:
         [result] = crm.upsert("Account", "Ignite_Key__c", [{"Name": "Flagler", "Ignite_Key__c": "org:flch"}])
     with LocalCrm.open(url) as reopened:
         assert reopened.object_names() == ["Account", "Contact", "Engagement__c", "Lead", "Program__c"]
@@ -55,20 +55,20 @@ def test_opening_a_missing_database_says_how_to_make_one(tmp_path: Path) -> None
 
 def test_only_sqlite_files_are_accepted() -> None:
     with pytest.raises(ValueError, match="SQLite"):
-        LocalCrm.create("postgresql+psycopg://localhost/x", {})
+        LocalCrm.create_database("postgresql+psycopg://localhost/x", {})
     with pytest.raises(ValueError, match="file"):
-        LocalCrm.create("sqlite://", {})
+        LocalCrm.create_database("sqlite://", {})
 
 
 def test_a_grown_profile_adds_objects_and_fields_and_keeps_data(url: str) -> None:
-    with LocalCrm.create(url, contract_describes()) as crm:
+    with LocalCrm.create_database(url, contract_describes()) as crm:
         crm.upsert("Account", "Ignite_Key__c", [{"Name": "Flagler", "Ignite_Key__c": "org:flch"}])
     grown = contract_describes()
     grown["Account"]["fields"].append(fld("Region__c", length=40))
     grown["Cohort__c"] = obj(
         "Cohort__c", None, [fld("Name", nillable=False), key_field(), lookup("Host__c", "Account", "Host__r")]
     )
-    with LocalCrm.create(url, grown) as crm:
+    with LocalCrm.create_database(url, grown) as crm:
         [updated] = crm.upsert("Account", "Ignite_Key__c", [{"Ignite_Key__c": "org:flch", "Region__c": "Southeast"}])
         assert not updated.created
         [cohort] = crm.upsert(
@@ -80,36 +80,36 @@ def test_a_grown_profile_adds_objects_and_fields_and_keeps_data(url: str) -> Non
         assert crm.query_all("SELECT Name, Region__c FROM Account") == [{"Name": "Flagler", "Region__c": "Southeast"}]
         assert crm.query_all("SELECT Host__r.Name FROM Cohort__c") == [{"Host__r": {"Name": "Flagler"}}]
     # A later, smaller describe keeps fields it no longer mentions (their data stays queryable).
-    with LocalCrm.create(url, contract_describes()) as crm:
+    with LocalCrm.create_database(url, contract_describes()) as crm:
         assert crm.query_all("SELECT Region__c FROM Account") == [{"Region__c": "Southeast"}]
 
 
 def test_making_a_field_unique_over_repeated_values_is_refused(url: str) -> None:
-    with LocalCrm.create(url, contract_describes()) as crm:
+    with LocalCrm.create_database(url, contract_describes()) as crm:
         crm.create("Account", [{"Name": "A", "Legacy_Code__c": "L"}, {"Name": "B", "Legacy_Code__c": "L"}])
     stricter = contract_describes()
     for field in stricter["Account"]["fields"]:
         if field["name"] == "Legacy_Code__c":
             field["unique"] = True
     with pytest.raises(ValueError, match="Legacy_Code__c is now unique"):
-        LocalCrm.create(url, stricter)
+        LocalCrm.create_database(url, stricter)
 
 
 def test_custom_objects_get_distinct_key_prefixes_and_conflicts_are_refused(url: str) -> None:
     describes = contract_describes()
     describes["Other__c"] = obj("Other__c", None, [fld("Name")])
-    with LocalCrm.create(url, describes) as crm:
+    with LocalCrm.create_database(url, describes) as crm:
         prefixes = {name: crm.describe(name)["keyPrefix"] for name in crm.object_names()}
     assert prefixes["Engagement__c"] == "a0E"
     assert prefixes["Program__c"].startswith("a0") and prefixes["Other__c"].startswith("a0")
     assert len(set(prefixes.values())) == len(prefixes)
     with pytest.raises(ValueError, match="already used"):
-        LocalCrm.create(url, {"Clash__c": obj("Clash__c", "003", [fld("Name")])})
+        LocalCrm.create_database(url, {"Clash__c": obj("Clash__c", "003", [fld("Name")])})
 
 
 def test_audit_dates_follow_the_clock(url: str) -> None:
     clock = FakeClock(dt.datetime(2025, 5, 14, 9, 30, tzinfo=dt.UTC))
-    with LocalCrm.create(url, contract_describes(), clock=clock) as crm:
+    with LocalCrm.create_database(url, contract_describes(), clock=clock) as crm:
         [made] = crm.create("Contact", [{"LastName": "A"}])
         clock.advance(hours=2)
         crm.update("Contact", [{"Id": made.id, "FirstName": "B"}])
@@ -123,7 +123,7 @@ def test_audit_dates_follow_the_clock(url: str) -> None:
 
 def test_relative_date_literals_use_the_clock(url: str) -> None:
     clock = FakeClock(dt.datetime(2025, 5, 1, 12, 0, tzinfo=dt.UTC))
-    with LocalCrm.create(url, contract_describes(), clock=clock) as crm:
+    with LocalCrm.create_database(url, contract_describes(), clock=clock) as crm:
         crm.create("Contact", [{"LastName": "Old", "Birthdate": "2025-04-20"}])
         clock.advance(days=13)  # Wednesday 14 May
         crm.create("Contact", [{"LastName": "New", "Birthdate": "2025-05-13"}])
@@ -141,7 +141,7 @@ def test_relative_date_literals_use_the_clock(url: str) -> None:
 
 
 def test_pages_follow_locators_even_from_another_connection(url: str) -> None:
-    with LocalCrm.create(url, contract_describes(), page_size=3) as crm:
+    with LocalCrm.create_database(url, contract_describes(), page_size=3) as crm:
         crm.create("Contact", [{"LastName": f"C{i}"} for i in range(7)])
         first = crm.query_page("SELECT LastName FROM Contact ORDER BY LastName DESC")
     assert [r["LastName"] for r in first.records] == ["C6", "C5", "C4"]
@@ -159,7 +159,7 @@ def test_pages_follow_locators_even_from_another_connection(url: str) -> None:
 
 
 def test_limit_is_respected_across_pages(url: str) -> None:
-    with LocalCrm.create(url, contract_describes(), page_size=2) as crm:
+    with LocalCrm.create_database(url, contract_describes(), page_size=2) as crm:
         crm.create("Contact", [{"LastName": f"C{i}"} for i in range(6)])
         pages = list(crm.query("SELECT LastName FROM Contact ORDER BY LastName LIMIT 5"))
     assert [len(p.records) for p in pages] == [2, 2, 1]
@@ -168,7 +168,7 @@ def test_limit_is_respected_across_pages(url: str) -> None:
 
 def test_a_second_unchanged_upsert_updates_the_same_records(url: str) -> None:
     rows = [{"LastName": f"P{i}", "Ignite_Key__c": f"p:{i}"} for i in range(450)]
-    with LocalCrm.create(url, contract_describes()) as crm:
+    with LocalCrm.create_database(url, contract_describes()) as crm:
         first = crm.upsert("Contact", "Ignite_Key__c", rows)
         second = crm.upsert("Contact", "Ignite_Key__c", rows)
         assert all(r.created for r in first) and not any(r.created for r in second)
@@ -179,7 +179,7 @@ def test_a_second_unchanged_upsert_updates_the_same_records(url: str) -> None:
 
 
 def test_concurrent_upserts_of_the_same_keys_never_duplicate(url: str) -> None:
-    with LocalCrm.create(url, contract_describes()) as crm:
+    with LocalCrm.create_database(url, contract_describes()) as crm:
         rows = [{"LastName": f"P{i}", "Ignite_Key__c": f"p:{i}"} for i in range(100)]
         errors: list[BaseException] = []
 
@@ -200,7 +200,7 @@ def test_concurrent_upserts_of_the_same_keys_never_duplicate(url: str) -> None:
 
 
 def test_references_to_objects_the_local_crm_does_not_model_are_trusted(url: str) -> None:
-    with LocalCrm.create(url, contract_describes()) as crm:
+    with LocalCrm.create_database(url, contract_describes()) as crm:
         [program] = crm.create("Program__c", [{"Name": "P", "Status__c": "Active"}])
         [made] = crm.create(
             "Engagement__c", [{"Name": "E", "Program__c": program.id, "Cohort_Owner__c": "005000000000001"}]
@@ -213,7 +213,7 @@ def test_compound_fields_are_described_but_not_stored(url: str) -> None:
     describes = contract_describes()
     describes["Contact"]["fields"].append(fld("MailingAddress", "address", createable=False, updateable=False))
     describes["Contact"]["fields"].append(fld("MailingCity", length=40))
-    with LocalCrm.create(url, describes) as crm:
+    with LocalCrm.create_database(url, describes) as crm:
         [made] = crm.create("Contact", [{"LastName": "A", "MailingCity": "Jacksonville"}])
         assert made.success
         assert any(f["name"] == "MailingAddress" for f in crm.describe("Contact")["fields"])
@@ -222,7 +222,7 @@ def test_compound_fields_are_described_but_not_stored(url: str) -> None:
 
 
 def test_values_are_stored_in_typed_columns(url: str, tmp_path: Path) -> None:
-    with LocalCrm.create(url, contract_describes()) as crm:
+    with LocalCrm.create_database(url, contract_describes()) as crm:
         crm.create("Account", [{"Name": "A", "NumberOfEmployees": "12", "AnnualRevenue": "1.5"}])
     with closing(sqlite3.connect(tmp_path / "crm.db")) as conn:
         row = conn.execute('SELECT typeof("NumberOfEmployees"), typeof("AnnualRevenue") FROM "Account"').fetchone()
@@ -230,7 +230,7 @@ def test_values_are_stored_in_typed_columns(url: str, tmp_path: Path) -> None:
 
 
 def test_an_id_names_its_object(url: str) -> None:
-    with LocalCrm.create(url, contract_describes()) as crm:
+    with LocalCrm.create_database(url, contract_describes()) as crm:
         [made] = crm.create("Lead", [{"LastName": "A", "Company": "B"}])
         assert crm.object_for_id(made.id or "") == "Lead"
         assert crm.object_for_id("zzz000000000000") is None

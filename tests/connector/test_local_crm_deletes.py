@@ -13,13 +13,13 @@ from mappings.snapshots import load_describes
 
 @pytest.fixture
 def pmm(tmp_path: Path) -> Iterator[LocalCrm]:
-    with LocalCrm.create(f"sqlite:///{tmp_path / 'pmm.db'}", load_describes("npsp_pmm")) as crm:
+    with LocalCrm.create_database(f"sqlite:///{tmp_path / 'pmm.db'}", load_describes("npsp_pmm")) as crm:
         yield crm
 
 
 @pytest.fixture
 def core(tmp_path: Path) -> Iterator[LocalCrm]:
-    with LocalCrm.create(f"sqlite:///{tmp_path / 'core.db'}", load_describes("salesforce_core")) as crm:
+    with LocalCrm.create_database(f"sqlite:///{tmp_path / 'core.db'}", load_describes("salesforce_core")) as crm:
         yield crm
 
 

@@ -16,7 +16,7 @@ KEY = "Ignite_Key__c"
 
 @pytest.fixture
 def crm(tmp_path: Path) -> Iterator[LocalCrm]:
-    with LocalCrm.create(f"sqlite:///{tmp_path / 'crm.db'}", load_describes("salesforce_core")) as crm:
+    with LocalCrm.create_database(f"sqlite:///{tmp_path / 'crm.db'}", load_describes("salesforce_core")) as crm:
         yield crm
 
 

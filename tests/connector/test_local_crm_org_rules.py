@@ -33,7 +33,7 @@ def test_state_and_country_error_texts_are_the_reference_s() -> None:
 
 def test_engagements_and_deliveries_must_agree_with_their_contact_and_program(tmp_path: Path) -> None:
     describes = load_describes("npsp_pmm")
-    with LocalCrm.create(f"sqlite:///{tmp_path / 'pmm.db'}", describes) as crm:
+    with LocalCrm.create_database(f"sqlite:///{tmp_path / 'pmm.db'}", describes) as crm:
         org, other = (r.id for r in crm.create("Account", [{"Name": "Org"}, {"Name": "Other"}]))
         contact = crm.create("Contact", [{"LastName": "Rivera", "AccountId": org}])[0].id
         program, second = (

@@ -68,7 +68,7 @@ class MinimalWriter:
 @pytest.mark.parametrize("profile", PROFILE_NAMES)
 def test_every_object_of_every_profile_can_be_created_and_queried(profile: str, tmp_path: Path) -> None:
     describes = load_describes(profile)
-    with LocalCrm.create(f"sqlite:///{tmp_path / 'crm.db'}", describes) as crm:
+    with LocalCrm.create_database(f"sqlite:///{tmp_path / 'crm.db'}", describes) as crm:
         assert set(crm.object_names()) == set(describes)
         writer = MinimalWriter(crm, describes)
         for object_name, describe in describes.items():
@@ -83,7 +83,7 @@ def test_every_object_of_every_profile_can_be_created_and_queried(profile: str, 
 @pytest.mark.parametrize("profile", PROFILE_NAMES)
 def test_ignite_keys_upsert_on_every_profile_object_that_has_one(profile: str, tmp_path: Path) -> None:
     describes = load_describes(profile)
-    with LocalCrm.create(f"sqlite:///{tmp_path / 'crm.db'}", describes) as crm:
+    with LocalCrm.create_database(f"sqlite:///{tmp_path / 'crm.db'}", describes) as crm:
         writer = MinimalWriter(crm, describes)
         keyed = 0
         for object_name, describe in describes.items():
@@ -107,9 +107,9 @@ def test_the_npsp_profile_grows_into_an_existing_database(tmp_path: Path) -> Non
     """Schema evolution with real snapshots: start from two objects, then add the whole profile."""
     describes = load_describes("npsp_pmm")
     url = f"sqlite:///{tmp_path / 'crm.db'}"
-    with LocalCrm.create(url, {name: describes[name] for name in ("Account", "Contact")}) as crm:
+    with LocalCrm.create_database(url, {name: describes[name] for name in ("Account", "Contact")}) as crm:
         [made] = crm.create("Account", [{"Name": "Flagler Health"}])
-    with LocalCrm.create(url, describes) as crm:
+    with LocalCrm.create_database(url, describes) as crm:
         assert crm.get("Account", made.id or "", ["Name"]) == {"Name": "Flagler Health"}
         assert len(crm.object_names()) == len(describes)
         assert crm.query_all("SELECT Id FROM pmdm__Program__c") == []

@@ -27,7 +27,7 @@ def local_factory(request: pytest.FixtureRequest) -> Iterator[ConnectorFactory]:
     opened: list[LocalCrm] = []
 
     def factory(describes: dict[str, dict[str, Any]]) -> CrmConnector:
-        crm = LocalCrm.create(f"sqlite:///{tmp_path / f'crm{len(opened)}.db'}", describes)
+        crm = LocalCrm.create_database(f"sqlite:///{tmp_path / f'crm{len(opened)}.db'}", describes)
         opened.append(crm)
         return crm
 

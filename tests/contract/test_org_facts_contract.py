@@ -129,7 +129,7 @@ def test_with_the_picklists_off_states_are_plain_text(crm_factory: ConnectorFact
 
 def test_the_org_setting_turns_the_picklists_off(tmp_path: Any) -> None:
     describes = snapshot("salesforce_core", "Account")
-    with LocalCrm.create(f"sqlite:///{tmp_path / 'off.db'}", describes, state_country_picklists=False) as crm:
+    with LocalCrm.create_database(f"sqlite:///{tmp_path / 'off.db'}", describes, state_country_picklists=False) as crm:
         ok(crm.create("Account", [{"Name": "Flagler", "BillingState": "NY"}])[0])
         assert "BillingCountryCode" not in {f["name"] for f in crm.describe("Account")["fields"]}
 

@@ -62,7 +62,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory, describes: dict[str, dict[
 @pytest.fixture(params=["local", "salesforce-sandbox"])
 def crm(request: pytest.FixtureRequest, tmp_path: Path, describes: dict[str, dict[str, Any]]) -> Iterator[Crm]:
     if request.param == "local":
-        local = LocalCrm.create(f"sqlite:///{tmp_path / 'crm.db'}", describes)
+        local = LocalCrm.create_database(f"sqlite:///{tmp_path / 'crm.db'}", describes)
         yield Crm(local, local)
         local.close()
         return

@@ -78,7 +78,7 @@ def local_crm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Local
     monkeypatch.setenv("IGNITE_CRM", "local")
     monkeypatch.setenv("IGNITE_LOCAL_CRM_URL", url)
     monkeypatch.setenv("IGNITE_PROFILE", "npsp_pmm")
-    crm = LocalCrm.create(url, load_describes("npsp_pmm"))
+    crm = LocalCrm.create_database(url, load_describes("npsp_pmm"))
     yield crm
     crm.close()
 

@@ -36,7 +36,7 @@ PROFILE = load_profile("npsp_pmm")
 
 @pytest.fixture
 def crm(tmp_path: Path) -> Iterator[LocalCrm]:
-    instance = LocalCrm.create(f"sqlite:///{tmp_path / 'crm.db'}", load_describes("npsp_pmm"))
+    instance = LocalCrm.create_database(f"sqlite:///{tmp_path / 'crm.db'}", load_describes("npsp_pmm"))
     yield instance
     instance.close()
 
@@ -325,7 +325,7 @@ def test_every_profile_delivers_each_submission_as_a_task_keyed_by_the_submissio
 ) -> None:
     """The profiles' intake steps and the local CRM built from each profile's org carry the Task's key field."""
     profile = load_profile(profile_name)
-    crm = LocalCrm.create(f"sqlite:///{tmp_path / 'crm.db'}", load_describes(profile_name))
+    crm = LocalCrm.create_database(f"sqlite:///{tmp_path / 'crm.db'}", load_describes(profile_name))
     new_person, known_person = make("d1"), make("d2", email="known@example.org", message="Known.")
     [contact] = crm.create("Contact", [{"LastName": "Known", "Email": "known@example.org"}])
     lead = IntakeDelivery(crm, profile).deliver(new_person)

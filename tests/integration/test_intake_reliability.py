@@ -53,7 +53,7 @@ def test_two_workers_deliver_every_message_of_every_person_once_to_one_lead_each
     engine = make_engine(postgres_schema_url)
     upgrade_database(engine)
     crm_url = f"sqlite:///{tmp_path / 'crm.db'}"
-    LocalCrm.create(crm_url, load_describes("npsp_pmm")).close()
+    LocalCrm.create_database(crm_url, load_describes("npsp_pmm")).close()
     sent = submissions()
     with engine.begin() as conn:
         inbox = InboxRepository(conn)

@@ -198,7 +198,7 @@ def test_an_org_without_the_health_objects_still_syncs_and_says_why_nothing_was_
 ) -> None:
     seed(engine, with_first_participant_untitled(program()))
     bare = {name: d for name, d in title_required().items() if not name.startswith("Ignite_Sync_")}
-    crm = LocalCrm.create(f"sqlite:///{tmp_path / 'bare.db'}", bare)  # the plugin of an older release
+    crm = LocalCrm.create_database(f"sqlite:///{tmp_path / 'bare.db'}", bare)  # the plugin of an older release
     report = run_sync(engine, crm=crm, profile=PROFILE)
     assert report.by_object()["Contact"]["rejected"] == 1 and report.status == "partial"
     assert report.health is not None and report.health.error

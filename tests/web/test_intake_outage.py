@@ -42,7 +42,7 @@ def test_a_missing_local_crm_file_makes_intake_jobs_retry_then_deliver_once_it_i
     client: TestClient, web_engine: Engine, tmp_path: Path
 ) -> None:
     crm_file = tmp_path / "crm.db"
-    LocalCrm.create(f"sqlite:///{crm_file}", load_describes("npsp_pmm")).close()
+    LocalCrm.create_database(f"sqlite:///{crm_file}", load_describes("npsp_pmm")).close()
     offline = crm_file.rename(tmp_path / "crm.db.offline")  # the CRM goes away
 
     for n in range(SUBMISSIONS):

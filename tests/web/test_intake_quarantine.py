@@ -77,7 +77,7 @@ def test_released_submission_delivers_exactly_one_lead_through_the_worker(
     assert job_count(web_engine) == 1  # released twice, queued once
 
     crm_url = f"sqlite:///{tmp_path / 'crm.db'}"
-    LocalCrm.create(crm_url, load_describes("npsp_pmm")).close()
+    LocalCrm.create_database(crm_url, load_describes("npsp_pmm")).close()
     handler = IntakeHandler(web_engine, lambda: LocalCrm.open(crm_url), load_profile("npsp_pmm"), keep_connector=False)
     worker = Worker(web_engine, {INTAKE_JOB: handler}, poll_seconds=0.01)
     assert worker.run_one()
