@@ -8,14 +8,15 @@ overlaid with the row's), and answers with a `Refusal` carrying Salesforce's err
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from connector.local.in_list import VALUES, Connection, select_in
 from connector.local.query import quote
 from connector.local.schema import ObjectSpec
 
-_IN_CHUNK = 900
+__all__ = ["Candidate", "Check", "Connection", "Refusal", "describe_of", "fetch_records", "merged_candidates", "refuse"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,10 +37,6 @@ class Candidate:
     refusal: Refusal | None = field(default=None)
 
 
-class Connection(Protocol):
-    def execute(self, sql: str, parameters: Sequence[Any] = ..., /) -> Any: ...
-
-
 class Check(Protocol):
     """An org behaviour: refuses (or completes) the candidates of one object."""
 
@@ -48,26 +45,15 @@ class Check(Protocol):
     def check(self, conn: Connection, spec: ObjectSpec, candidates: Sequence[Candidate]) -> None: ...
 
 
-def chunks(values: Sequence[Any], size: int = _IN_CHUNK) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
 def fetch_records(
     conn: Connection, spec: ObjectSpec, ids: Iterable[str], names: Sequence[str] | None = None
 ) -> dict[str, dict[str, Any]]:
     """Id -> {field: stored value} for live records of `spec` (every stored field unless `names` is given)."""
     columns = [f.name for f in spec.stored_fields()] if names is None else ["Id", *[n for n in names if n != "Id"]]
     wanted = sorted({i for i in ids if i})
-    found: dict[str, dict[str, Any]] = {}
     cols = ", ".join(quote(c) for c in columns)
-    for chunk in chunks(wanted):
-        marks = ", ".join("?" for _ in chunk)
-        for row in conn.execute(
-            f'SELECT {cols} FROM {quote(spec.name)} WHERE "Id" IN ({marks}) AND "IsDeleted" = 0', list(chunk)
-        ):
-            found[row[0]] = dict(zip(columns, row, strict=True))
-    return found
+    sql = f'SELECT {cols} FROM {quote(spec.name)} WHERE "Id" IN {VALUES} AND "IsDeleted" = 0'
+    return {row[0]: dict(zip(columns, row, strict=True)) for row in select_in(conn, sql, wanted)}
 
 
 def refuse(candidate: Candidate, refusal: Refusal) -> None:

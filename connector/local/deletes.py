@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from connector.local.in_list import VALUES, select_in, update_in
 from connector.local.query import quote
 from connector.local.schema import ObjectSpec
 
@@ -43,7 +44,6 @@ STANDARD_CASCADES = frozenset(
 )
 # System lookups that never hold a record up or go with it.
 _IGNORED = frozenset({"MasterRecordId", "OwnerId", "CreatedById", "LastModifiedById", "RecordTypeId"})
-_CHUNK = 900
 
 
 @dataclass(frozen=True)
@@ -90,17 +90,9 @@ class DeletePlan:
 
 def _live_children(conn: Any, lookup: Lookup, parents: Sequence[str]) -> dict[str, str]:
     """{child Id: parent Id} of live children pointing at these parents through `lookup`."""
-    found: dict[str, str] = {}
     column = quote(lookup.field)
-    for start in range(0, len(parents), _CHUNK):
-        chunk = list(parents[start : start + _CHUNK])
-        marks = ", ".join("?" for _ in chunk)
-        for child_id, parent_id in conn.execute(
-            f'SELECT "Id", {column} FROM {quote(lookup.child.name)} WHERE {column} IN ({marks}) AND "IsDeleted" = 0',
-            chunk,
-        ):
-            found[str(child_id)] = str(parent_id)
-    return found
+    sql = f'SELECT "Id", {column} FROM {quote(lookup.child.name)} WHERE {column} IN {VALUES} AND "IsDeleted" = 0'
+    return {str(child_id): str(parent_id) for child_id, parent_id in select_in(conn, sql, parents)}
 
 
 def plan_delete(conn: Any, specs: Mapping[str, ObjectSpec], object_name: str, ids: Sequence[str]) -> DeletePlan:
@@ -146,23 +138,19 @@ def plan_delete(conn: Any, specs: Mapping[str, ObjectSpec], object_name: str, id
 def apply_delete(conn: Any, plan: DeletePlan, now: str) -> None:
     """Blank the SetNull lookups, then move every record of the plan to the recycle bin (IsDeleted = 1)."""
     for object_name, field_name, parents in plan.blank:
-        ordered = sorted(parents)
-        for start in range(0, len(ordered), _CHUNK):
-            chunk = ordered[start : start + _CHUNK]
-            marks = ", ".join("?" for _ in chunk)
-            conn.execute(
-                f"UPDATE {quote(object_name)} SET {quote(field_name)} = NULL, "
-                f'"LastModifiedDate" = ?, "SystemModstamp" = ? WHERE {quote(field_name)} IN ({marks}) '
-                'AND "IsDeleted" = 0',
-                [now, now, *chunk],
-            )
+        update_in(
+            conn,
+            f"UPDATE {quote(object_name)} SET {quote(field_name)} = NULL, "
+            f'"LastModifiedDate" = ?, "SystemModstamp" = ? WHERE {quote(field_name)} IN {VALUES} '
+            'AND "IsDeleted" = 0',
+            sorted(parents),
+            [now, now],
+        )
     for object_name, members in plan.delete.items():
-        ordered = sorted(members)
-        for start in range(0, len(ordered), _CHUNK):
-            chunk = ordered[start : start + _CHUNK]
-            marks = ", ".join("?" for _ in chunk)
-            conn.execute(
-                f'UPDATE {quote(object_name)} SET "IsDeleted" = 1, "LastModifiedDate" = ?, "SystemModstamp" = ? '
-                f'WHERE "Id" IN ({marks})',
-                [now, now, *chunk],
-            )
+        update_in(
+            conn,
+            f'UPDATE {quote(object_name)} SET "IsDeleted" = 1, "LastModifiedDate" = ?, "SystemModstamp" = ? '
+            f'WHERE "Id" IN {VALUES}',
+            sorted(members),
+            [now, now],
+        )

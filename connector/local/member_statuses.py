@@ -4,8 +4,8 @@ A member's Status must be one of its campaign's statuses (the campaign's default
 case as the status has it) and sets the member's HasResponded; a status label is unique within its campaign
 (letter case aside) and a new status goes to the end of the list.  A sync that forgets to create the statuses
 its members use sees that here as it would in an org.  What happens after a write (every new campaign starts
-with "Sent", the default, and "Responded"; a new default takes that role from the old one) stays with the
-CRM's write path in crm.py.
+with "Sent", the default, and "Responded"; a new default takes that role from the old one) is in
+member_status_defaults.py.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 
-from connector.local.checks import Candidate, Connection, Refusal, chunks, refuse
+from connector.local.checks import Candidate, Connection, Refusal, refuse
+from connector.local.in_list import VALUES, select_in
 from connector.local.schema import ObjectSpec
 
 STATUSES = "CampaignMemberStatus"
@@ -23,14 +24,12 @@ Option = tuple[str, str, bool, bool]  # (Id, Label, IsDefault, HasResponded)
 def statuses_of(conn: Connection, campaigns: Iterable[str]) -> dict[str, list[Option]]:
     """{CampaignId: [(Id, Label, IsDefault, HasResponded)]} of the live statuses of these campaigns."""
     found: dict[str, list[Option]] = defaultdict(list)
-    for chunk in chunks(sorted(set(campaigns))):
-        marks = ", ".join("?" for _ in chunk)
-        for rid, campaign, label, default, responded in conn.execute(
-            'SELECT "Id", "CampaignId", "Label", "IsDefault", "HasResponded" FROM "CampaignMemberStatus" '
-            f'WHERE "CampaignId" IN ({marks}) AND "IsDeleted" = 0 ORDER BY "SortOrder", "Id"',
-            list(chunk),
-        ):
-            found[campaign].append((rid, label, bool(default), bool(responded)))
+    sql = (
+        'SELECT "Id", "CampaignId", "Label", "IsDefault", "HasResponded" FROM "CampaignMemberStatus" '
+        f'WHERE "CampaignId" IN {VALUES} AND "IsDeleted" = 0 ORDER BY "SortOrder", "Id"'
+    )
+    for rid, campaign, label, default, responded in select_in(conn, sql, sorted(set(campaigns))):
+        found[campaign].append((rid, label, bool(default), bool(responded)))
     return found
 
 
