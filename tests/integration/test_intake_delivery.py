@@ -182,7 +182,7 @@ class DuplicateRuleCrm(LocalCrm):
 
 
 def test_duplicate_rule_block_gives_the_matched_lead_the_task(tmp_path: Path) -> None:
-    crm = DuplicateRuleCrm.create(f"sqlite:///{tmp_path / 'dup.db'}", load_describes("npsp_pmm"))
+    crm = DuplicateRuleCrm.create_database(f"sqlite:///{tmp_path / 'dup.db'}", load_describes("npsp_pmm"))
     [existing] = crm.create("Lead", [{"LastName": "Lovelace", "Company": "AEH", "Email": "ada@example.org"}])
     # A Lead staff created between our open-Lead lookup and our upsert: the rule blocks the new one.
     delivery = IntakeDelivery(crm, PROFILE)
@@ -263,7 +263,7 @@ class TimesOutOnceAfterApplying(LocalCrm):
 
 
 def test_a_retry_after_an_unclear_timeout_neither_loses_nor_repeats_a_message(tmp_path: Path) -> None:
-    crm = TimesOutOnceAfterApplying.create(f"sqlite:///{tmp_path / 'crm.db'}", load_describes("npsp_pmm"))
+    crm = TimesOutOnceAfterApplying.create_database(f"sqlite:///{tmp_path / 'crm.db'}", load_describes("npsp_pmm"))
     first, second = make("d1", message="First."), make("d2", message="Second.")
     with pytest.raises(MaybeAppliedError):
         IntakeDelivery(crm, PROFILE).deliver(first)
