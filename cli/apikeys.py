@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from cli.context import console, err_console, get_context
 from cli.credentials import ExpiresIn, NoExpiry, lifetime, state, when
-from store.intake import ApiKeyRepository
+from store.api_keys import ApiKeyRepository
 
 app = typer.Typer(
     rich_markup_mode=None, help="API keys for the ingest API (stored hashed; shown once).", no_args_is_help=True

@@ -33,7 +33,6 @@ __all__ = [
     "TokenInfo",
     "check_token",
     "create_token",
-    "hash_token",
     "list_tokens",
     "record_download",
     "revoke_token",

@@ -1,4 +1,4 @@
-"""Repositories of the intake inbox and the API keys.  They never commit: the caller's transaction does.
+"""The intake inbox's repository.  It never commits: the caller's transaction does.
 
 The web layer writes inbox rows and their jobs in one transaction (`InboxRepository.insert_many` plus
 `enqueue_delivery_jobs` on the same connection, a whole group-commit batch at a time), so either a row and its
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import hmac
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,7 +25,6 @@ from sqlalchemy import (
     bindparam,
     func,
     literal,
-    or_,
     select,
     tuple_,
     update,
@@ -42,20 +40,10 @@ from store.intake_tables import (
     MAPPING,
     PENDING,
     QUARANTINED,
-    api_keys,
     intake_inbox,
 )
 from store.jobs import JobRepository, jobs_from_select
 from store.jobs_tables import jobs
-from store.secrets import (
-    DEFAULT_LIFETIME,
-    LAST_USED_RESOLUTION,
-    Refusal,
-    expiry,
-    hash_token,
-    last_used_is_stale,
-    refusal_for,
-)
 
 __all__ = [
     "DISCARDED",
@@ -66,11 +54,8 @@ __all__ = [
     "MAPPING",
     "PENDING",
     "QUARANTINED",
-    "ApiKeyRepository",
-    "DuplicateDelivery",
     "InboxEntry",
     "InboxRepository",
-    "NewApiKey",
     "NewDelivery",
     "StoredDelivery",
 ]
@@ -113,7 +98,7 @@ class InboxEntry:
 
 @dataclass(frozen=True, slots=True)
 class NewDelivery:
-    """A verified, validated post on its way into the inbox (the values `InboxRepository.insert` takes)."""
+    """A verified, validated post on its way into the inbox (what `InboxRepository.insert_many` takes)."""
 
     source: str
     delivery_id: str
@@ -169,7 +154,9 @@ def _row(delivery: NewDelivery) -> dict[str, Any]:
 
 @functools.cache
 def _insert_deliveries(dialect: str) -> Any:
-    """INSERT … ON CONFLICT (source, delivery_id) DO NOTHING RETURNING what a receipt needs; built once."""
+    """INSERT … ON CONFLICT (source, delivery_id) DO NOTHING RETURNING what a receipt needs; built once.
+
+    ON CONFLICT DO NOTHING keeps the caller's transaction usable (no savepoint, which pysqlite handles badly)."""
     insert = insert_for(dialect)
     return (
         insert(intake_inbox)
@@ -221,14 +208,6 @@ def _entry(row: Any) -> InboxEntry:
     )
 
 
-class DuplicateDelivery(Exception):
-    """The (source, delivery id) pair is already in the inbox; `existing` is the row it collided with."""
-
-    def __init__(self, existing: InboxEntry) -> None:
-        super().__init__(f"delivery {existing.delivery_id} of {existing.source} is already in the inbox")
-        self.existing = existing
-
-
 class InboxRepository:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
@@ -242,52 +221,6 @@ class InboxRepository:
     def get(self, inbox_id: int) -> InboxEntry | None:
         row = self.connection.execute(select(intake_inbox).where(intake_inbox.c.id == inbox_id)).first()
         return _entry(row) if row is not None else None
-
-    def insert(
-        self,
-        *,
-        source: str,
-        delivery_id: str,
-        received_at: datetime,
-        content_type: str,
-        raw_body: bytes,
-        submission: dict[str, Any] | None,
-        email_hash: str | None,
-        quarantine_reason: str | None = None,
-        quarantine_problems: list[dict[str, str]] | None = None,
-        candidate: dict[str, Any] | None = None,
-    ) -> InboxEntry:
-        """Insert a new row; raise DuplicateDelivery when the (source, delivery id) pair is already there.
-
-        INSERT … ON CONFLICT DO NOTHING keeps the caller's transaction usable (no savepoint, which pysqlite
-        handles badly), and being the transaction's first statement it takes SQLite's write lock at once.
-        """
-        values = _row(
-            NewDelivery(
-                source,
-                delivery_id,
-                received_at,
-                content_type,
-                raw_body,
-                submission,
-                email_hash,
-                quarantine_reason,
-                quarantine_problems,
-                candidate,
-            )
-        )
-        row = self.connection.execute(
-            insert_for(self.connection)(intake_inbox)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["source", "delivery_id"])
-            .returning(*intake_inbox.c)
-        ).first()
-        if row is None:
-            existing = self.find(source, delivery_id)
-            if existing is None:  # the conflict was on receipt_id (a 96-bit random clash): let the sender retry
-                raise RuntimeError("receipt id collision; retry the request")
-            raise DuplicateDelivery(existing)
-        return _entry(row)
 
     def insert_many(self, deliveries: Sequence[NewDelivery]) -> list[StoredDelivery]:
         """Insert a batch of deliveries in the caller's transaction; one answer per delivery, in order.
@@ -339,9 +272,6 @@ class InboxRepository:
         ids = list(inbox_ids)
         JobRepository(self.connection).enqueue_from_select(insert_jobs, kind=kind, max_attempts=max_attempts, ids=ids)
         self.connection.execute(link_jobs, {"ids": ids})
-
-    def attach_job(self, inbox_id: int, job_id: int) -> None:
-        self.connection.execute(update(intake_inbox).where(intake_inbox.c.id == inbox_id).values(job_id=job_id))
 
     def record_outcome(self, inbox_id: int, *, outcome: str, crm_object: str, crm_id: str, at: datetime) -> None:
         self.connection.execute(
@@ -459,7 +389,7 @@ class InboxRepository:
             idempotency_key=f"intake:{row.receipt_id}:released:{at.isoformat()}",
             max_attempts=max_attempts,
         )
-        self.attach_job(inbox_id, job_id)
+        self.connection.execute(update(intake_inbox).where(intake_inbox.c.id == inbox_id).values(job_id=job_id))
         return True
 
     def requarantine(
@@ -510,83 +440,3 @@ class InboxRepository:
             .group_by(intake_inbox.c.outcome)
         )
         return {str(outcome): int(n) for outcome, n in rows}
-
-
-# ---------------------------------------------------------------------------------------------------- API keys
-
-API_KEY_PREFIX = "isk"
-
-
-@dataclass(frozen=True, slots=True)
-class NewApiKey:
-    name: str
-    key_id: str
-    token: str  # shown once, never stored
-    expires_at: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ApiKeyInfo:
-    name: str
-    key_id: str
-    created_at: datetime
-    last_used_at: datetime | None
-    revoked_at: datetime | None
-    expires_at: datetime | None = None
-
-
-class ApiKeyRepository:
-    def __init__(self, connection: Connection) -> None:
-        self.connection = connection
-
-    def create(
-        self, name: str, *, now: datetime | None = None, lifetime: timedelta | None = DEFAULT_LIFETIME
-    ) -> NewApiKey:
-        """A new key expiring after `lifetime` (None: never); the token is returned once and stored hashed."""
-        now = now or datetime.now(UTC)
-        key_id = secrets.token_hex(6)
-        token = f"{API_KEY_PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
-        expires_at = expiry(now, lifetime)
-        self.connection.execute(
-            api_keys.insert().values(
-                name=name, key_id=key_id, key_hash=hash_token(token), created_at=now, expires_at=expires_at
-            )
-        )
-        return NewApiKey(name=name, key_id=key_id, token=token, expires_at=expires_at)
-
-    def revoke(self, name: str, *, now: datetime | None = None) -> bool:
-        result = self.connection.execute(
-            update(api_keys)
-            .where(and_(api_keys.c.name == name, api_keys.c.revoked_at.is_(None)))
-            .values(revoked_at=now or datetime.now(UTC))
-        )
-        return bool(result.rowcount)
-
-    def list(self) -> list[ApiKeyInfo]:
-        rows = self.connection.execute(select(api_keys).order_by(api_keys.c.name)).all()
-        return [ApiKeyInfo(r.name, r.key_id, r.created_at, r.last_used_at, r.revoked_at, r.expires_at) for r in rows]
-
-    def check(self, token: str, *, now: datetime | None = None) -> str | Refusal:
-        """The key's name when the token is a live key, else why not (unknown, expired or revoked).
-
-        The hash comparison is constant-time.  The last-used time is written only when the recorded one is
-        over a minute old, so a busy caller's requests are reads (the guarded UPDATE also makes two
-        concurrent requests write it once)."""
-        now = now or datetime.now(UTC)
-        parts = token.split("_", 2)
-        if len(parts) != 3 or parts[0] != API_KEY_PREFIX:
-            return Refusal("unknown")
-        row = self.connection.execute(select(api_keys).where(api_keys.c.key_id == parts[1])).first()
-        if row is None or not hmac.compare_digest(hash_token(token).encode("ascii"), row.key_hash.encode("ascii")):
-            return Refusal("unknown")
-        refusal = refusal_for(revoked_at=row.revoked_at, expires_at=row.expires_at, now=now)
-        if refusal is not None:
-            return refusal
-        if last_used_is_stale(row.last_used_at, now):
-            column = api_keys.c.last_used_at
-            self.connection.execute(
-                update(api_keys)
-                .where(and_(api_keys.c.id == row.id, or_(column.is_(None), column <= now - LAST_USED_RESOLUTION)))
-                .values(last_used_at=now)
-            )
-        return str(row.name)

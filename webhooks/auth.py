@@ -11,7 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException
 
-from store.intake import ApiKeyRepository
+from store.api_keys import ApiKeyRepository
 from store.secrets import Refusal
 
 bearer = HTTPBearer(auto_error=False, description="An API key made with `ignite-sync api-key create NAME`.")

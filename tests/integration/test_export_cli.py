@@ -14,10 +14,10 @@ from cli.app import app
 from cli.context import build_context
 from connector.local import LocalCrm
 from exports.service import build_funder_report, export_zip
-from exports.tokens import hash_token
 from mappings.snapshots import load_describes
 from models import Funder, Grant
 from store.exports_tables import funder_tokens
+from store.secrets import hash_token
 from tests.exports.crm import sync_grant
 from tests.exports.factory import build, seed, two_funders
 

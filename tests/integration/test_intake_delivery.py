@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from connector.base import RowResult
 from connector.local import LocalCrm
@@ -18,7 +18,7 @@ from connector.soql import soql_quote
 from mappings.profile import load_profile
 from mappings.snapshots import load_describes
 from models import IntakeSubmission
-from store.intake import InboxRepository
+from store.intake import InboxRepository, NewDelivery, StoredDelivery
 from store.jobs import JobRepository
 from sync.intake import (
     INTAKE_JOB,
@@ -58,6 +58,16 @@ def make(delivery: str = "d1", **fields: Any) -> IntakeSubmission:
 
 def rows(crm: LocalCrm, soql: str) -> list[dict[str, Any]]:
     return [record for page in crm.query(soql) for record in page.records]
+
+
+def store(
+    conn: Connection, delivery_id: str, received_at: datetime, submission: dict[str, Any], raw_body: bytes = b"{}"
+) -> StoredDelivery:
+    """A website delivery written to the inbox the way the webhook writes it (without its job)."""
+    [stored] = InboxRepository(conn).insert_many(
+        [NewDelivery("website", delivery_id, received_at, "application/json", raw_body, submission, "h")]
+    )
+    return stored
 
 
 def test_new_person_becomes_one_lead_keyed_by_the_submission_with_the_message_in_its_own_task(
@@ -198,22 +208,14 @@ def test_duplicate_rule_block_gives_the_matched_lead_the_task(tmp_path: Path) ->
 def test_handler_records_the_outcome_on_the_inbox_row(engine: Engine, crm: LocalCrm) -> None:
     submission = make(delivery="msg_h1")
     with engine.begin() as conn:
-        entry = InboxRepository(conn).insert(
-            source="website",
-            delivery_id="msg_h1",
-            received_at=submission.received_at,
-            content_type="application/json",
-            raw_body=b"{}",
-            submission=submission.model_dump(mode="json"),
-            email_hash="h",
-        )
-        job_id = JobRepository(conn).enqueue(INTAKE_JOB, {"inbox_id": entry.id}, idempotency_key="intake:t1")
+        entry = store(conn, "msg_h1", submission.received_at, submission.model_dump(mode="json"))
+        job_id = JobRepository(conn).enqueue(INTAKE_JOB, {"inbox_id": entry.inbox_id}, idempotency_key="intake:t1")
     with engine.begin() as conn:
         job = JobRepository(conn).claim("test", 60)
     assert job is not None and job.id == job_id
     IntakeHandler(engine, lambda: crm, PROFILE)(job, None)
     with engine.connect() as conn:
-        done = InboxRepository(conn).get(entry.id)
+        done = InboxRepository(conn).get(entry.inbox_id)
     assert done is not None and (done.status, done.outcome, done.crm_object) == ("done", "created_lead", "Lead")
     IntakeHandler(engine, lambda: crm, PROFILE)(job, None)  # settled rows are not delivered twice
     assert len(rows(crm, "SELECT Id FROM Lead")) == 1
@@ -224,25 +226,17 @@ def test_housekeeping_purges_delivered_intake_bodies_after_retention_but_keeps_p
     with engine.begin() as conn:
         inbox = InboxRepository(conn)
         delivered, pending = (
-            inbox.insert(
-                source="website",
-                delivery_id=delivery,
-                received_at=received,
-                content_type="application/json",
-                raw_body=b'{"email": "someone@example.org"}',
-                submission={"email": "someone@example.org"},
-                email_hash="h",
-            )
+            store(conn, delivery, received, {"email": "someone@example.org"}, b'{"email": "someone@example.org"}')
             for delivery in ("old-delivered", "old-pending")
         )
         inbox.record_outcome(
-            delivered.id, outcome="created_lead", crm_object="Lead", crm_id="00Q000000000001", at=received
+            delivered.inbox_id, outcome="created_lead", crm_object="Lead", crm_id="00Q000000000001", at=received
         )
     report = Housekeeping(keep_intake_bodies=timedelta(days=30)).run(engine, now=received + timedelta(days=31))
     assert report["purged_intake_bodies"] == 1
     with engine.connect() as conn:
         inbox = InboxRepository(conn)
-        purged, kept = inbox.get(delivered.id), inbox.get(pending.id)
+        purged, kept = inbox.get(delivered.inbox_id), inbox.get(pending.inbox_id)
     assert purged is not None and purged.raw_body is None and purged.submission is None
     assert purged.receipt_id == delivered.receipt_id  # idempotency and the audit trail outlive the personal data
     assert kept is not None and kept.raw_body is not None  # nothing accepted is lost while the CRM is away
@@ -277,19 +271,11 @@ def test_a_retry_after_an_unclear_timeout_neither_loses_nor_repeats_a_message(tm
 
 def pending_row(engine: Engine, submission: IntakeSubmission) -> tuple[int, int]:
     with engine.begin() as conn:
-        entry = InboxRepository(conn).insert(
-            source="website",
-            delivery_id=submission.delivery_id,
-            received_at=submission.received_at,
-            content_type="application/json",
-            raw_body=b"{}",
-            submission=submission.model_dump(mode="json"),
-            email_hash="h",
-        )
-        InboxRepository(conn).enqueue_delivery_jobs([entry.id], kind=INTAKE_JOB, max_attempts=5)
-        job = InboxRepository(conn).get(entry.id)
+        entry = store(conn, submission.delivery_id, submission.received_at, submission.model_dump(mode="json"))
+        InboxRepository(conn).enqueue_delivery_jobs([entry.inbox_id], kind=INTAKE_JOB, max_attempts=5)
+        job = InboxRepository(conn).get(entry.inbox_id)
     assert job is not None and job.job_id is not None
-    return entry.id, job.job_id
+    return entry.inbox_id, job.job_id
 
 
 def test_a_mapping_rejection_in_a_job_is_permanent_and_release_with_a_correction_delivers_it(

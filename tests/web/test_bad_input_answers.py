@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
 from exports.tokens import create_token
+from store.api_keys import ApiKeyRepository
 from store.exports_tables import export_downloads
-from store.intake import ApiKeyRepository
 from store.unit_of_work import UnitOfWork
 
 HEADER = b"key,name,kind\n"

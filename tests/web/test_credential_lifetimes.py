@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 
 from cli.app import app as cli
 from exports.tokens import check_token, create_token, list_tokens, revoke_token
+from store.api_keys import ApiKeyRepository
 from store.database import make_engine, upgrade_database
 from store.exports_tables import export_downloads, funder_tokens
-from store.intake import ApiKeyRepository
 from store.secrets import Refusal, hash_token
 from tests.exports.factory import seed, two_funders
 

@@ -24,7 +24,7 @@ from sqlalchemy import Engine, func, select, text
 from service import create_app
 from settings import load_settings
 from store.database import make_engine, upgrade_database
-from store.intake import InboxRepository
+from store.intake import InboxRepository, NewDelivery
 from store.intake_tables import intake_inbox
 from store.jobs_tables import jobs
 from tests.web.helpers import SOURCES, compact, standard_headers, submission
@@ -216,14 +216,8 @@ def test_no_answer_goes_out_while_the_database_holds_up_the_write(web_engine: En
         # Another transaction is writing the same delivery and has not finished: the writer must wait for it.
         with web_engine.connect() as blocker:
             blocker.begin()
-            InboxRepository(blocker).insert(
-                source="website",
-                delivery_id="msg_held",
-                received_at=datetime.now(UTC),
-                content_type="application/json",
-                raw_body=body,
-                submission=None,
-                email_hash=None,
+            InboxRepository(blocker).insert_many(
+                [NewDelivery("website", "msg_held", datetime.now(UTC), "application/json", body, None, None)]
             )
             post = asyncio.ensure_future(post_all(app, [(body, headers)]))
             await asyncio.sleep(0.5)

@@ -17,8 +17,8 @@ from schemathesis.openapi import from_asgi
 
 from service import create_app
 from settings import load_settings
+from store.api_keys import ApiKeyRepository
 from store.database import make_engine, upgrade_database
-from store.intake import ApiKeyRepository
 from tests.web.helpers import SOURCES
 
 

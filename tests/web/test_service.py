@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 from cli.app import app as cli
 from service import create_app
 from settings import SettingsError, load_settings
+from store.api_keys import ApiKeyRepository
 from store.database import make_engine
-from store.intake import ApiKeyRepository
 from store.intake_tables import api_keys
 from store.jobs_tables import jobs
 from store.unit_of_work import UnitOfWork
