@@ -2,7 +2,7 @@
 
 `build_report` is pure (it takes the `GrantData` the aggregate queries produced), so suppression is tested
 over random cohorts without a database.  Every writer (CSV package, XLSX, HTML, PDF) renders this one
-`FunderReport`, so the same numbers appear in every file.
+`FunderReport`, so the same numbers appear in every file.  The tables' columns are in `exports.columns`.
 """
 
 from __future__ import annotations
@@ -10,27 +10,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal
 
 from exports.aggregate import ROLES, GrantData
 from exports.blanks import BLANKS_IN_TABLES
+from exports.columns import (
+    COHORTS,
+    GRANTS,
+    MEASURES,
+    OUTCOME_COUNTS,
+    OUTCOMES,
+    PARTICIPATION,
+    PEOPLE_COUNTS,
+    SUPPRESSED,
+    Column,
+    names,
+)
 from exports.suppression import CountTable, suppress
 from models import Funder, Measure, MeasureCatalogue
 from models.statistics import PairedSummary, prepost_statistics
 
 ALL = "all"
-FieldType = Literal["string", "integer", "number", "date"]
 Value = str | int | float | date | None
-SUPPRESSED = "suppressed"
-
-
-@dataclass(frozen=True)
-class Column:
-    name: str
-    type: FieldType
-    description: str
-    # how people see it: "count", "mean" (3 decimals), "pct" (0-100, 1 decimal), "text", "date"
-    style: str = "text"
 
 
 @dataclass
@@ -66,63 +66,6 @@ ACTIVE = "active"
 OUTCOME_WEIGHTS = {"n_paired": 4}
 
 
-def _flag_column() -> Column:
-    return Column(
-        SUPPRESSED,
-        "string",
-        "Names of this row's columns left blank by small-cell suppression (';'-separated); empty when none.",
-    )
-
-
-PARTICIPATION_COLUMNS = [
-    Column("grant", "string", "Grant key."),
-    Column("cohort", "string", "Cohort key, or 'all' for the grant's roll-up over its cohorts."),
-    Column("role", "string", "clinician, administrator, other, or 'all'."),
-    Column("enrolled", "integer", "People who joined (in progress + completed + withdrawn).", "count"),
-    Column("in_progress", "integer", "People still enrolled.", "count"),
-    Column("completed", "integer", "People who completed the cohort.", "count"),
-    Column("withdrawn", "integer", "People who withdrew.", "count"),
-    Column("sessions_held", "integer", "Sessions in the grant period with attendance recorded.", "count"),
-    Column(
-        "attendance_rate",
-        "number",
-        "Percent of sessions attended: sessions attended / (sessions held x people in progress or completed).",
-        "pct",
-    ),
-    _flag_column(),
-]
-
-OUTCOME_COLUMNS = [
-    Column("grant", "string", "Grant key."),
-    Column("cohort", "string", "Cohort key, or 'all' for the grant's roll-up over its cohorts."),
-    Column("measure", "string", "Measure key (see measures)."),
-    Column("n_pre", "integer", "Respondents before the cohort.", "count"),
-    Column("n_post", "integer", "Respondents after the cohort.", "count"),
-    Column("n_paired", "integer", "Respondents with both a pre and a post answer.", "count"),
-    Column("mean_pre", "number", "Mean pre answer of paired respondents.", "mean"),
-    Column(
-        "mean_post", "number", "Mean post answer of paired respondents (mean_post - mean_pre = mean_change).", "mean"
-    ),
-    Column("mean_change", "number", "Mean of (post - pre) over paired respondents.", "mean"),
-    Column("sd_change", "number", "Standard deviation of the paired change (n - 1).", "mean"),
-    Column("ci95_low", "number", "Lower bound of the 95% confidence interval of mean_change (Student's t).", "mean"),
-    Column("ci95_high", "number", "Upper bound of the 95% confidence interval of mean_change (Student's t).", "mean"),
-    Column("d_z", "number", "Cohen's d_z = mean_change / sd_change (paired effect size).", "mean"),
-    Column("mean_pre_all", "number", "Mean of all pre answers (n_pre respondents).", "mean"),
-    Column("mean_post_all", "number", "Mean of all post answers (n_post respondents).", "mean"),
-    Column("n_improved", "integer", "Paired respondents who changed in the better direction.", "count"),
-    Column("n_unchanged", "integer", "Paired respondents with no change.", "count"),
-    Column("n_worse", "integer", "Paired respondents who changed in the worse direction.", "count"),
-    Column("pct_improved", "number", "Percent of paired respondents improved.", "pct"),
-    Column("pct_unchanged", "number", "Percent of paired respondents unchanged.", "pct"),
-    Column("pct_worse", "number", "Percent of paired respondents worse.", "pct"),
-    Column("n_pre_at_threshold", "integer", "Pre respondents at or above the measure's threshold.", "count"),
-    Column("n_post_at_threshold", "integer", "Post respondents at or above the measure's threshold.", "count"),
-    Column("prevalence_pre", "number", "Percent of pre respondents at or above the threshold.", "pct"),
-    Column("prevalence_post", "number", "Percent of post respondents at or above the threshold.", "pct"),
-    _flag_column(),
-]
-
 # statistic -> the counts it is computed from; it is blanked whenever one of them is.
 OUTCOME_BASES: dict[str, tuple[str, ...]] = {
     "mean_pre": ("n_paired",),
@@ -140,8 +83,6 @@ OUTCOME_BASES: dict[str, tuple[str, ...]] = {
     "prevalence_pre": ("n_pre_at_threshold", "n_pre"),
     "prevalence_post": ("n_post_at_threshold", "n_post"),
 }
-OUTCOME_COUNTS = ("n_pre", "n_post", "n_paired", "n_improved", "n_unchanged", "n_worse")
-THRESHOLD_COUNTS = ("n_pre_at_threshold", "n_post_at_threshold")
 
 
 def _round(value: float | None, style: str) -> float | None:
@@ -210,7 +151,7 @@ def _participation(grants: Sequence[GrantData], k: int) -> list[dict[str, Value]
                 row_roles = ROLES if role == ALL else (role,)
                 row: dict[str, Value] = {"grant": grant, "cohort": shown, "role": role}
                 flags = []
-                for col in ("enrolled", *COUNT_COLUMNS):
+                for col in names(PEOPLE_COUNTS):
                     cell = (unit, role, col)
                     if cell in blanked:
                         row[col] = None
@@ -323,9 +264,9 @@ def _outcome_row(
     }
     row: dict[str, Value] = {"grant": grant, "cohort": shown, "measure": measure.key}
     flags = []
-    for col in OUTCOME_COLUMNS[3:-1]:
+    for col in OUTCOMES.values:
         name = col.name
-        if name in OUTCOME_COUNTS or name in THRESHOLD_COUNTS:
+        if name in OUTCOME_COUNTS:
             if name not in counts:
                 row[name] = None
             elif (unit, name) in blanked:
@@ -400,66 +341,40 @@ def build_report(funder: Funder, grants: Sequence[GrantData], catalogue: Measure
             "grants",
             "Grants",
             "The funder's grants and how many of their cohorts ran within each grant's period.",
-            [
-                Column("grant", "string", "Grant key."),
-                Column("name", "string", "Grant name."),
-                Column("period_start", "date", "First day of the grant period.", "date"),
-                Column("period_end", "date", "Last day of the grant period.", "date"),
-                Column("amount", "number", "Grant amount.", "money"),
-                Column("currency", "string", "ISO 4217 currency code."),
-                Column("cohorts", "integer", "Cohorts in this export for the grant.", "count"),
-            ],
-            ["grant"],
+            GRANTS.columns,
+            GRANTS.primary_key,
             grant_rows,
         ),
         Table(
             "cohorts",
             "Cohorts",
             "Cohorts funded by each grant that ran at least partly within its period.",
-            [
-                Column("grant", "string", "Grant key."),
-                Column("cohort", "string", "Cohort key."),
-                Column("name", "string", "Cohort name."),
-                Column("organization", "string", "Host organisation."),
-                Column("start_date", "date", "First day of the cohort.", "date"),
-                Column("end_date", "date", "Last day of the cohort.", "date"),
-                Column("status", "string", "planned, active, completed or canceled."),
-                Column("delivery", "string", "in_person, virtual or hybrid."),
-                Column("sessions_held", "integer", "Sessions in the grant period with attendance recorded.", "count"),
-            ],
-            ["grant", "cohort"],
+            COHORTS.columns,
+            COHORTS.primary_key,
             cohort_rows,
         ),
         Table(
             "participation",
             "Participation",
             f"Enrolment and attendance per grant, cohort and role; {BLANKS_IN_TABLES}.",
-            PARTICIPATION_COLUMNS,
-            ["grant", "cohort", "role"],
+            PARTICIPATION.columns,
+            PARTICIPATION.primary_key,
             participation,
         ),
         Table(
             "outcomes",
             "Outcomes",
             f"Pre/post statistics per grant, cohort and measure; {BLANKS_IN_TABLES}.",
-            OUTCOME_COLUMNS,
-            ["grant", "cohort", "measure"],
+            OUTCOMES.columns,
+            OUTCOMES.primary_key,
             outcomes,
         ),
         Table(
             "measures",
             "Measures",
             "What each outcome measure asks, its scale, and which direction is better.",
-            [
-                Column("measure", "string", "Measure key."),
-                Column("label", "string", "Short name."),
-                Column("description", "string", "What is asked."),
-                Column("scale_min", "number", "Lowest answer.", "mean"),
-                Column("scale_max", "number", "Highest answer.", "mean"),
-                Column("higher_is_better", "string", "yes when a higher answer is better."),
-                Column("threshold", "number", "Answers at or above this count toward prevalence.", "mean"),
-            ],
-            ["measure"],
+            MEASURES.columns,
+            MEASURES.primary_key,
             measure_rows,
         ),
     ]

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from exports.report import ALL, SUPPRESSED, FunderReport
+from exports.columns import SUPPRESSED
+from exports.report import ALL, FunderReport
 
 
 @dataclass(frozen=True)

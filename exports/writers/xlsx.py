@@ -9,8 +9,9 @@ from typing import Any
 import xlsxwriter
 
 from exports.blanks import blank_meaning
+from exports.columns import SUPPRESSED
 from exports.notes import notes
-from exports.report import ALL, SUPPRESSED, FunderReport, Table
+from exports.report import ALL, FunderReport, Table
 from exports.writers.summary import printed_change
 
 _NUMBER_FORMATS = {"count": "0", "mean": "0.000", "pct": "0.0", "money": "#,##0.00", "date": "yyyy-mm-dd"}
