@@ -14,7 +14,7 @@ import demo
 from exports.report import Value
 from exports.service import build_funder_report, export_funder
 from models import Phase, default_catalogue
-from tests.exports.pages import html_changes, pdf_changes
+from tests.support.export_pages import html_changes, pdf_changes
 
 
 def _paired_changes(program: demo.DemoProgram) -> dict[str, list[float]]:

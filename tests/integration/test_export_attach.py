@@ -26,7 +26,7 @@ from mappings.snapshots import load_describes
 from models import Funder, Grant
 from sandbox.harness import SandboxHarness
 from sync.attach import CREATED, NEW_VERSION, UNCHANGED, AttachError, attach_bytes, attach_export
-from tests.exports.crm import sync_grant
+from tests.integration.export_crm import sync_grant
 
 KEY = load_profile("npsp_pmm").key_field  # the profile's external-ID field, as the CLI passes it
 FUNDER = Funder(key="funder:acme", name="Acme Foundation")

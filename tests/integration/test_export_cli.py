@@ -18,8 +18,8 @@ from mappings.snapshots import load_describes
 from models import Funder, Grant
 from store.exports_tables import funder_tokens
 from store.secrets import hash_token
-from tests.exports.crm import sync_grant
-from tests.exports.factory import build, seed, two_funders
+from tests.integration.export_crm import sync_grant
+from tests.support.export_program import build, seed, two_funders
 
 
 @pytest.fixture

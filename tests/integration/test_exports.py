@@ -21,8 +21,8 @@ from models import Attendance, Session, SurveyResponse, default_catalogue
 from models.common import Phase
 from models.statistics import PairedSummary
 from store.unit_of_work import UnitOfWork
-from tests.exports.factory import CohortSpec, ProgramSpec, build, seed, two_funders
-from tests.exports.pages import pdf_text
+from tests.support.export_pages import pdf_text
+from tests.support.export_program import CohortSpec, ProgramSpec, build, seed, two_funders
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, select
 from exports.tokens import create_token
 from store.exports_tables import export_downloads, funder_tokens
 from store.secrets import hash_token
-from tests.exports.factory import seed, two_funders
+from tests.support.export_program import seed, two_funders
 from webhooks.exports_api import get_engine, router
 
 

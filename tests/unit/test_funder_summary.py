@@ -31,7 +31,7 @@ from exports.writers.pdf import (
 from exports.writers.summary import CHANGE_AS_PRINTED, NO_COHORTS, grant_summaries
 from models import Funder, Grant, Measure, MeasureCatalogue, default_catalogue
 from models.statistics import Moments, PairedSummary
-from tests.exports.pages import html_changes, pdf_changes, pdf_text
+from tests.support.export_pages import html_changes, pdf_changes, pdf_text
 
 CATALOGUE = default_catalogue()
 K = 5

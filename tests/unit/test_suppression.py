@@ -9,7 +9,7 @@ from exports.aggregate import ROLES, GrantData
 from exports.report import ALL, FunderReport, build_report
 from exports.suppression import CountTable, suppress
 from models import Funder
-from tests.exports.strategies import CATALOGUE, OUTCOME_COUNTS, PARTICIPATION_COUNTS, grants
+from tests.unit.export_strategies import CATALOGUE, OUTCOME_COUNTS, PARTICIPATION_COUNTS, grants
 
 PEOPLE_COUNTS = {"participation": PARTICIPATION_COUNTS, "outcomes": OUTCOME_COUNTS}
 

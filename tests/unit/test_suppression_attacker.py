@@ -26,7 +26,7 @@ from scipy.optimize import Bounds, LinearConstraint, OptimizeResult, milp
 from exports.aggregate import ROLES, CohortInfo, GrantData
 from exports.report import ALL, FunderReport, build_report
 from models import Funder, Grant
-from tests.exports.strategies import CATALOGUE, OUTCOME_COUNTS, PARTICIPATION_COUNTS, grants
+from tests.unit.export_strategies import CATALOGUE, OUTCOME_COUNTS, PARTICIPATION_COUNTS, grants
 
 STATUSES = PARTICIPATION_COUNTS[1:]
 PARTICIPATION = PARTICIPATION_COUNTS

@@ -17,7 +17,7 @@ from store.api_keys import ApiKeyRepository
 from store.database import make_engine, upgrade_database
 from store.exports_tables import export_downloads, funder_tokens
 from store.secrets import Refusal, hash_token
-from tests.exports.factory import seed, two_funders
+from tests.support.export_program import seed, two_funders
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
