@@ -109,15 +109,6 @@ def test_import_stores_good_rows_reports_bad_ones_and_exits_non_zero(tmp_path: P
     assert '"unchanged": 2' in again.stdout and '"inserted": 0' in again.stdout
 
 
-@pytest.mark.parametrize("kind", ["donations"])
-def test_import_of_an_unknown_kind_exits_2_with_the_choices(tmp_path: Path, kind: str) -> None:
-    data = tmp_path / "x.csv"
-    data.write_text("a\n1\n")
-    result = run("import", kind, str(data), cwd=tmp_path, env={"IGNITE_DATABASE_URL": f"sqlite:///{tmp_path}/s.db"})
-    assert result.returncode == 2
-    assert "choose one of: programs, organizations" in result.stderr
-
-
 BAD_DATABASE_URLS = {
     "unsupported dialect": ("mysql://root@localhost/test", "setting error IGNITE_DATABASE_URL: mysql://"),
     "driver not installed": ("postgresql://postgres@127.0.0.1/test", "setting error IGNITE_DATABASE_URL"),

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
+from typer.testing import CliRunner
 
+from cli.app import app as cli
 from demo import generate, seed
 from ingest import import_file
 from ingest.importer import UnknownKind
@@ -244,3 +246,14 @@ def test_unknown_kind_and_unreadable_files_are_refused_before_anything_is_writte
     broken.write_text("[{")
     with pytest.raises(UnreadableFile, match=r"broken\.json:1 not valid JSON"):
         import_file(engine, "programs", broken)
+
+
+def test_the_import_command_refuses_an_unknown_kind_with_exit_2_and_the_choices(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IGNITE_DATABASE_URL", f"sqlite:///{tmp_path / 's.db'}")
+    data = tmp_path / "x.csv"
+    data.write_text("a\n1\n")
+    result = CliRunner().invoke(cli, ["import", "donations", str(data)])
+    assert result.exit_code == 2, result.output
+    assert "choose one of: programs, organizations" in result.stderr

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import random
 import threading
-import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import Engine, update
 
 from connector.base import FatalCrmError, TransientCrmError
@@ -90,18 +90,59 @@ def test_a_stop_request_releases_the_job_without_spending_an_attempt(engine: Eng
     assert job.state == "queued" and job.attempts == 0 and job.lease_owner is None
 
 
-def test_the_heartbeat_keeps_a_long_job_leased(engine: Engine) -> None:
-    def slow(_job: Job, _c: JobControl) -> None:
-        time.sleep(0.6)
+class QueueClock:
+    """The job queue's clock (`store.jobs.utcnow`), moved by the test, which also hears of each lease renewal.
+
+    The queue decides "is this lease over?" by this clock alone, so a test can put a running job past its first
+    lease at once, instead of sleeping past it, and know which renewals read the clock after that."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+        self.renewed = threading.Condition()
+        self.renewals_read: list[datetime] = []  # the clock's reading as each renewal began
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, by: timedelta) -> datetime:
+        self.now += by
+        return self.now
+
+    def wait_for_renewal_after(self, moment: datetime) -> bool:
+        with self.renewed:
+            return self.renewed.wait_for(lambda: any(read >= moment for read in self.renewals_read), timeout=30)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> QueueClock:
+    fake = QueueClock()
+    monkeypatch.setattr("store.jobs.utcnow", fake)
+    renew = JobRepository.renew
+
+    def heard(repo: JobRepository, job: Job, lease_seconds: float) -> bool:
+        read = fake.now
+        held = renew(repo, job, lease_seconds)
+        with fake.renewed:
+            fake.renewals_read.append(read)
+            fake.renewed.notify_all()
+        return held
+
+    monkeypatch.setattr(JobRepository, "renew", heard)
+    return fake
+
+
+def test_the_heartbeat_keeps_a_long_job_leased(engine: Engine, clock: QueueClock) -> None:
+    thief_got: list[Job | None] = []
+
+    def long_running(_job: Job, _c: JobControl) -> None:
+        past_first_lease = clock.advance(timedelta(hours=1))  # the job has run far longer than its lease
+        assert clock.wait_for_renewal_after(past_first_lease), "no heartbeat renewed the lease"
+        with engine.begin() as conn:  # only that renewal keeps the job from another worker
+            thief_got.append(JobRepository(conn).claim("thief", 60, kinds=["slow"]))
 
     job_id = enqueue(engine, "slow", "h1")
-    worker = Worker(engine, {"slow": slow}, lease_seconds=0.3)
-    runner = threading.Thread(target=worker.run, kwargs={"once": True})
-    runner.start()
-    time.sleep(0.45)  # past the first lease: only renewal keeps the job from another worker
-    with engine.begin() as conn:
-        assert JobRepository(conn).claim("thief", 60, kinds=["slow"]) is None
-    runner.join()
+    Worker(engine, {"slow": long_running}, lease_seconds=0.3).run(once=True)
+    assert thief_got == [None]
     assert state_of(engine, job_id).state == "succeeded"
 
 
@@ -110,7 +151,7 @@ def test_a_worker_that_lost_its_lease_does_not_record_the_outcome(engine: Engine
         with engine.begin() as conn:  # the lease expires (a long pause) and another worker takes the job
             conn.execute(update(jobs).where(jobs.c.id == job.id).values(lease_expires_at=utcnow()))
             assert JobRepository(conn).claim("other", 60) is not None
-        time.sleep(0.4)  # the next heartbeat finds the lease gone
+        assert control.lease_lost.wait(timeout=30)  # the next heartbeat finds the lease gone
         if control.should_stop():
             raise Interrupted("lease lost")
 
