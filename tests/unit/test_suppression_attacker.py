@@ -41,8 +41,10 @@ class Attacker:
         self.unknowns: dict[object, int] = {}
         self.equalities: list[list[Term]] = []  # sum of terms == 0
         self.inequalities: list[list[Term]] = []  # sum of terms >= 0
+        self._built: list[LinearConstraint] | None = None  # the relations as a matrix, once they are all read
 
     def cell(self, name: object, value: object) -> None:
+        self._built = None
         if isinstance(value, int):
             assert self.known.get(name, value) == value, f"{name} printed twice with different values"
             self.known[name] = value
@@ -50,9 +52,11 @@ class Attacker:
             self.unknowns.setdefault(name, len(self.unknowns))
 
     def equal(self, total: object, parts: list[object]) -> None:
+        self._built = None
         self.equalities.append([(total, -1), *((p, 1) for p in parts)])
 
     def at_least(self, big: object, small: object) -> None:
+        self._built = None
         self.inequalities.append([(big, 1), (small, -1)])
 
     def _row(self, terms: list[Term]) -> tuple[np.ndarray, float]:
@@ -65,13 +69,19 @@ class Attacker:
         return row, constant
 
     def _constraints(self) -> list[LinearConstraint]:
-        constraints = []
-        for rows, equal in ((self.equalities, True), (self.inequalities, False)):
-            for terms in rows:
-                row, constant = self._row(terms)
-                if row.any():
-                    constraints.append(LinearConstraint(row, -constant, -constant if equal else np.inf))
-        return constraints
+        """Every relation as one row of one constraint matrix, built once the model is read (the solver gets the
+        same rows as one LinearConstraint per relation would give it, without validating each of them per solve)."""
+        if self._built is None:
+            rows, lower, upper = [], [], []
+            for relations, equal in ((self.equalities, True), (self.inequalities, False)):
+                for terms in relations:
+                    row, constant = self._row(terms)
+                    if row.any():
+                        rows.append(row)
+                        lower.append(-constant)
+                        upper.append(-constant if equal else np.inf)
+            self._built = [LinearConstraint(np.array(rows), lower, upper)] if rows else []
+        return self._built
 
     def _solve(self, objective: np.ndarray) -> OptimizeResult:
         return milp(

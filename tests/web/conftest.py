@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,14 +12,13 @@ from sqlalchemy import Engine
 
 from service import create_app
 from settings import load_settings
-from store.database import make_engine, upgrade_database
+from tests.conftest import migrated_engine
 from tests.web.helpers import SOURCES
 
 
 @pytest.fixture
-def web_engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    upgrade_database(engine)
+def web_engine(database_url: str, migrated_sqlite: Path) -> Iterator[Engine]:
+    engine = migrated_engine(database_url, migrated_sqlite)
     yield engine
     engine.dispose()
 
