@@ -5,10 +5,13 @@ from __future__ import annotations
 import threading
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select
+from typer.testing import CliRunner
 
+from cli.app import app as cli
 from models import Organization
 from store import UnitOfWork
 from store.jobs import Job, JobRepository, LeaseLostError, utcnow
@@ -225,3 +228,12 @@ def test_repeated_imports_coalesce_into_one_pending_incremental_sync(engine: Eng
     with engine.begin() as conn:
         third = enqueue_incremental_sync(conn, "import attendance.csv")
     assert third != first
+
+
+def test_the_replay_command_without_a_target_exits_2_naming_the_choices(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IGNITE_DATABASE_URL", f"sqlite:///{tmp_path / 's.db'}")
+    result = CliRunner().invoke(cli, ["replay"])
+    assert result.exit_code == 2, result.output
+    assert "--dead, --rejected or --job" in result.stderr
