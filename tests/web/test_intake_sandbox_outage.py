@@ -1,4 +1,4 @@
-"""A Salesforce outage loses no intake and duplicates none: 100 signed posts while every CRM call fails.
+"""A Salesforce outage loses no intake and duplicates none: 50 signed posts while every CRM call fails.
 
 The CRM is the real `SalesforceConnector` speaking HTTPS to the sandbox; the sandbox's fault injection (its
 admin endpoint, seeded) makes every call fail with a 503 or a connection dropped mid-answer.  The posts go to
@@ -38,7 +38,7 @@ from sync.worker import Worker
 from tests.web.helpers import compact, standard_headers, submission
 
 PROFILE = "npsp_pmm"
-SUBMISSIONS = 100
+SUBMISSIONS = 50  # enough for every kind of repeat below, five of each
 RESENT_WHILE_QUEUED = range(0, SUBMISSIONS, 10)  # the sender repeats these at once
 RESENT_AFTER_FAILING = range(5, SUBMISSIONS, 10)  # and these after the worker already failed on them
 CLIENT_TIMEOUT = 0.4  # the connector's read timeout; the sandbox's slow answers take longer
