@@ -9,13 +9,12 @@ from functools import cached_property
 import typer
 from pydantic import SecretStr
 from rich.console import Console
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 
 from connector.base import CrmConnector, CrmError, FatalCrmError, TransientCrmError
 from settings import Settings, SettingsError, encryption_keyring, load_settings
 from store.database import make_engine, upgrade_database
 from store.encryption import install_keyring
-from store.repository import UpsertCounts
 
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)
@@ -40,13 +39,6 @@ class AppContext:
                 err_console.print(f"[red]CRM error[/red] {exc}", highlight=False)
                 raise typer.Exit(2) from None
         return self._connector
-
-    def after_import_batch(self, connection: Connection, counts: UpsertCounts) -> None:
-        """Runs inside each import batch's transaction: changed rows queue an incremental sync with them."""
-        if counts.inserted or counts.updated:
-            from sync.jobs import enqueue_incremental_sync
-
-            enqueue_incremental_sync(connection, "import", profile=self.settings.profile)
 
     def close(self) -> None:
         """Hang up the database pool and the CRM when the command ends (Typer calls this on close)."""

@@ -16,8 +16,9 @@ from sqlalchemy.exc import DBAPIError
 
 from cli.context import console, err_console, get_context
 from ingest.columns import required_columns
-from ingest.importer import IMPORTABLE, UnknownKind, import_file, resolve_kind
-from ingest.reader import UnreadableFile
+from ingest.handoff import import_and_queue_sync
+from ingest.importer import IMPORTABLE, UnknownKind, columns_check, resolve_kind
+from ingest.reader import UnreadableFile, read_rows
 from ingest.templates import template_csv
 from models.problems import Problem
 
@@ -96,14 +97,15 @@ def import_command(
     try:
         with progress:
             task = progress.add_task("rows", total=total)
-            report = import_file(
+            report = import_and_queue_sync(
                 engine,
                 kind,
-                file,
+                read_rows(file, columns_check(kind)),
+                profile=context.settings.profile,
+                reason="import",
                 dry_run=dry_run,
                 on_problem=show,
                 on_progress=lambda n: progress.advance(task, n),
-                after_batch=context.after_import_batch,
             )
     except (UnknownKind, UnreadableFile) as exc:
         # One line however wide the terminal (a wrong header's message names every column): soft_wrap.

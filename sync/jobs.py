@@ -1,30 +1,11 @@
-"""Job kinds of the sync engine, and the helpers other rooms call to enqueue sync work in their transaction."""
+"""Job kinds of the sync engine, and the helper other rooms call to enqueue sync work in their transaction."""
 
 from __future__ import annotations
 
-import uuid
+from store.sync_requests import SYNC, enqueue_incremental_sync
 
-from sqlalchemy import Connection
-
-from store.jobs import JobRepository
-
-SYNC = "sync"  # payload: {"mode": "incremental" | "full", "profile": str | None, "reason": str, ...}
 RECONCILE = "reconcile"  # re-read the CRM Ids the ledger knows; detect records deleted or merged in the CRM
 HOUSEKEEPING = "housekeeping"  # purge old jobs and runs, sweep expired leases
 ALL_KINDS = (SYNC, RECONCILE, HOUSEKEEPING)
 
-
-def enqueue_incremental_sync(connection: Connection, reason: str, *, profile: str | None = None) -> int:
-    """Queue a sync of whatever changed, in the caller's transaction; returns the job id.
-
-    Repeated imports coalesce: while a pending incremental sync exists (not yet claimed by a worker), every
-    further call returns that job.  Once a worker has claimed it, the next call queues a new one, because the
-    running sync may already have read past the newly imported rows.
-    """
-    scope = profile or "default"
-    return JobRepository(connection).enqueue(
-        SYNC,
-        {"mode": "incremental", "profile": profile, "reason": reason},
-        idempotency_key=f"sync:incremental:{scope}:{uuid.uuid4().hex}",
-        coalesce_key=f"sync:incremental:{scope}",
-    )
+__all__ = ["ALL_KINDS", "HOUSEKEEPING", "RECONCILE", "SYNC", "enqueue_incremental_sync"]

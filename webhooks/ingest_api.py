@@ -1,6 +1,6 @@
 """POST /api/v1/import/{kind}: the `ignite-sync import` use case over HTTP, for systems that push program data.
 
-Same readers, same validation, same per-row report as the CLI (`ingest.import_rows`), so a row rejected here
+Same readers, same validation, same per-row report as the CLI (`ingest.import_and_queue_sync`), so a row rejected here
 is rejected there with the same words.  Good rows are stored and, in the same transaction, an incremental
 sync is queued; bad rows come back as `{record, field, rule}` problems.
 """
@@ -14,14 +14,12 @@ from anyio import to_thread
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 
-from ingest import import_rows
+from ingest import import_and_queue_sync
 from ingest.columns import WrongHeader
 from ingest.importer import IMPORTABLE, ImportReport, columns_check
 from ingest.reader import UnreadableFile, decode_utf8, read_text
-from store.repository import UpsertCounts
-from sync.jobs import enqueue_incremental_sync
 from webhooks.intake import BodyTooLarge, read_limited
 from webhooks.metrics import IntakeMetrics
 from webhooks.problems import problem, problem_responses
@@ -63,15 +61,13 @@ def ingest_router(
     authenticated = Depends(require_api_key)
 
     def run(kind: str, text: str, media: str, dry_run: bool, caller: str) -> ImportReport:
-        def queue_sync(connection: Connection, _counts: UpsertCounts) -> None:
-            enqueue_incremental_sync(connection, f"ingest API: {kind} from key {caller}", profile=profile)
-
-        return import_rows(
+        return import_and_queue_sync(
             engine,
             kind,
             read_text(text, f"{kind}-upload", media, columns_check(kind)),
+            profile=profile,
+            reason=f"ingest API: {kind} from key {caller}",
             dry_run=dry_run,
-            after_batch=queue_sync,
         )
 
     @router.post(
