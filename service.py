@@ -1,10 +1,11 @@
-"""Composition root of the web service: builds Settings once, wires the adapters, exposes `create_app()`.
+"""The web service's entry: `create_app()` takes the object graph from the composition root and mounts the routers.
+
+The graph (engine, intake sources, CRM, sync options, job handlers) is built from Settings in `wiring.py`, which
+the CLI uses too; this file only assembles the FastAPI app from it.  `ignite-sync serve` runs uvicorn on
+`service:create_app` with `factory=True`.
 
 The `ignite-sync` console script is `cli.app:run`; `python service.py …` still runs it, importing the CLI only
 then, so a web worker never loads Typer or the export writers.
-
-Everything that reads the environment or picks an adapter happens here, so the rooms below stay testable
-with plain values.  `ignite-sync serve` runs uvicorn on `service:create_app` with `factory=True`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from sqlalchemy import Engine
 
 from mappings.profile import load_profile
 from settings import Settings, encryption_at_start, encryption_keyring, load_settings
-from store.database import make_engine
 from store.encryption import install_keyring
 from webhooks.auth import api_key_dependency
 from webhooks.exports_api import get_engine as get_export_engine
@@ -37,6 +37,7 @@ from webhooks.intake import IntakeForm, intake_router
 from webhooks.metrics import IntakeMetrics, inbox_gauges, job_gauges, sync_gauges
 from webhooks.problems import ProblemDocument, install_problem_handlers
 from webhooks.redact import RedactTokenPaths
+from wiring import Wiring
 
 DOC_SCHEMAS = (IntakeForm, ProblemDocument)
 # Young-generation threshold of the cyclic garbage collector while serving (CPython's default is 700).
@@ -66,18 +67,24 @@ async def quiet_garbage_collector(_web: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app(
-    settings: Settings | None = None, *, engine: Engine | None = None, intake_clock: Callable[[], float] | None = None
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    intake_clock: Callable[[], float] | None = None,
+    wiring: Wiring | None = None,
 ) -> FastAPI:
-    """The web service.  Called with no arguments by uvicorn (`factory=True`); tests pass Settings, an engine,
-    or the monotonic clock the intake rate limit reads."""
-    settings = settings or load_settings()
+    """The web service.  Called with no arguments by uvicorn (`factory=True`): Settings from the environment,
+    wired by `wiring.Wiring`.  Tests pass Settings (and an engine), a ready Wiring, or the monotonic clock the
+    intake rate limit reads."""
+    wiring = wiring or Wiring(settings or load_settings(), engine=engine)
+    settings = wiring.settings
     logging.basicConfig(level=settings.log_level)
     # Before anything is stored: in production a missing key stops the start (SettingsError), else a warning.
     missing_keys = encryption_at_start(settings)
     if missing_keys:
         logging.getLogger("ignite.service").warning(missing_keys)
     install_keyring(encryption_keyring(settings))
-    engine = engine or make_engine(settings.database_url)
+    engine = wiring.engine
     metrics = IntakeMetrics()
     metrics.watch_database(engine, [inbox_gauges, job_gauges, sync_gauges])
 
@@ -97,7 +104,7 @@ def create_app(
     web.include_router(
         intake_router(
             engine=engine,
-            sources=settings.intake_sources,
+            sources=wiring.intake_sources,
             metrics=metrics,
             max_body_bytes=settings.intake_max_body_bytes,
             batch_max=settings.intake_batch_max,
@@ -107,7 +114,7 @@ def create_app(
             form_tokens=form_tokens,
         )
     )
-    web.include_router(forms_router(sources=settings.intake_sources, form_tokens=form_tokens))
+    web.include_router(forms_router(sources=wiring.intake_sources, form_tokens=form_tokens))
     web.include_router(health_router(engine=engine, metrics=metrics))
     require_api_key = api_key_dependency(engine)
     web.include_router(

@@ -1,10 +1,13 @@
 """Service settings: every `IGNITE_*` variable, validated once at start-up.
 
-Built once in `service.py` and passed down as plain values; no room below reads the environment itself.
+Built once per process and turned into objects by the composition root (`wiring.py`), which passes plain values
+down; no room below reads the environment itself.  Settings imports nothing above the store: a value that needs a
+room's own rules to check (the intake sources) is read here as plain data and checked where it is built.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -14,7 +17,6 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from store.encryption import SETTING as ENCRYPTION_KEYS_SETTING
 from store.encryption import Keyring, check_key
-from webhooks.sources import IntakeSource, parse_sources
 
 
 def default_database_url() -> str:
@@ -98,8 +100,9 @@ class Settings(BaseSettings):
     )
     sf_timeout: float = Field(default=60.0, gt=0, description="Seconds to wait for one Salesforce HTTP answer.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", description="Log level.")
-    # NoDecode: the value may be a file path, so settings.py parses it rather than pydantic-settings' JSON decoder.
-    intake_sources: Annotated[dict[str, IntakeSource], NoDecode] = Field(
+    # NoDecode: the value may be a file path, so settings.py reads it rather than pydantic-settings' JSON decoder.
+    # Each source is checked where the sources are built (wiring.intake_sources), with the webhooks' own rules.
+    intake_sources: Annotated[dict[str, Any], NoDecode] = Field(
         default_factory=dict,
         description="Intake webhook sources: a JSON object keyed by source name, or the path of a JSON file.",
     )
@@ -156,8 +159,8 @@ class Settings(BaseSettings):
 
     @field_validator("intake_sources", mode="before")
     @classmethod
-    def _parse_intake_sources(cls, value: Any) -> dict[str, IntakeSource]:
-        return parse_sources(value)
+    def _read_intake_sources(cls, value: Any) -> dict[str, Any]:
+        return read_json_object(value)
 
     @field_validator("encryption_keys", mode="before")
     @classmethod
@@ -186,6 +189,26 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"{value!r} is not an IANA time zone name (for example America/Chicago)") from None
         return value
+
+
+def read_json_object(value: Any) -> dict[str, Any]:
+    """A mapping as given, or a JSON object from a string or from the file a string names (empty: {})."""
+    if value is None or value == "":
+        return {}
+    if isinstance(value, str):
+        text = value.strip()
+        if not text.startswith("{"):
+            path = Path(text).expanduser()
+            if not path.is_file():
+                raise ValueError("must be a JSON object or the path of a file holding one (no such file)")
+            text = path.read_text("utf-8")
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    if not isinstance(value, dict):
+        raise ValueError("must be a JSON object keyed by source name")
+    return value
 
 
 SUPPORTED_DATABASES = ("sqlite", "postgresql")

@@ -30,8 +30,10 @@ ROWS_PER_PARTICIPANT = 8  # contact, enrolment, six attendance rows (plus a few 
 def child(participants: int, baseline: bool) -> dict[str, Any]:
     from demo.generator import generate
     from demo.seed import seed
+    from settings import load_settings
     from store.database import make_engine, upgrade_database
-    from sync.runner import open_local_crm, run_sync
+    from sync.runner import run_sync
+    from wiring import Wiring, open_local_crm
 
     scratch = tempfile.TemporaryDirectory(prefix="bench-sync-")
     directory = Path(scratch.name)
@@ -40,15 +42,16 @@ def child(participants: int, baseline: bool) -> dict[str, Any]:
     seed(engine, generate(participants))
     crm_url = f"sqlite:///{directory / 'crm.db'}"
     crm = open_local_crm(crm_url, "npsp_pmm")
+    options = Wiring(load_settings(profile="npsp_pmm")).sync_options()
 
     started = time.perf_counter()
-    full = run_sync(engine, crm=crm, profile="npsp_pmm")
+    full = run_sync(engine, crm, options)
     full_seconds = time.perf_counter() - started
     rows = sum(c["created"] + c["updated"] + c["matched"] for c in full.by_object().values())
 
     calls_before = crm.counter.total
     started = time.perf_counter()
-    again = run_sync(engine, crm=crm, profile="npsp_pmm")
+    again = run_sync(engine, crm, options)
     unchanged_seconds = time.perf_counter() - started
     result: dict[str, Any] = {
         "participants": participants,
@@ -70,7 +73,7 @@ def child(participants: int, baseline: bool) -> dict[str, Any]:
 
 def bare_upserts(directory: Path, rows: int) -> float:
     """Baseline: the same number of ready-made Contact rows upserted in batches of 2000, nothing else."""
-    from sync.runner import open_local_crm
+    from wiring import open_local_crm
 
     crm = open_local_crm(f"sqlite:///{directory / 'baseline.db'}", "npsp_pmm")
     payloads = [

@@ -6,7 +6,7 @@ import os
 import shutil
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -84,15 +84,8 @@ def demo_command(
     )
     console.print(f"\n[bold]2. Sync to {target}[/bold] (profile {settings.profile})", highlight=False)
     crm = context.connector()
-    options: dict[str, Any] = {
-        "profile": settings.profile,
-        "crm": crm,
-        "individual_responses": settings.crm_individual_responses,
-        "sync_health": settings.crm_sync_health,
-        "max_issues": settings.crm_sync_health_max_issues,
-        "min_respondents": settings.crm_min_respondents,
-    }
-    report = run_with_progress(engine, options)
+    options = context.wiring.sync_options()
+    report = run_with_progress(engine, crm, options)
     print_report(report, settings.profile)
 
     console.print("\n[bold]3. Status[/bold] (what `ignite-sync status` shows)")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from sqlalchemy import Engine
 
@@ -25,6 +24,7 @@ from models.common import EnrollmentStatus
 from models.records import Enrollment
 from store.unit_of_work import UnitOfWork
 from sync import runner
+from sync.options import SyncOptions
 
 PROFILE = "npsp_pmm"  # the scene uses PMM's program-date rule
 GRANT_YEAR_END = date(2026, 10, 31)
@@ -54,10 +54,10 @@ def _late_completion(program: DemoProgram) -> tuple[Enrollment, str] | None:
     return None
 
 
-def staff_scene(engine: Engine, crm: CrmConnector, program: DemoProgram, options: dict[str, Any]) -> None:
+def staff_scene(engine: Engine, crm: CrmConnector, program: DemoProgram, options: SyncOptions) -> None:
     """Play the scene (npsp_pmm only) and print the open issue with its hint."""
     console.print("\n[bold]5. For development staff: a problem to fix in Salesforce[/bold]")
-    if options.get("profile") != PROFILE or not options.get("sync_health", True):
+    if options.profile != PROFILE or not options.sync_health:
         console.print("(this scene needs the npsp_pmm profile and IGNITE_CRM_SYNC_HEALTH on; skipped)", highlight=False)
         return
     found = _late_completion(program)
@@ -78,7 +78,7 @@ def staff_scene(engine: Engine, crm: CrmConnector, program: DemoProgram, options
         highlight=False,
         soft_wrap=True,
     )
-    runner.run_sync(engine, **options)
+    runner.run_sync(engine, crm, options)
     soql = (
         f"SELECT Name, Status__c, Object__c, Error_Code__c, Message__c, What_To_Do__c FROM {ISSUE_OBJECT} "
         "WHERE Status__c != 'Resolved'"

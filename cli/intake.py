@@ -91,7 +91,7 @@ def form_snippet(
     and the submission waits in quarantine for review. The page's origin must be in the source's
     allowed_origins. Prefer an iframe? Embed <URL>/forms/SOURCE instead.
     """
-    sources = get_context(ctx).settings.intake_sources
+    sources = get_context(ctx).wiring.intake_sources
     config = sources.get(source)
     if config is None or config.scheme != "browser":
         browser = sorted(name for name, c in sources.items() if c.scheme == "browser")

@@ -35,25 +35,20 @@ def sandbox_command(
     slow_seconds: Annotated[float, typer.Option(help="How long a `slow` fault holds its answer.")] = 3.0,
 ) -> None:
     """Serve the Salesforce REST API (and SOAP login, Bulk 2.0) over HTTPS on top of a local CRM."""
-    from connector.local import LocalCrm
-    from mappings.snapshots import load_describes
     from sandbox.app import SandboxConfig, create_sandbox_app
     from sandbox.faults import FaultPlan, parse_fault_flag, parse_script_flag
     from sandbox.server import serve_forever
     from sandbox.tls import make_tls_files
 
-    settings = get_context(ctx).settings
+    context = get_context(ctx)
+    settings = context.settings
     try:
         fault, script = fault or [], script or []
         rules = [parse_fault_flag(f) for f in fault] + [parse_script_flag(s) for s in script]
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     directory = directory.resolve()
-    crm = LocalCrm.create_database(
-        f"sqlite:///{directory / 'sandbox-crm.db'}",
-        load_describes(settings.profile),
-        state_country_picklists=settings.local_state_country_picklists,
-    )
+    crm = context.wiring.local_crm(f"sqlite:///{directory / 'sandbox-crm.db'}")
     config = SandboxConfig(session_id=secrets.token_urlsafe(24), daily_limit=daily_limit, slow_seconds=slow_seconds)
     app = create_sandbox_app(crm, config, FaultPlan(seed=seed, rules=rules))
     tls = make_tls_files(directory / "tls")

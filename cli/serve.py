@@ -25,7 +25,7 @@ def serve_command(
     context = get_context(ctx)
     if migrate:
         context.migrated_engine()
-    sources = ", ".join(sorted(context.settings.intake_sources)) or "none configured (IGNITE_INTAKE_SOURCES)"
+    sources = ", ".join(sorted(context.wiring.intake_sources)) or "none configured (IGNITE_INTAKE_SOURCES)"
     console.print(f"intake sources: {sources}; OpenAPI docs at http://{host}:{port}/docs", highlight=False)
     uvicorn.run(
         "service:create_app",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
@@ -14,19 +13,14 @@ from rich.table import Table
 from sqlalchemy import Engine
 
 from cli import tables
-from cli.context import AppContext, build_connector, console, err_console, get_context, local_crm_factory
+from cli.context import AppContext, console, err_console, get_context
 from cli.tables import short_names
 from connector.base import CrmConnector, CrmError, FatalCrmError, TransientCrmError
-from settings import Settings, SettingsError, encryption_at_start
+from settings import SettingsError, encryption_at_start
 from sync import runner
 from sync.engine import Progress as SyncProgress
 from sync.engine import SyncReport
-
-
-def crm_factory(settings: Settings, profile: str) -> Callable[[], CrmConnector]:
-    """Builds the configured CRM connector when called (workers build theirs once, in their own process)."""
-    chosen = settings.model_copy(update={"profile": profile})
-    return lambda: build_connector(chosen)
+from sync.options import SyncOptions
 
 
 class ProgressBars:
@@ -79,7 +73,7 @@ def _report_table(report: SyncReport, summaries: set[str]) -> Table:
     return table
 
 
-def run_with_progress(engine: Engine, options: dict[str, Any]) -> SyncReport:
+def run_with_progress(engine: Engine, crm: CrmConnector, options: SyncOptions) -> SyncReport:
     """A sync with one Rich progress bar per object (on stderr, gone when done)."""
     with Progress(
         TextColumn("{task.description}"),
@@ -89,7 +83,7 @@ def run_with_progress(engine: Engine, options: dict[str, Any]) -> SyncReport:
         console=err_console,
         transient=True,
     ) as bars:
-        return runner.run_sync(engine, progress=ProgressBars(bars), **options)
+        return runner.run_sync(engine, crm, options, progress=ProgressBars(bars))
 
 
 def _records_by_object(report: SyncReport, summaries: set[str]) -> dict[str, dict[str, int]]:
@@ -209,22 +203,12 @@ def sync_command(
             console.print(f"queued sync job {job_id}; a running `ignite-sync worker` will pick it up")
         return
     try:
-        crm = crm_factory(settings, profile_name)()
+        crm = context.wiring.crm_factory(profile_name)()
     except (ValueError, CrmError) as exc:
         raise _fail(str(exc), 2) from None
-    options: dict[str, Any] = {
-        "profile": profile_name,
-        "crm": crm,
-        "full": full,
-        "dry_run": dry_run,
-        "only": only,
-        "individual_responses": settings.crm_individual_responses,
-        "sync_health": settings.crm_sync_health,
-        "max_issues": settings.crm_sync_health_max_issues,
-        "min_respondents": settings.crm_min_respondents,
-    }
+    options = context.wiring.sync_options(profile_name, full=full, dry_run=dry_run, only=only)
     try:
-        report = runner.run_sync(engine, **options) if as_json else run_with_progress(engine, options)
+        report = runner.run_sync(engine, crm, options) if as_json else run_with_progress(engine, crm, options)
     except ValueError as exc:
         raise _fail(str(exc), 2) from None
     except FatalCrmError as exc:
@@ -256,9 +240,7 @@ def worker_command(
     import threading
     from datetime import timedelta
 
-    from mappings.profile import load_profile
-    from sync.intake import INTAKE_JOB, IntakeHandler
-    from sync.maintenance import Housekeeping
+    from sync.options import WorkerOptions
     from sync.worker import WorkerCrashed, install_signal_handlers
 
     context: AppContext = get_context(ctx)
@@ -274,50 +256,25 @@ def worker_command(
     engine = context.migrated_engine()
     stop = threading.Event()
     install_signal_handlers(stop)
-    factory = crm_factory(settings, settings.profile)
-    intake_crm = factory
     if settings.crm == "local":
         # Create (or grow) the embedded CRM once at start-up; after that a missing file is an outage that
-        # intake jobs wait out, never a reason to deliver leads into a fresh, empty CRM.
+        # intake jobs wait out (wiring.intake_crm_factory), never a reason to deliver into a fresh, empty CRM.
         context.connector()
-        intake_crm = local_crm_factory(settings.local_crm_url)
-    # Salesforce sessions are kept per worker thread (one login for a burst of leads); the local CRM's file is
-    # opened per job, so a file replaced underneath the worker is never written through a stale handle.
-    intake = IntakeHandler(engine, intake_crm, load_profile(settings.profile), keep_connector=settings.crm != "local")
+    options = WorkerOptions(
+        concurrency=concurrency,
+        once=once,
+        lease_seconds=lease_seconds,
+        poll_seconds=poll_seconds,
+        reconcile_every=timedelta(hours=reconcile_hours) if reconcile_hours and not once else None,
+        housekeeping_every=None if once else timedelta(hours=1),
+    )
     try:
-        stats = runner.run_worker(
-            engine,
-            profile=settings.profile,
-            crm_factory=factory,
-            extra_handlers={INTAKE_JOB: intake},
-            concurrency=concurrency,
-            once=once,
-            lease_seconds=lease_seconds,
-            poll_seconds=poll_seconds,
-            individual_responses=settings.crm_individual_responses,
-            min_respondents=settings.crm_min_respondents,
-            sync_health=settings.crm_sync_health,
-            max_issues=settings.crm_sync_health_max_issues,
-            reconcile_every=timedelta(hours=reconcile_hours) if reconcile_hours and not once else None,
-            housekeeping_every=None if once else timedelta(hours=1),
-            housekeeping=Housekeeping(
-                profile=settings.profile,
-                keep_intake_bodies=timedelta(days=settings.intake_retention_days),
-                keep_quarantined=(
-                    timedelta(days=settings.intake_quarantine_retention_days)
-                    if settings.intake_quarantine_retention_days
-                    else None
-                ),
-            ),
-            stop=stop,
-            chunk_size=chunk_size,
-        )
+        with context.wiring.job_handlers(engine, context.wiring.sync_options(chunk_size=chunk_size)) as handlers:
+            stats = runner.run_worker(engine, handlers, options, stop=stop)
     except WorkerCrashed as exc:
         # Exit non-zero so a supervisor (systemd, Kubernetes) restarts the worker instead of leaving jobs waiting.
         err_console.print(f"[red]worker crashed:[/red] {escape(str(exc))}")
         raise typer.Exit(1) from None
-    finally:
-        intake.close()
     console.print(
         f"worker stopped: {stats.succeeded} succeeded, {stats.retried} to retry, {stats.dead} dead, "
         f"{stats.released} released, {stats.lost} lost"

@@ -5,14 +5,15 @@ step by step and writes the ledger; `sync.profiles` turns a mapping profile and 
 engine's steps; `sync.worker` runs durable jobs from the queue (`store.jobs`) with leases, backoff and a
 dead-letter; `sync.jobs` holds the job kinds and the helper imports use to enqueue a sync in their own
 transaction; `sync.runner` has the plain-value entry points the CLI and the demo call (`run_sync`,
-`run_worker`, `sync_status`, `replay`, `enqueue_sync`).
+`run_worker`, `sync_status`, `replay`, `enqueue_sync`), which take one options value (`sync.options`) and a CRM
+or a CRM factory: nothing in `sync/` opens a CRM adapter, the composition root (`wiring.py`) does.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-_RUNNER = {"run_sync", "run_worker", "sync_status", "replay", "enqueue_sync", "open_local_crm", "SyncOptions"}
+_RUNNER = {"run_sync", "run_worker", "sync_status", "replay", "enqueue_sync", "SyncOptions", "WorkerOptions"}
 
 
 def __getattr__(name: str) -> Any:

@@ -1,6 +1,7 @@
 """Entry points with plain values: what `ignite-sync sync|worker|status|replay` and the demo call.
 
-Nothing here reads Settings or draws anything: the CLI passes values and an optional progress callback.
+Nothing here reads Settings, opens a CRM adapter or draws anything: the composition root (`wiring.py`) passes
+a CRM (or a factory of them), one options value (`sync.options`) and an optional progress callback.
 """
 
 from __future__ import annotations
@@ -9,9 +10,8 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import timedelta
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +19,8 @@ from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.engine import make_url
 
 from connector.base import CrmConnector, FatalCrmError, TransientCrmError
-from connector.local import LocalCrm
 from mappings.detect import active_detected
 from mappings.profile import Profile, load_profile
-from mappings.snapshots import load_describes
 from store.database import make_engine, upgrade_database
 from store.intake import InboxRepository
 from store.issues import IssueRepository
@@ -34,6 +32,7 @@ from sync import jobs as job_kinds
 from sync.engine import ProgressCallback, StepCounts, SyncEngine, SyncReport
 from sync.health import SyncHealth
 from sync.maintenance import Housekeeping, reconcile
+from sync.options import SyncOptions, WorkerOptions
 from sync.profiles import TableSource, planned_steps
 from sync.retry import RetryPolicy
 from sync.worker import Handler, JobControl, Periodic, Retry, Worker, WorkerStats, run_workers
@@ -43,21 +42,12 @@ log = logging.getLogger("ignite_sync.sync")
 CrmFactory = Callable[[], CrmConnector]
 
 
-def open_local_crm(url: str, profile: str) -> LocalCrm:
-    """The embedded CRM at `url`, created from the profile's describe snapshots (with their record types)."""
-    return LocalCrm.create_database(url, load_describes(profile))
-
-
 def _engine(database: str | Engine) -> Engine:
     if isinstance(database, str):
         engine = make_engine(database)
         upgrade_database(engine)
         return engine
     return database
-
-
-def _flags(individual_responses: bool) -> list[str]:
-    return ["individual_responses"] if individual_responses else []
 
 
 def _org_flags(profile: Profile, crm: CrmConnector) -> Callable[[], frozenset[str]]:
@@ -72,53 +62,39 @@ def _org_flags(profile: Profile, crm: CrmConnector) -> Callable[[], frozenset[st
     return get
 
 
-@dataclass
-class SyncOptions:
-    """What a sync needs besides the database and the CRM (plain values, so the demo and jobs share them)."""
+def health_for(options: SyncOptions, engine: Engine, crm: CrmConnector) -> SyncHealth:
+    """Issue and run records in the CRM for these options (switched off by `options.sync_health`)."""
+    return SyncHealth(
+        engine,
+        crm,
+        key_field=load_profile(options.profile).header.key_field,
+        max_issues=options.max_issues,
+        batch_size=options.batch_size,
+        enabled=options.sync_health,
+    )
 
-    profile: str = "npsp_pmm"
-    individual_responses: bool = False
-    min_respondents: int = 5
-    chunk_size: int = 2000
-    batch_size: int = 200
-    # Issue and run records in the CRM for development staff (IGNITE_CRM_SYNC_HEALTH), at most this many
-    # issue records per run (IGNITE_CRM_SYNC_HEALTH_MAX_ISSUES).
-    sync_health: bool = True
-    max_issues: int = 200
 
-    def load(self) -> Profile:
-        return load_profile(self.profile)
-
-    def health_for(self, engine: Engine, crm: CrmConnector) -> SyncHealth:
-        return SyncHealth(
-            engine,
-            crm,
-            key_field=self.load().header.key_field,
-            max_issues=self.max_issues,
-            batch_size=self.batch_size,
-            enabled=self.sync_health,
-        )
-
-    def engine_for(
-        self, engine: Engine, crm: CrmConnector, should_stop: Callable[[], bool] | None = None
-    ) -> SyncEngine:
-        profile = self.load()
-        steps = planned_steps(
-            profile,
-            flags=_flags(self.individual_responses),
-            min_respondents=self.min_respondents,
-            org_flags=_org_flags(profile, crm),
-        )
-        return SyncEngine(
-            engine,
-            crm,
-            steps,
-            profile=profile.name,
-            chunk_size=self.chunk_size,
-            batch_size=self.batch_size,
-            should_stop=should_stop or (lambda: False),
-            health=self.health_for(engine, crm) if self.sync_health else None,
-        )
+def engine_for(
+    options: SyncOptions, engine: Engine, crm: CrmConnector, should_stop: Callable[[], bool] | None = None
+) -> SyncEngine:
+    """The sync engine for these options: the profile's steps with its flags, on this database and CRM."""
+    profile = load_profile(options.profile)
+    steps = planned_steps(
+        profile,
+        flags=options.flags,
+        min_respondents=options.min_respondents,
+        org_flags=_org_flags(profile, crm),
+    )
+    return SyncEngine(
+        engine,
+        crm,
+        steps,
+        profile=profile.name,
+        chunk_size=options.chunk_size,
+        batch_size=options.batch_size,
+        should_stop=should_stop or (lambda: False),
+        health=health_for(options, engine, crm) if options.sync_health else None,
+    )
 
 
 def _merge(total: SyncReport | None, report: SyncReport) -> SyncReport:
@@ -140,51 +116,28 @@ def _merge(total: SyncReport | None, report: SyncReport) -> SyncReport:
 
 def run_sync(
     database: str | Engine,
+    crm: CrmConnector,
+    options: SyncOptions,
     *,
-    profile: str = "npsp_pmm",
-    crm: CrmConnector | None = None,
-    local_crm_url: str | None = None,
-    full: bool = False,
-    dry_run: bool = False,
-    only: Sequence[str] | None = None,
-    individual_responses: bool = False,
-    min_respondents: int = 5,
     progress: ProgressCallback | None = None,
-    max_rounds: int = 5,
-    retry: RetryPolicy | None = None,
-    chunk_size: int = 2000,
-    batch_size: int = 200,
-    sync_health: bool = True,
-    max_issues: int = 200,
 ) -> SyncReport:
     """Plan and run a sync to completion in this process; returns per-step/object counts and API calls.
 
-    Give either a connector (`crm`) or the URL of the local CRM (created from the profile's describe
-    snapshots when missing).  Transient failures (rows or whole calls) are retried in further rounds, each
-    sending only what is still pending; after `max_rounds` the report's status says "retry" and whatever is
-    left is picked up by the next sync or worker.  A fatal CRM error raises `FatalCrmError`.
+    Transient failures (rows or whole calls) are retried in further rounds, each sending only what is still
+    pending; after `options.max_rounds` the report's status says "retry" and whatever is left is picked up by
+    the next sync or worker.  A fatal CRM error raises `FatalCrmError`.
     """
     engine = _engine(database)
-    if crm is None:
-        if local_crm_url is None:
-            raise ValueError("run_sync needs a CRM connector or the local CRM's URL")
-        crm = open_local_crm(local_crm_url, profile)
-    options = SyncOptions(
-        profile=profile,
-        individual_responses=individual_responses,
-        min_respondents=min_respondents,
-        chunk_size=chunk_size,
-        batch_size=batch_size,
-        sync_health=sync_health,
-        max_issues=max_issues,
-    )
-    sync_engine = options.engine_for(engine, crm)
-    policy = retry or RetryPolicy(base_seconds=0.5, cap_seconds=10.0)
+    sync_engine = engine_for(options, engine, crm)
+    max_rounds, full = options.max_rounds, options.full
+    policy = options.retry or RetryPolicy(base_seconds=0.5, cap_seconds=10.0)
     total: SyncReport | None = None
     for round_number in range(1, max_rounds + 1):
         report: SyncReport | None
         try:
-            done = sync_engine.run(full=full and round_number == 1, dry_run=dry_run, only=only, progress=progress)
+            done = sync_engine.run(
+                full=full and round_number == 1, dry_run=options.dry_run, only=options.only, progress=progress
+            )
             return _merge(total, done)
         except Retry as exc:
             report = exc.report if isinstance(exc.report, SyncReport) else None
@@ -223,7 +176,9 @@ def enqueue_sync(database: str | Engine, *, profile: str | None = None, full: bo
 def make_handlers(
     engine: Engine, crm_factory: CrmFactory, options: SyncOptions, housekeeping: Housekeeping | None = None
 ) -> dict[str, Handler]:
-    """The job handlers a worker runs: sync, reconcile, housekeeping."""
+    """The job handlers of the sync engine: sync, reconcile, housekeeping.  The composition root adds the others
+    (intake delivery) and hands the lot to `run_worker`; the CRM comes from `crm_factory`, opened once, when
+    the first job needs it."""
     crm_holder: dict[str, CrmConnector] = {}
     lock = threading.Lock()
 
@@ -236,8 +191,8 @@ def make_handlers(
     def sync_job(job: Job, control: JobControl) -> None:
         job_options = options
         if job.payload.get("profile") and job.payload["profile"] != options.profile:
-            job_options = SyncOptions(**{**options.__dict__, "profile": str(job.payload["profile"])})
-        sync_engine = job_options.engine_for(engine, crm(), control.should_stop)
+            job_options = replace(options, profile=str(job.payload["profile"]))
+        sync_engine = engine_for(job_options, engine, crm(), control.should_stop)
         full = job.payload.get("mode") == "full" and job.attempts == 1
         sync_engine.run(full=full, job_id=job.id, mode=str(job.payload.get("mode", "incremental")))
 
@@ -249,7 +204,7 @@ def make_handlers(
             if not IssueRepository(conn).any_open():
                 return  # no open issue, nothing staff can have asked for: no connection, no call
         try:
-            asked = options.health_for(engine, crm()).take_retry_requests()
+            asked = health_for(options, engine, crm()).take_retry_requests()
         except TransientCrmError as exc:
             log.warning("could not read retry requests from the CRM (%s); the next sync reads them", exc.code)
             return
@@ -259,7 +214,7 @@ def make_handlers(
 
     def reconcile_job(job: Job, control: JobControl) -> None:
         retry_requests()
-        profile = options.load()
+        profile = load_profile(options.profile)
         report = reconcile(engine, crm(), list(profile.written_objects))
         with engine.begin() as conn:
             run_id = RunRepository(conn).start(profile.name, "reconcile", job.id)
@@ -279,64 +234,37 @@ def make_handlers(
 
 def run_worker(
     database: str | Engine,
+    handlers: Mapping[str, Handler],
+    options: WorkerOptions,
     *,
-    profile: str = "npsp_pmm",
-    crm_factory: CrmFactory | None = None,
-    local_crm_url: str | None = None,
-    concurrency: int = 1,
-    once: bool = False,
-    lease_seconds: float = 60.0,
-    poll_seconds: float = 1.0,
-    individual_responses: bool = False,
-    min_respondents: int = 5,
-    reconcile_every: timedelta | None = timedelta(hours=24),
-    housekeeping_every: timedelta | None = timedelta(hours=1),
-    housekeeping: Housekeeping | None = None,
     stop: threading.Event | None = None,
-    retry: RetryPolicy | None = None,
-    chunk_size: int = 2000,
-    extra_handlers: Mapping[str, Handler] | None = None,
-    sync_health: bool = True,
-    max_issues: int = 200,
 ) -> WorkerStats:
-    """Run workers on the service database's queue until stopped (or, with `once`, until nothing is due)."""
+    """Run workers on the service database's queue until `stop` is set (or, with `options.once`, until nothing
+    is due).  `handlers` maps each job kind to what runs it: `make_handlers` and what the composition root adds."""
     engine = _engine(database)
-    if crm_factory is None:
-        if local_crm_url is None:
-            raise ValueError("run_worker needs a CRM factory or the local CRM's URL")
-        url = local_crm_url
-        crm_factory = lambda: open_local_crm(url, profile)  # noqa: E731
+    concurrency = options.concurrency
     if engine.dialect.name == "sqlite" and concurrency > 1:
         log.warning("SQLite serves one worker at a time; running 1 (use Postgres for more)")
         concurrency = 1
-    options = SyncOptions(
-        profile=profile,
-        individual_responses=individual_responses,
-        min_respondents=min_respondents,
-        chunk_size=chunk_size,
-        sync_health=sync_health,
-        max_issues=max_issues,
-    )
-    handlers = {**make_handlers(engine, crm_factory, options, housekeeping), **(extra_handlers or {})}
     periodic = []
-    if reconcile_every:
-        periodic.append(Periodic(job_kinds.RECONCILE, reconcile_every))
-    if housekeeping_every:
-        periodic.append(Periodic(job_kinds.HOUSEKEEPING, housekeeping_every))
+    if options.reconcile_every:
+        periodic.append(Periodic(job_kinds.RECONCILE, options.reconcile_every))
+    if options.housekeeping_every:
+        periodic.append(Periodic(job_kinds.HOUSEKEEPING, options.housekeeping_every))
     stop = stop or threading.Event()
 
     def make(n: int) -> Worker:
         return Worker(
             engine,
             handlers,
-            lease_seconds=lease_seconds,
-            poll_seconds=poll_seconds,
+            lease_seconds=options.lease_seconds,
+            poll_seconds=options.poll_seconds,
             periodic=periodic,
             stop=stop,
-            retry=retry,
+            retry=options.retry,
         )
 
-    return run_workers(make, concurrency, once=once)
+    return run_workers(make, concurrency, once=options.once)
 
 
 def summary_steps(profile: str) -> set[str]:
@@ -378,7 +306,8 @@ def pending_by_object(engine: Engine, profile: str, *, individual_responses: boo
                 .group_by(sync_ledger.c.step)
             )
         }
-    for planned in planned_steps(loaded, flags=_flags(individual_responses)):
+    flags = ["individual_responses"] if individual_responses else []
+    for planned in planned_steps(loaded, flags=flags):
         spec = loaded.steps[planned.step.name]
         if not isinstance(planned.source, TableSource) or spec.when or spec.unless:
             continue
@@ -487,10 +416,10 @@ def local_crm_exists(url: str) -> bool:
 __all__ = [
     "FatalCrmError",
     "SyncOptions",
+    "WorkerOptions",
     "enqueue_sync",
     "local_crm_exists",
     "make_handlers",
-    "open_local_crm",
     "replay",
     "run_sync",
     "run_worker",

@@ -1,7 +1,8 @@
 """Intake sources as configuration: who may post, how each proves it, and how its payload becomes a submission.
 
-Parsed once from `IGNITE_INTAKE_SOURCES` (a JSON object, or the path of a file holding one) by settings.py.
-Pure pydantic, no web framework, so settings can import it cheaply.
+Read from `IGNITE_INTAKE_SOURCES` (a JSON object, or the path of a file holding one) by settings.py as plain
+data, and checked here when the composition root builds the sources (`wiring.intake_sources`).  Pure pydantic,
+no web framework.
 """
 
 from __future__ import annotations
@@ -9,9 +10,8 @@ from __future__ import annotations
 import base64
 import binascii
 import ipaddress
-import json
 import re
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
@@ -264,23 +264,8 @@ def _check_whsec(secret: str) -> None:
         raise ValueError("standard-webhooks secrets must hold at least 16 random bytes (24-64 recommended)")
 
 
-def parse_sources(value: Any) -> dict[str, IntakeSource]:
-    """Accept a mapping, a JSON object string, or the path of a file holding one."""
-    if value is None or value == "":
-        return {}
-    if isinstance(value, str):
-        text = value.strip()
-        if not text.startswith("{"):
-            path = Path(text).expanduser()
-            if not path.is_file():
-                raise ValueError("must be a JSON object or the path of a file holding one (no such file)")
-            text = path.read_text("utf-8")
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
-    if not isinstance(value, dict):
-        raise ValueError("must be a JSON object keyed by source name")
+def parse_sources(value: Mapping[str, Any]) -> dict[str, IntakeSource]:
+    """Check each source of a mapping keyed by source name (a ValueError names the source and the rule)."""
     sources: dict[str, IntakeSource] = {}
     for name, config in value.items():
         if not isinstance(name, str) or not re.fullmatch(SLUG, name):

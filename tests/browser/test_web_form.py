@@ -28,6 +28,7 @@ from sync.worker import Worker
 from tests.e2e.process import free_port
 from tests.web.live_server import serving
 from webhooks.form_pages import snippet_html
+from wiring import intake_sources
 
 pytestmark = pytest.mark.usefixtures("browser_binaries")
 
@@ -83,7 +84,7 @@ def service(tmp_path: Path) -> Iterator[Service]:
     upgrade_database(engine)
     settings = load_settings(database_url=database_url, intake_sources=sources, intake_form_key="f" * 40)
     with serving(create_app(settings, engine=engine), access_log=False) as url:
-        snippet = snippet_html("website-form", settings.intake_sources["website-form"], url)
+        snippet = snippet_html("website-form", intake_sources(settings)["website-form"], url)
         page = f"<!doctype html><html lang=en><head><title>Our program</title></head><body>{snippet}</body></html>"
         sites = {"allowed": _site(allowed_port, page), "other": _site(other_port, page)}
         try:

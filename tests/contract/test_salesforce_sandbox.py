@@ -24,6 +24,7 @@ from sandbox.harness import FAST_POLICY, SandboxHarness
 from store.database import make_engine, upgrade_database
 from sync.runner import run_sync
 from tests.contract.describes import contract_describes, with_tasks
+from tests.sync_options import options
 
 
 @pytest.fixture
@@ -294,13 +295,13 @@ def test_the_nonprofit_cloud_demo_syncs_through_the_adapter_polymorphic_referenc
     demo.seed(engine, demo.generate(48))
     policy = dataclasses.replace(FAST_POLICY, bulk_threshold=40)  # the 48 assignments go through Bulk
     connector = sandbox.connector(policy=policy)
-    report = run_sync(engine, crm=connector, profile="nonprofit_cloud")
+    report = run_sync(engine, connector, options("nonprofit_cloud"))
     assert report.status == "succeeded", report.as_dict()
     assert connector.counter.calls["bulk"] > 0
     enrollees = local.query_all("SELECT EnrolleeId FROM BenefitAssignment")
     contacts = {r["Id"] for r in local.query_all("SELECT Id FROM Contact")}
     assert len(enrollees) == 48 and {r["EnrolleeId"] for r in enrollees} <= contacts
-    again = run_sync(engine, crm=connector, profile="nonprofit_cloud", full=True)
+    again = run_sync(engine, connector, options("nonprofit_cloud", full=True))
     refused = {name: c["rejected"] for name, c in again.by_object().items() if c["rejected"]}
     assert refused == {} and again.by_object()["IndicatorResult"]["updated"] > 0
     engine.dispose()

@@ -19,6 +19,7 @@ from sandbox.harness import SandboxHarness
 from store.database import make_engine, upgrade_database
 from sync.runner import run_sync
 from tests.contract.conftest import ConnectorFactory
+from tests.sync_options import options
 
 KEY = "Ignite_Key__c"
 
@@ -113,7 +114,7 @@ def test_a_refused_row_reaches_the_org_as_an_issue_through_the_salesforce_adapte
             uow.records("participants").upsert_many([untitled])
             uow.commit()
         connector = sandbox_harness.connector()
-        report = run_sync(engine, crm=connector, profile="npsp_pmm")
+        report = run_sync(engine, connector, options("npsp_pmm"))
         assert report.by_object()["Contact"]["rejected"] == 1
         issues = local.query_all("SELECT Status__c, Problem__c, Error_Code__c, Fields__c FROM Ignite_Sync_Issue__c")
         rejected = [i for i in issues if i["Problem__c"] == "Rejected"]

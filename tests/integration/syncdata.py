@@ -29,7 +29,7 @@ from models import (
     participant_key,
 )
 from store import UnitOfWork
-from sync.runner import open_local_crm
+from wiring import open_local_crm
 
 PROFILE = "npsp_pmm"
 KEY = "Ignite_Key__c"

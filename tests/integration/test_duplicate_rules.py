@@ -22,6 +22,7 @@ from models import Participant
 from sandbox.harness import SandboxHarness
 from store.jobs_tables import sync_ledger
 from sync.runner import run_sync, sync_status
+from tests.sync_options import options
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +61,7 @@ def test_a_contact_blocked_by_a_duplicate_rule_adopts_the_one_person_staff_enter
     )
     crm.add_duplicate_rule("Contact", ["FirstName", "LastName"])
 
-    report = run_sync(engine, crm=connector, profile=PROFILE)
+    report = run_sync(engine, connector, options(PROFILE))
     assert report.status == "succeeded", report.as_dict()
     assert report.by_object()["Contact"]["matched"] == 1
     contacts = crm_rows(crm, "Contact", f"{KEY}, Title, Email")
@@ -69,7 +70,7 @@ def test_a_contact_blocked_by_a_duplicate_rule_adopts_the_one_person_staff_enter
     assert adopted[KEY] == person.key
     assert adopted["Title"] == "Dr"  # Title is `if_blank`: what staff wrote stays
     assert len(keys_of(crm, "pmdm__ProgramEngagement__c")) == len(data["enrollments"])  # nothing left blocked
-    assert run_sync(engine, crm=connector, profile=PROFILE).writes == 0  # and the next sync is quiet
+    assert run_sync(engine, connector, options(PROFILE)).writes == 0  # and the next sync is quiet
 
 
 def test_two_people_a_rule_cannot_tell_apart_are_left_for_a_person(engine: Engine, tmp_path: Path) -> None:
@@ -83,7 +84,7 @@ def test_two_people_a_rule_cannot_tell_apart_are_left_for_a_person(engine: Engin
     crm.create("Contact", twins)
     crm.add_duplicate_rule("Contact", ["FirstName", "LastName"])
 
-    report = run_sync(engine, crm=crm, profile=PROFILE)
+    report = run_sync(engine, crm, options(PROFILE))
     assert report.by_object()["Contact"]["rejected"] == 1
     contact_problems = [e for e in sync_status(engine)["errors"] if e["object"] == "Contact"]
     [problem] = [e for e in contact_problems if e["status"] == "rejected"]
@@ -114,7 +115,7 @@ def test_a_record_one_participant_claims_by_email_is_never_adopted_by_its_namesa
     )
     crm.add_duplicate_rule("Contact", ["FirstName", "LastName"])
 
-    run_sync(engine, crm=crm, profile=PROFILE, batch_size=1)
+    run_sync(engine, crm, options(PROFILE, batch_size=1))
     with engine.connect() as conn:
         claims = conn.execute(
             select(sync_ledger.c.record_key).where(
@@ -135,12 +136,12 @@ def test_an_update_the_rule_refuses_is_never_sent_to_the_other_record(engine: En
         update={"first_name": "Ada", "last_name": "Lovelace"}
     )
     seed(engine, data)
-    assert run_sync(engine, crm=crm, profile=PROFILE).status == "succeeded"
+    assert run_sync(engine, crm, options(PROFILE)).status == "succeeded"
     [other] = crm.create("Contact", [{"FirstName": "Ada", "LastName": "Lovelace", "Email": "other@example.net"}])
     crm.add_duplicate_rule("Contact", ["FirstName", "LastName"], on_edit=True)
     update_records(engine, "participants", [person.model_copy(update={"job_title": "Medical Director"})])
 
-    report = run_sync(engine, crm=crm, profile=PROFILE)
+    report = run_sync(engine, crm, options(PROFILE))
     assert report.by_object()["Contact"]["rejected"] == 1
     [problem] = [e for e in sync_status(engine)["errors"] if e["object"] == "Contact"]
     assert problem["code"] == "DUPLICATES_DETECTED"

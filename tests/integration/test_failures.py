@@ -20,6 +20,7 @@ from models import IntakeSubmission
 from store.unit_of_work import UnitOfWork
 from sync.failures import RecordDescriber, iter_failures
 from sync.runner import run_sync
+from tests.sync_options import options
 
 
 @pytest.fixture
@@ -28,7 +29,7 @@ def refused(engine: Engine, tmp_path: Path) -> tuple[Engine, dict]:  # type: ign
     data = with_first_participant_untitled(program())
     seed(engine, data)
     crm, _ = local_crm(tmp_path, title_required())
-    run_sync(engine, crm=crm, profile=PROFILE)
+    run_sync(engine, crm, options(PROFILE))
     return engine, data
 
 
@@ -143,7 +144,7 @@ def test_a_participant_named_like_a_formula_lands_as_text_in_the_failures_csv(
     data["participants"][0] = data["participants"][0].model_copy(update={"first_name": attack})
     seed(engine, data)
     crm, _ = local_crm(tmp_path, title_required())
-    run_sync(engine, crm=crm, profile=PROFILE)
+    run_sync(engine, crm, options(PROFILE))
     monkeypatch.setenv("IGNITE_DATABASE_URL", engine.url.render_as_string(hide_password=False))
     out = tmp_path / "failures.csv"
     result = CliRunner().invoke(app, ["failures", "--csv", str(out), "--show-personal"])

@@ -28,6 +28,7 @@ from store.jobs_tables import sync_ledger
 from store.ledger import LedgerEntry, LedgerRepository
 from sync.maintenance import Housekeeping
 from sync.runner import run_sync, sync_status
+from tests.sync_options import options
 
 HOUR = timedelta(hours=1)
 
@@ -91,7 +92,7 @@ def test_a_refusal_fixed_in_the_crm_heals_without_anyone_replaying_it(
 ) -> None:
     seed(engine, with_first_participant_untitled(data))
     crm, _ = local_crm(tmp_path, title_required())
-    assert run_sync(engine, crm=crm, profile=PROFILE).by_object()["Contact"]["rejected"] == 1
+    assert run_sync(engine, crm, options(PROFILE)).by_object()["Contact"]["rejected"] == 1
 
     crm.ensure_schema(describes())  # the admin relaxes the rule in the CRM, and tells nobody
     housekeeping = Housekeeping()
@@ -102,7 +103,7 @@ def test_a_refusal_fixed_in_the_crm_heals_without_anyone_replaying_it(
         queued = [j for j in JobRepository(conn).list_jobs(limit=10) if j.kind == "sync" and j.state == "queued"]
     assert len(queued) == 1 and queued[0].payload["reason"] == "rejected rows due for another try"
 
-    healed = run_sync(engine, crm=crm, profile=PROFILE)
+    healed = run_sync(engine, crm, options(PROFILE))
     assert healed.status == "succeeded", healed.as_dict()
     assert healed.by_object()["Contact"]["created"] == 1
     assert len(keys_of(crm, "Contact")) == len(data["participants"])

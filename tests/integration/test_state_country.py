@@ -20,13 +20,14 @@ from syncdata import (
 )
 from typer.testing import CliRunner
 
-import cli.context
 import cli.mapping
+import wiring
 from cli.app import app
 from mappings.snapshots import load_describes
 from models import IntakeSubmission
 from store import UnitOfWork
 from sync.runner import run_sync
+from tests.sync_options import options
 
 
 def intake(state: str) -> IntakeSubmission:
@@ -52,7 +53,7 @@ def test_with_state_picklists_on_the_state_goes_to_the_code_field_with_country_u
         uow.records("intake").upsert_many([intake("OH")])
         uow.commit()
 
-    report = run_sync(engine, crm=crm)
+    report = run_sync(engine, crm, options())
 
     assert report.status == "succeeded", report.as_dict()
     [account] = crm.query_all(
@@ -69,7 +70,7 @@ def test_without_state_picklists_the_text_field_gets_the_full_state_name(engine:
     crm, _ = local_crm(tmp_path, without_state_country_picklists(describes()))
     seed(engine, program(cohorts=1, per_cohort=1, sessions=1))
 
-    report = run_sync(engine, crm=crm)
+    report = run_sync(engine, crm, options())
 
     assert report.status == "succeeded", report.as_dict()
     rows = {r["Ignite_Key__c"]: r for r in crm_rows(crm, "Account", "Ignite_Key__c, BillingState, BillingCountry")}
@@ -99,7 +100,7 @@ def test_check_mapping_live_says_which_state_mode_the_org_is_in(
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("IGNITE_DATABASE_URL", f"sqlite:///{tmp_path / 'service.db'}")
     connector = DescribeOnly(org(load_describes("salesforce_core")))
-    monkeypatch.setattr(cli.context, "build_connector", lambda settings: connector)
+    monkeypatch.setattr(wiring, "build_connector", lambda settings: connector)
     monkeypatch.setattr(cli.mapping, "console", Console(width=400))
 
     result = runner.invoke(app, ["check-mapping", "--profile", "salesforce_core", "--live"])

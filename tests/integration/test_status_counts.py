@@ -9,14 +9,16 @@ from sqlalchemy import Engine
 
 import demo
 from mappings.profile import PROFILE_NAMES
-from sync.runner import open_local_crm, run_sync, summary_steps, sync_status
+from sync.runner import run_sync, summary_steps, sync_status
+from tests.sync_options import options
+from wiring import open_local_crm
 
 
 @pytest.mark.parametrize("profile", PROFILE_NAMES)
 def test_status_counts_each_crm_record_once_and_summaries_apart(engine: Engine, tmp_path: Path, profile: str) -> None:
     demo.seed(engine, demo.generate(16))
     crm = open_local_crm(f"sqlite:///{tmp_path / 'crm.db'}", profile)
-    assert run_sync(engine, crm=crm, profile=profile).status == "succeeded"
+    assert run_sync(engine, crm, options(profile)).status == "succeeded"
 
     status = sync_status(engine, profile=profile)
 

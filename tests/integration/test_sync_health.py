@@ -28,8 +28,9 @@ from connector.local import LocalCrm
 from mappings.health import what_to_do
 from store.jobs import JobRepository
 from sync import jobs as job_kinds
-from sync.runner import SyncOptions, make_handlers, replay, run_sync, sync_status
+from sync.runner import make_handlers, replay, run_sync, sync_status
 from sync.worker import JobControl
+from tests.sync_options import options
 
 ISSUE_FIELDS = (
     "Ignite_Key__c, Status__c, Problem__c, Object__c, Step__c, Record_Key__c, Error_Code__c, Fields__c, "
@@ -48,7 +49,7 @@ def refused(engine: Engine, tmp_path: Path) -> tuple[LocalCrm, dict[str, Any]]:
     data = with_first_participant_untitled(program())
     seed(engine, data)
     crm, _ = local_crm(tmp_path, title_required())
-    report = run_sync(engine, crm=crm, profile=PROFILE)
+    report = run_sync(engine, crm, options(PROFILE))
     return crm, {"report": report, "data": data}
 
 
@@ -87,7 +88,7 @@ def test_an_unchanged_resync_writes_no_issue_or_run_record(
 ) -> None:
     crm, _ = refused
     before = crm.counter.calls.get("upsert", 0)
-    again = run_sync(engine, crm=crm, profile=PROFILE)
+    again = run_sync(engine, crm, options(PROFILE))
     # the only call: one query for issues staff set to Retry requested (made while issues are open)
     assert again.api_calls == {"query": 1}
     assert crm.counter.calls.get("upsert", 0) == before
@@ -101,7 +102,7 @@ def test_an_issue_is_resolved_with_a_date_when_its_row_lands_and_is_never_delete
     count = len(issues(crm))
     crm.ensure_schema(describes())  # the admin relaxes the rule
     replay(engine, rejected=True)
-    healed = run_sync(engine, crm=crm, profile=PROFILE)
+    healed = run_sync(engine, crm, options(PROFILE))
     assert healed.status == "succeeded", healed.as_dict()
     after = issues(crm)
     assert len(after) == count
@@ -110,7 +111,7 @@ def test_an_issue_is_resolved_with_a_date_when_its_row_lands_and_is_never_delete
     [person] = [i for i in after if i["Step__c"] == "participant_contact"]
     assert person["Contact__c"] and person["Contact__c"] == person["CRM_Record_Id__c"]
     calls = crm.counter.total
-    assert run_sync(engine, crm=crm, profile=PROFILE).total_api_calls == 0  # nothing open: no call at all
+    assert run_sync(engine, crm, options(PROFILE)).total_api_calls == 0  # nothing open: no call at all
     assert crm.counter.total == calls
 
 
@@ -122,7 +123,7 @@ def test_retry_requested_sends_the_row_again_at_once_and_resolves_its_issue(
     crm.ensure_schema(describes())  # staff fix the cause in Salesforce...
     crm.update("Ignite_Sync_Issue__c", [{"Id": issue["Id"], "Status__c": "Retry requested"}])  # ...and ask
 
-    report = run_sync(engine, crm=crm, profile=PROFILE)  # well inside the hour of backoff
+    report = run_sync(engine, crm, options(PROFILE))  # well inside the hour of backoff
     assert report.health is not None and report.health.retries_requested == 1
     assert report.by_object()["Contact"]["created"] == 1
     assert {i["Status__c"] for i in issues(crm)} == {"Resolved"}  # the blocked children landed too
@@ -136,7 +137,7 @@ def test_retry_requested_without_a_fix_goes_back_to_open_with_the_new_attempt(
     [issue] = issues(crm, "WHERE Problem__c = 'Rejected'")
     crm.update("Ignite_Sync_Issue__c", [{"Id": issue["Id"], "Status__c": "Retry requested"}])
 
-    report = run_sync(engine, crm=crm, profile=PROFILE)
+    report = run_sync(engine, crm, options(PROFILE))
     assert report.by_object()["Contact"]["rejected"] == 1
     [again] = issues(crm, "WHERE Problem__c = 'Rejected'")
     assert again["Status__c"] == "Open" and again["Attempts__c"] == 2
@@ -172,13 +173,13 @@ def test_run_records_match_status_json(engine: Engine, refused: tuple[LocalCrm, 
 def test_at_most_max_issues_are_written_per_run_and_the_rest_follow(engine: Engine, tmp_path: Path) -> None:
     seed(engine, with_first_participant_untitled(program()))
     crm, _ = local_crm(tmp_path, title_required())
-    first = run_sync(engine, crm=crm, profile=PROFILE, max_issues=2)
+    first = run_sync(engine, crm, options(PROFILE, max_issues=2))
     assert first.health is not None and first.health.issues_written == 2 and first.health.issues_not_written > 0
     [run] = crm.query_all("SELECT Issues_Not_Written__c FROM Ignite_Sync_Run__c")
     assert run["Issues_Not_Written__c"] == first.health.issues_not_written
     left = first.health.issues_not_written
     while left:
-        report = run_sync(engine, crm=crm, profile=PROFILE, max_issues=2)
+        report = run_sync(engine, crm, options(PROFILE, max_issues=2))
         assert report.health is not None
         left = report.health.issues_not_written
     assert len(issues(crm)) == 2 + first.health.issues_not_written
@@ -187,7 +188,7 @@ def test_at_most_max_issues_are_written_per_run_and_the_rest_follow(engine: Engi
 def test_sync_health_off_writes_no_issue_or_run_record(engine: Engine, tmp_path: Path) -> None:
     seed(engine, with_first_participant_untitled(program()))
     crm, _ = local_crm(tmp_path, title_required())
-    report = run_sync(engine, crm=crm, profile=PROFILE, sync_health=False)
+    report = run_sync(engine, crm, options(PROFILE, sync_health=False))
     assert report.by_object()["Contact"]["rejected"] == 1
     assert issues(crm) == []
     assert crm.query_all("SELECT Id FROM Ignite_Sync_Run__c") == []
@@ -199,7 +200,7 @@ def test_an_org_without_the_health_objects_still_syncs_and_says_why_nothing_was_
     seed(engine, with_first_participant_untitled(program()))
     bare = {name: d for name, d in title_required().items() if not name.startswith("Ignite_Sync_")}
     crm = LocalCrm.create_database(f"sqlite:///{tmp_path / 'bare.db'}", bare)  # the plugin of an older release
-    report = run_sync(engine, crm=crm, profile=PROFILE)
+    report = run_sync(engine, crm, options(PROFILE))
     assert report.by_object()["Contact"]["rejected"] == 1 and report.status == "partial"
     assert report.health is not None and report.health.error
     assert report.health.issues_written == 0
@@ -209,7 +210,7 @@ def test_the_workers_housekeeping_queues_a_sync_when_staff_ask_for_a_retry(
     engine: Engine, refused: tuple[LocalCrm, dict[str, Any]]
 ) -> None:
     crm, _ = refused
-    handlers = make_handlers(engine, lambda: crm, SyncOptions(profile=PROFILE))
+    handlers = make_handlers(engine, lambda: crm, options(PROFILE))
     control = JobControl(threading.Event())
     handlers[job_kinds.HOUSEKEEPING](None, control)  # type: ignore[arg-type]
     with engine.connect() as conn:
@@ -230,13 +231,13 @@ def test_retry_requested_on_a_resolved_issue_is_set_back_to_resolved(engine: Eng
     data["participants"][1] = second.model_copy(update={"job_title": None})
     seed(engine, data)
     crm, _ = local_crm(tmp_path, title_required())
-    run_sync(engine, crm=crm, profile=PROFILE)
+    run_sync(engine, crm, options(PROFILE))
     update_records(engine, "participants", [first])  # the first one's title is filled in: that row lands
-    run_sync(engine, crm=crm, profile=PROFILE)
+    run_sync(engine, crm, options(PROFILE))
     [fixed] = issues(crm, f"WHERE Record_Key__c = '{first.key}' AND Step__c = 'participant_contact'")
     assert fixed["Status__c"] == "Resolved"
     crm.update("Ignite_Sync_Issue__c", [{"Id": fixed["Id"], "Status__c": "Retry requested"}])  # a stray click
-    run_sync(engine, crm=crm, profile=PROFILE)
+    run_sync(engine, crm, options(PROFILE))
     [again] = issues(crm, f"WHERE Id = '{fixed['Id']}'")
     assert again["Status__c"] == "Resolved"
     [still] = issues(crm, f"WHERE Record_Key__c = '{second.key}' AND Step__c = 'participant_contact'")

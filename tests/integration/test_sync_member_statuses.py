@@ -11,7 +11,9 @@ from syncdata import KEY, program, seed
 
 from connector.local import LocalCrm
 from models import Enrollment
-from sync.runner import open_local_crm, run_sync
+from sync.runner import run_sync
+from tests.sync_options import options
+from wiring import open_local_crm
 
 PROFILE = "salesforce_core"
 PROFILE_STATUSES = {  # label: (default, responded), from mappings/salesforce_core.yaml
@@ -51,7 +53,7 @@ def test_cohort_campaigns_get_the_profiles_member_statuses_and_members_land_with
     data = program_with_every_status(cohorts=2)
     seed(engine, data)
     crm = open_local_crm(f"sqlite:///{tmp_path / 'crm.db'}", PROFILE)
-    report = run_sync(engine, crm=crm, profile=PROFILE)
+    report = run_sync(engine, crm, options(PROFILE))
     assert report.status == "succeeded", report.as_dict()
     assert report.by_object()["CampaignMember"]["created"] == len(data["enrollments"])
     by_campaign = statuses_by_campaign(crm)
@@ -76,7 +78,7 @@ def test_member_statuses_cost_one_query_per_batch_of_campaigns_and_one_create_fo
 ) -> None:
     seed(engine, program_with_every_status(cohorts=3))
     crm = RecordingCrm(open_local_crm(f"sqlite:///{tmp_path / 'crm.db'}", PROFILE))
-    report = run_sync(engine, crm=crm, profile=PROFILE, batch_size=2)
+    report = run_sync(engine, crm, options(PROFILE, batch_size=2))
     assert report.status == "succeeded", report.as_dict()
     # three cohort campaigns in batches of two: two reads, two creates of the four missing statuses each
     assert len(crm.queries_of("CampaignMemberStatus")) == 2
@@ -89,14 +91,14 @@ def test_a_resync_never_creates_a_member_status_twice_and_an_unchanged_one_makes
     seed(engine, program_with_every_status(cohorts=3))
     local = open_local_crm(f"sqlite:///{tmp_path / 'crm.db'}", PROFILE)
     crm = RecordingCrm(local)
-    run_sync(engine, crm=crm, profile=PROFILE)
+    run_sync(engine, crm, options(PROFILE))
     before = statuses_by_campaign(local)
     crm.forget()
     calls = crm.counter.total
-    unchanged = run_sync(engine, crm=crm, profile=PROFILE)
+    unchanged = run_sync(engine, crm, options(PROFILE))
     assert unchanged.total_api_calls == 0 and crm.counter.total == calls
     assert crm.queries == [] and crm.writes == []
-    full = run_sync(engine, crm=crm, profile=PROFILE, full=True)  # every campaign is sent again
+    full = run_sync(engine, crm, options(PROFILE, full=True))  # every campaign is sent again
     assert full.status == "succeeded", full.as_dict()
     assert len(crm.queries_of("CampaignMemberStatus")) == 1  # still checked, in one batch
     assert crm.writes_of("CampaignMemberStatus") == []  # nothing was missing
@@ -113,7 +115,7 @@ def test_a_campaign_whose_member_statuses_cannot_be_made_holds_back_its_members(
         if f["name"] in ("Label", "CampaignId", "IsDefault", "HasResponded"):
             f["createable"] = False
     crm.ensure_schema({"CampaignMemberStatus": describe})
-    report = run_sync(engine, crm=crm, profile=PROFILE)
+    report = run_sync(engine, crm, options(PROFILE))
     objects = report.by_object()
     assert objects["Campaign"]["rejected"] == 1
     assert objects["CampaignMember"]["blocked"] == len(data["enrollments"])

@@ -13,6 +13,7 @@ from models import Enrollment, Participant
 from store.ledger import LedgerRepository
 from sync.maintenance import reconcile
 from sync.runner import run_sync, sync_status
+from tests.sync_options import options
 
 ENGAGEMENT = "pmdm__ProgramEngagement__c"
 
@@ -38,7 +39,7 @@ def test_a_contact_staff_merged_into_their_own_record_is_relinked_and_written_th
     data = program(cohorts=1, per_cohort=3, sessions=1)
     seed(engine, data)
     crm, _ = local_crm(tmp_path)
-    run_sync(engine, crm=crm, profile=PROFILE)
+    run_sync(engine, crm, options(PROFILE))
     ours: Participant = data["participants"][0]
     ours_id = next(i for i, k in live_contacts(crm).items() if k == ours.key)
     # Staff keep their own record of the person (no Ignite key) and merge ours into it.
@@ -56,7 +57,7 @@ def test_a_contact_staff_merged_into_their_own_record_is_relinked_and_written_th
     assert ledger_entry(engine, ours.key) == ("merged", staff_id)
 
     spy = RecordingCrm(crm)
-    report = run_sync(engine, crm=spy, profile=PROFILE)
+    report = run_sync(engine, spy, options(PROFILE))
     assert report.status == "succeeded", report.as_dict()
     contacts = report.steps["participant_contact"]  # the Contact record itself (not its engagement summary)
     assert contacts.updated == 1 and contacts.created == 0
@@ -70,7 +71,7 @@ def test_a_contact_staff_merged_into_their_own_record_is_relinked_and_written_th
     update_records(
         engine, "enrollments", [Enrollment.model_validate({**enrollment.model_dump(), "status": "withdrawn"})]
     )
-    later = run_sync(engine, crm=crm, profile=PROFILE)
+    later = run_sync(engine, crm, options(PROFILE))
     assert later.status == "succeeded", later.as_dict()
     assert later.by_object()["Contact"]["created"] == 0
     assert len(live_contacts(crm)) == len(contacts_after_merge)
@@ -78,7 +79,7 @@ def test_a_contact_staff_merged_into_their_own_record_is_relinked_and_written_th
     assert engagement_contacts(crm)[enrollment.key] == staff_id
     assert sync_status(engine)["errors"] == []
     before = crm.counter.total
-    assert run_sync(engine, crm=crm, profile=PROFILE).total_api_calls == 0
+    assert run_sync(engine, crm, options(PROFILE)).total_api_calls == 0
     assert crm.counter.total == before
 
 
@@ -86,13 +87,13 @@ def test_two_ignite_contacts_merged_into_one_are_reported_not_fought_over(engine
     data = program(cohorts=1, per_cohort=3, sessions=1)
     seed(engine, data)
     crm, _ = local_crm(tmp_path)
-    run_sync(engine, crm=crm, profile=PROFILE)
+    run_sync(engine, crm, options(PROFILE))
     keep, lose = data["participants"][0], data["participants"][1]
     ids = {k: i for i, k in live_contacts(crm).items()}
     crm.merge("Contact", ids[keep.key], [ids[lose.key]])
     assert reconcile(engine, crm, ["Contact"]).relinked == {"Contact": [(ids[lose.key], ids[keep.key])]}
 
-    report = run_sync(engine, crm=crm, profile=PROFILE)
+    report = run_sync(engine, crm, options(PROFILE))
     contact = report.by_object()["Contact"]
     assert (contact["created"], contact["updated"], contact["rejected"]) == (0, 0, 1)
     assert live_contacts(crm)[ids[keep.key]] == keep.key  # the survivor keeps its own key
@@ -101,7 +102,7 @@ def test_two_ignite_contacts_merged_into_one_are_reported_not_fought_over(engine
     assert problem["code"] == "MERGED_WITH_ANOTHER_RECORD" and problem["keys"] == [lose.key]
     assert keep.key in problem["message"]
     before = dict(crm.counter.calls)
-    assert run_sync(engine, crm=crm, profile=PROFILE).by_object()["Contact"]["created"] == 0
+    assert run_sync(engine, crm, options(PROFILE)).by_object()["Contact"]["created"] == 0
     spent = {kind: n - before.get(kind, 0) for kind, n in crm.counter.calls.items() if n != before.get(kind, 0)}
     # reported once, not retried every run: no write; the one query is sync health's check for issues staff
     # set to Retry requested, made while an issue (this one) is open

@@ -14,13 +14,14 @@ from service import create_app
 from settings import load_settings
 from store.jobs import utcnow
 from sync.runner import run_sync
+from tests.sync_options import options
 
 
 def test_metrics_count_refused_and_blocked_rows_and_stamp_the_last_run(engine: Engine, tmp_path: Path) -> None:
     data = with_first_participant_untitled(program())
     seed(engine, data)
     crm, _ = local_crm(tmp_path, title_required())
-    report = run_sync(engine, crm=crm, profile=PROFILE)
+    report = run_sync(engine, crm, options(PROFILE))
 
     settings = load_settings(database_url=engine.url.render_as_string(hide_password=False))
     with TestClient(create_app(settings, engine=engine)) as client:

@@ -14,7 +14,9 @@ from mappings.profile import PROFILE_NAMES
 from mappings.snapshots import load_describes
 from models import IntakeSubmission
 from store import UnitOfWork
-from sync.runner import open_local_crm, run_sync, sync_status
+from sync.runner import run_sync, sync_status
+from tests.sync_options import options
+from wiring import open_local_crm
 
 
 def returning_participant(program: demo.DemoProgram) -> IntakeSubmission:
@@ -47,7 +49,7 @@ def test_a_demo_sized_program_syncs_with_no_row_rejected_or_blocked_and_resyncs_
     if state_picklists:  # an org with State and Country/Territory Picklists (the default for new orgs)
         crm.ensure_schema(with_state_country_picklists(load_describes(profile)))
 
-    report = run_sync(engine, crm=crm, profile=profile)
+    report = run_sync(engine, crm, options(profile))
 
     assert report.status == "succeeded", report.as_dict()
     problems = {
@@ -63,5 +65,5 @@ def test_a_demo_sized_program_syncs_with_no_row_rejected_or_blocked_and_resyncs_
     assert crm.query_all("SELECT WhoId FROM Task") == [{"WhoId": person["Id"]}]
 
     calls = crm.counter.total
-    again = run_sync(engine, crm=crm, profile=profile)
+    again = run_sync(engine, crm, options(profile))
     assert again.total_api_calls == 0 and crm.counter.total == calls

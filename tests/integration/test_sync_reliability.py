@@ -30,6 +30,7 @@ from store.jobs_tables import sync_ledger, sync_runs
 from sync.jobs import SYNC
 from sync.retry import RetryPolicy
 from sync.runner import enqueue_sync, run_sync
+from tests.sync_options import options
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECKED = (
@@ -74,7 +75,7 @@ def reference_state(tmp_path: Path, data: dict) -> dict[str, list[str]]:  # type
     upgrade_database(engine)
     seed(engine, data)
     crm, _ = local_crm(directory)
-    assert run_sync(engine, crm=crm, profile=PROFILE).status == "succeeded"
+    assert run_sync(engine, crm, options(PROFILE)).status == "succeeded"
     state = crm_state(crm)
     crm.close()
     engine.dispose()
@@ -128,7 +129,7 @@ def test_a_worker_killed_mid_sync_is_finished_by_another_without_duplicates_or_l
     state = crm_state(crm)
     assert_no_duplicates(state)
     assert state == expected
-    assert run_sync(engine, crm=crm, profile=PROFILE).writes == 0  # nothing left over, nothing to redo
+    assert run_sync(engine, crm, options(PROFILE)).writes == 0  # nothing left over, nothing to redo
 
 
 @pytest.mark.slow
@@ -200,11 +201,13 @@ def test_a_sync_through_the_sandbox_with_20_percent_faults_ends_exactly_right(tm
         faulty = connector(0.4)
         report = run_sync(
             engine,
-            crm=faulty,
-            profile=PROFILE,
-            max_rounds=40,
-            batch_size=5,  # many small calls: many chances for a fault
-            retry=RetryPolicy(base_seconds=0.01, cap_seconds=0.05, rng=random.Random(3)),
+            faulty,
+            options(
+                PROFILE,
+                max_rounds=40,
+                batch_size=5,  # many small calls: many chances for a fault
+                retry=RetryPolicy(base_seconds=0.01, cap_seconds=0.05, rng=random.Random(3)),
+            ),
         )
         faulty.close()
         log = admin.get("/_sandbox/state").json()["faults"]["log"]
@@ -217,7 +220,7 @@ def test_a_sync_through_the_sandbox_with_20_percent_faults_ends_exactly_right(tm
         admin.put("/_sandbox/faults", json={"seed": 0, "rules": []}).raise_for_status()
         admin.close()
         clean = connector(10.0)
-        assert run_sync(engine, crm=clean, profile=PROFILE).writes == 0
+        assert run_sync(engine, clean, options(PROFILE)).writes == 0
         clean.close()
         sandbox_crm.close()
     finally:
@@ -259,4 +262,4 @@ def test_sigterm_finishes_the_current_batch_and_gives_the_job_back(tmp_path: Pat
         job = JobRepository(conn).get(job_id)
     assert job is not None and job.state == "succeeded" and job.attempts == 1
     assert_no_duplicates(crm_state(crm))
-    assert run_sync(engine, crm=crm, profile=PROFILE).writes == 0
+    assert run_sync(engine, crm, options(PROFILE)).writes == 0

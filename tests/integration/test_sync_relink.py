@@ -21,7 +21,9 @@ from models import Participant
 from store.ledger import LedgerRepository
 from sync.maintenance import reconcile
 from sync.profiles import planned_steps
-from sync.runner import open_local_crm, replay, run_sync, sync_status
+from sync.runner import replay, run_sync, sync_status
+from tests.sync_options import options
+from wiring import open_local_crm
 
 ENGAGEMENT = "pmdm__ProgramEngagement__c"
 DELIVERY = "pmdm__ServiceDelivery__c"
@@ -38,7 +40,7 @@ def synced(
     """The program stored and synced once to a fresh local CRM; the first participant is the person staff touch."""
     seed(engine, data)
     crm = crm_for(tmp_path, profile)
-    assert run_sync(engine, crm=crm, profile=profile).status == "succeeded"
+    assert run_sync(engine, crm, options(profile)).status == "succeeded"
     return data, crm, data["participants"][0]
 
 
@@ -103,12 +105,12 @@ def test_a_person_staff_deleted_comes_back_with_engagements_and_deliveries_on_a_
     old_id = contact_of(crm, person)
     staff_delete_person_pmm(crm, old_id)
 
-    report = run_sync(engine, crm=crm, profile="npsp_pmm", full=True)
+    report = run_sync(engine, crm, options("npsp_pmm", full=True))
 
     assert report.status == "succeeded", report.as_dict()
     assert assert_pmm_history_follows(engine, crm, data, person) != old_id
     before = crm.counter.total
-    assert run_sync(engine, crm=crm, profile="npsp_pmm").total_api_calls == 0
+    assert run_sync(engine, crm, options("npsp_pmm")).total_api_calls == 0
     assert crm.counter.total == before
 
 
@@ -120,11 +122,11 @@ def test_a_person_the_reconcile_found_deleted_comes_back_with_their_history_on_t
     staff_delete_person_pmm(crm, old_id)
     assert reconcile(engine, crm, ["Contact"]).missing == {"Contact": [old_id]}  # the children were not checked
 
-    report = run_sync(engine, crm=crm, profile="npsp_pmm")
+    report = run_sync(engine, crm, options("npsp_pmm"))
 
     assert report.status == "succeeded", report.as_dict()
     assert assert_pmm_history_follows(engine, crm, data, person) != old_id
-    assert run_sync(engine, crm=crm, profile="npsp_pmm").total_api_calls == 0
+    assert run_sync(engine, crm, options("npsp_pmm")).total_api_calls == 0
 
 
 def assert_core_history_follows(engine: Engine, crm: LocalCrm, data: dict[str, Any], person: Participant) -> str:
@@ -154,11 +156,11 @@ def test_campaign_members_deleted_with_the_person_are_re_created_and_blanked_att
     old_id = contact_of(crm, person)
     assert crm.delete("Contact", [old_id])[0].success
 
-    report = run_sync(engine, crm=crm, profile="salesforce_core", full=True)
+    report = run_sync(engine, crm, options("salesforce_core", full=True))
 
     assert report.status == "succeeded", report.as_dict()
     assert assert_core_history_follows(engine, crm, data, person) != old_id
-    assert run_sync(engine, crm=crm, profile="salesforce_core").total_api_calls == 0
+    assert run_sync(engine, crm, options("salesforce_core")).total_api_calls == 0
 
 
 def test_after_the_reconcile_an_incremental_sync_relinks_only_the_persons_children(
@@ -170,14 +172,14 @@ def test_after_the_reconcile_an_incremental_sync_relinks_only_the_persons_childr
     reconcile(engine, local, ["Contact"])
 
     crm = RecordingCrm(local)
-    report = run_sync(engine, crm=crm, profile="salesforce_core")
+    report = run_sync(engine, crm, options("salesforce_core"))
 
     assert report.status == "succeeded", report.as_dict()
     assert assert_core_history_follows(engine, local, data, person) != old_id
     objects = report.by_object()
     assert objects["CampaignMember"]["created"] == 1  # this person's one enrolment, nobody else's
     assert objects[ATTENDANCE]["updated"] == 2  # the person's two sessions
-    assert run_sync(engine, crm=local, profile="salesforce_core").total_api_calls == 0
+    assert run_sync(engine, local, options("salesforce_core")).total_api_calls == 0
 
 
 def test_children_of_a_merged_person_already_moved_by_the_merge_are_only_read_not_written(
@@ -191,12 +193,12 @@ def test_children_of_a_merged_person_already_moved_by_the_merge_are_only_read_no
     reconcile(engine, local, ["Contact"])
 
     crm = RecordingCrm(local)
-    report = run_sync(engine, crm=crm, profile="salesforce_core")
+    report = run_sync(engine, crm, options("salesforce_core"))
 
     assert report.status == "succeeded", report.as_dict()
     assert assert_core_history_follows(engine, local, data, person) == staff.id
     assert crm.writes_of("CampaignMember") == [] and crm.writes_of(ATTENDANCE) == []
-    assert run_sync(engine, crm=local, profile="salesforce_core").total_api_calls == 0
+    assert run_sync(engine, local, options("salesforce_core")).total_api_calls == 0
 
 
 def test_a_record_staff_deleted_is_re_created_whole_although_its_update_leaves_fields_to_staff(
@@ -207,12 +209,12 @@ def test_a_record_staff_deleted_is_re_created_whole_although_its_update_leaves_f
     data = program(cohorts=1, per_cohort=3, sessions=1)
     seed(engine, data)
     crm = crm_for(tmp_path, "npsp_pmm")
-    run_sync(engine, crm=crm, profile="npsp_pmm")
+    run_sync(engine, crm, options("npsp_pmm"))
     grant = data["grants"][0]
     old = by_key(crm, "Opportunity", "Id, StageName")[grant.key]
     assert crm.delete("Opportunity", [old["Id"]])[0].success
 
-    report = run_sync(engine, crm=crm, profile="npsp_pmm", full=True)
+    report = run_sync(engine, crm, options("npsp_pmm", full=True))
 
     assert report.status == "succeeded", report.as_dict()
     again = by_key(crm, "Opportunity", "Id, StageName, CloseDate, Ignite_Participants_Funded__c")[grant.key]
@@ -248,17 +250,17 @@ def test_a_run_that_stops_before_the_children_leaves_their_relinking_to_the_next
     assert crm.delete("Contact", [contact_of(crm, person)])[0].success
     reconcile(engine, crm, ["Contact"])
 
-    first = run_sync(engine, crm=crm, profile="salesforce_core", only=["Contact"])
+    first = run_sync(engine, crm, options("salesforce_core", only=["Contact"]))
     assert first.by_object()["Contact"]["created"] == 1
     with engine.connect() as conn:
         assert LedgerRepository(conn).id_changes() == {"participant_contact": {person.key: contact_of(crm, person)}}
 
-    second = run_sync(engine, crm=crm, profile="salesforce_core")
+    second = run_sync(engine, crm, options("salesforce_core"))
     assert second.status == "succeeded", second.as_dict()
     assert_core_history_follows(engine, crm, data, person)
     with engine.connect() as conn:
         assert LedgerRepository(conn).id_changes() == {}
-    assert run_sync(engine, crm=crm, profile="salesforce_core").total_api_calls == 0
+    assert run_sync(engine, crm, options("salesforce_core")).total_api_calls == 0
 
 
 def test_a_full_sync_before_the_reconcile_writes_a_merged_person_to_the_survivor_not_a_new_contact(
@@ -270,14 +272,14 @@ def test_a_full_sync_before_the_reconcile_writes_a_merged_person_to_the_survivor
     crm.merge("Contact", staff.id, [contact_of(crm, person)])
     people_before = len(crm.query_all("SELECT Id FROM Contact"))
 
-    report = run_sync(engine, crm=crm, profile="salesforce_core", full=True)
+    report = run_sync(engine, crm, options("salesforce_core", full=True))
 
     assert report.status == "succeeded", report.as_dict()
     assert len(crm.query_all("SELECT Id FROM Contact")) == people_before  # no second record of the person
     assert contact_of(crm, person) == staff.id
     assert crm.get("Contact", staff.id, ["Phone"]) == {"Phone": "555-0100"}  # `if_blank`: staff's value stays
     assert_core_history_follows(engine, crm, data, person)
-    assert run_sync(engine, crm=crm, profile="salesforce_core").total_api_calls == 0
+    assert run_sync(engine, crm, options("salesforce_core")).total_api_calls == 0
 
 
 def test_a_child_the_crm_refuses_while_following_its_parent_is_re_linked_once_the_cause_is_fixed(
@@ -293,16 +295,16 @@ def test_a_child_the_crm_refuses_while_following_its_parent_is_re_linked_once_th
             f["picklistValues"] = [v for v in f["picklistValues"] if v["value"] == "Absent"]
     crm.ensure_schema({ATTENDANCE: strict})
 
-    refused = run_sync(engine, crm=crm, profile="salesforce_core")
+    refused = run_sync(engine, crm, options("salesforce_core"))
     assert refused.by_object()[ATTENDANCE]["rejected"] == 2
     with engine.connect() as conn:  # the person stays marked: their attendance still has to follow them
         assert set(LedgerRepository(conn).id_changes()) == {"participant_contact"}
 
     crm.ensure_schema({ATTENDANCE: loose})
     replay(engine, rejected=True)
-    fixed = run_sync(engine, crm=crm, profile="salesforce_core")
+    fixed = run_sync(engine, crm, options("salesforce_core"))
     assert fixed.status == "succeeded", fixed.as_dict()
     assert_core_history_follows(engine, crm, data, person)
     with engine.connect() as conn:
         assert LedgerRepository(conn).id_changes() == {}
-    assert run_sync(engine, crm=crm, profile="salesforce_core").total_api_calls == 0
+    assert run_sync(engine, crm, options("salesforce_core")).total_api_calls == 0

@@ -195,9 +195,9 @@ def test_instance_url_must_be_https() -> None:
 
 
 def test_settings_wire_the_salesforce_adapter(tmp_path: Path) -> None:
-    from cli.context import build_connector
     from connector.base import CrmError
     from settings import load_settings
+    from wiring import build_connector
 
     ca = tmp_path / "ca.pem"
     ca.write_text("not read until a call is made")

@@ -259,11 +259,14 @@ def test_captcha_is_verified_server_side_and_a_failure_or_an_unreachable_verifie
 
 def test_browser_source_configuration_needs_allowed_origins() -> None:
     from settings import SettingsError, load_settings
+    from wiring import intake_sources
 
     with pytest.raises(SettingsError, match="allowed_origins"):
-        load_settings(intake_sources={"f": {"scheme": "browser"}})
+        intake_sources(load_settings(intake_sources={"f": {"scheme": "browser"}}))
     with pytest.raises(SettingsError, match="not an origin"):
-        load_settings(intake_sources={"f": {"scheme": "browser", "allowed_origins": ["www.example.org"]}})
+        intake_sources(
+            load_settings(intake_sources={"f": {"scheme": "browser", "allowed_origins": ["www.example.org"]}})
+        )
     with pytest.raises(SettingsError, match="32"):
         load_settings(intake_form_key="short")
 

@@ -3,7 +3,7 @@
 The full outage scenario (100 signed posts while every Salesforce call fails, repeats, answers lost after the
 write) runs against the Salesforce sandbox in test_intake_sandbox_outage.py.  What is left here is what only
 the local CRM has: its database file can be missing (a volume remounting, a restore in progress), and
-`cli.context.local_crm_factory` (what `ignite-sync worker` uses for intake jobs) must call that transient,
+`Wiring.intake_crm_factory` (what `ignite-sync worker` uses for intake jobs) must call that transient,
 not a reason to dead-letter the submissions.
 """
 
@@ -16,16 +16,17 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from cli.context import local_crm_factory
 from connector.local import LocalCrm
 from mappings.profile import load_profile
 from mappings.snapshots import load_describes
+from settings import load_settings
 from store.intake import InboxRepository
 from store.jobs import JobRepository
 from sync.intake import INTAKE_JOB, IntakeHandler
 from sync.retry import RetryPolicy
 from sync.worker import Worker
 from tests.web.helpers import compact, standard_headers, submission
+from wiring import Wiring
 
 SUBMISSIONS = 3
 BACKOFF = 0.2
@@ -49,7 +50,8 @@ def test_a_missing_local_crm_file_makes_intake_jobs_retry_then_deliver_once_it_i
         body = compact(submission(email=f"person{n}@example.org", last_name=f"Person {n}"))
         assert client.post("/webhooks/intake/website", content=body, headers=standard_headers(body)).status_code == 202
 
-    handler = IntakeHandler(web_engine, local_crm_factory(f"sqlite:///{crm_file}"), load_profile("npsp_pmm"))
+    crm = Wiring(load_settings(crm="local", local_crm_url=f"sqlite:///{crm_file}")).intake_crm_factory()
+    handler = IntakeHandler(web_engine, crm, load_profile("npsp_pmm"))
     retry = RetryPolicy(base_seconds=BACKOFF, cap_seconds=BACKOFF, rng=LongestWait())
     worker = Worker(web_engine, {INTAKE_JOB: handler}, retry=retry, poll_seconds=0.01)
     for _ in range(SUBMISSIONS):  # one attempt each: queued jobs are due before any retry

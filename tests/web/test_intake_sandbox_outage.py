@@ -32,9 +32,11 @@ from sandbox.harness import SandboxHarness
 from store.intake import InboxRepository
 from store.jobs import JobRepository, utcnow
 from sync.intake import CREATED_LEAD, INTAKE_JOB, LINKED_LEAD, IntakeHandler
+from sync.options import WorkerOptions
 from sync.retry import RetryPolicy
-from sync.runner import run_worker
+from sync.runner import make_handlers, run_worker
 from sync.worker import Worker
+from tests.sync_options import options
 from tests.web.helpers import compact, standard_headers, submission
 
 PROFILE = "npsp_pmm"
@@ -162,14 +164,8 @@ def test_an_outage_of_the_salesforce_sandbox_ends_with_exactly_one_lead_per_subm
     while True:
         run_worker(
             web_engine,
-            profile=PROFILE,
-            crm_factory=salesforce,
-            extra_handlers={INTAKE_JOB: handler},
-            once=True,
-            retry=RETRY,
-            poll_seconds=0.01,
-            reconcile_every=None,
-            housekeeping_every=None,
+            {**make_handlers(web_engine, salesforce, options(PROFILE)), INTAKE_JOB: handler},
+            WorkerOptions(once=True, retry=RETRY, poll_seconds=0.01, reconcile_every=None, housekeeping_every=None),
         )
         with web_engine.connect() as conn:
             if JobRepository(conn).counts_by_state() == {"succeeded": SUBMISSIONS}:

@@ -19,6 +19,7 @@ from store.intake_tables import api_keys
 from store.jobs_tables import jobs
 from store.unit_of_work import UnitOfWork
 from tests.web.helpers import SITE_SECRET, SOURCES
+from wiring import intake_sources
 
 ORG_CSV = (
     "key,name,kind,city,state,website\n"
@@ -139,10 +140,10 @@ def test_readiness_fails_until_migrations_are_applied(tmp_path: Path) -> None:
 def test_intake_sources_come_from_json_or_a_file(tmp_path: Path) -> None:
     path = tmp_path / "sources.json"
     path.write_text(json.dumps(SOURCES))
-    from_file = load_settings(intake_sources=str(path))
-    from_json = load_settings(intake_sources=json.dumps(SOURCES))
-    assert set(from_file.intake_sources) == set(from_json.intake_sources) == set(SOURCES)
-    assert from_file.intake_sources["website"].secrets[0].get_secret_value() == SITE_SECRET
+    from_file = intake_sources(load_settings(intake_sources=str(path)))
+    from_json = intake_sources(load_settings(intake_sources=json.dumps(SOURCES)))
+    assert set(from_file) == set(from_json) == set(SOURCES)
+    assert from_file["website"].secrets[0].get_secret_value() == SITE_SECRET
 
 
 @pytest.mark.parametrize(
@@ -161,7 +162,7 @@ def test_intake_sources_come_from_json_or_a_file(tmp_path: Path) -> None:
 )
 def test_bad_intake_source_config_is_reported_by_variable_and_rule(config: dict, words: str) -> None:  # type: ignore[type-arg]
     with pytest.raises(SettingsError) as error:
-        load_settings(intake_sources=json.dumps(config))
+        intake_sources(load_settings(intake_sources=json.dumps(config)))
     assert error.value.lines[0].startswith("IGNITE_INTAKE_SOURCES:")
     assert words in error.value.lines[0]
 

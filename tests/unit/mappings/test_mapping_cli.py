@@ -11,8 +11,8 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-import cli.context
 import cli.mapping
+import wiring
 from cli.app import app
 from connector.base import CrmError
 from mappings.snapshots import load_describes
@@ -57,7 +57,7 @@ def test_live_check_reports_what_the_org_lacks_and_exits_non_zero(monkeypatch: p
     describes = load_describes("npsp_pmm")
     del describes["Ignite_Cohort_Outcome__c"]
     connector = DescribeOnlyConnector(describes)
-    monkeypatch.setattr(cli.context, "build_connector", lambda settings: connector)
+    monkeypatch.setattr(wiring, "build_connector", lambda settings: connector)
     monkeypatch.setattr(cli.mapping, "console", Console(width=200))
     result = runner.invoke(app, ["check-mapping", "--profile", "npsp_pmm", "--live"])
     assert result.exit_code == 1, result.output
@@ -84,7 +84,7 @@ def test_live_check_against_the_local_crm_built_from_the_profile_passes(tmp_path
 
 def test_live_check_against_salesforce_names_the_instance_it_checked(monkeypatch: pytest.MonkeyPatch) -> None:
     connector = DescribeOnlyConnector(load_describes("npsp_pmm"))
-    monkeypatch.setattr(cli.context, "build_connector", lambda settings: connector)
+    monkeypatch.setattr(wiring, "build_connector", lambda settings: connector)
     env = {
         "IGNITE_CRM": "salesforce",
         "IGNITE_SF_AUTH": "session",
@@ -128,7 +128,7 @@ def test_plugin_export_writes_deployable_source(tmp_path: Path) -> None:
 def test_check_mapping_as_json_names_each_problem_and_the_orgs_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     describes = load_describes("npsp_pmm")
     del describes["Ignite_Cohort_Outcome__c"]
-    monkeypatch.setattr(cli.context, "build_connector", lambda settings: DescribeOnlyConnector(describes))
+    monkeypatch.setattr(wiring, "build_connector", lambda settings: DescribeOnlyConnector(describes))
     result = runner.invoke(app, ["check-mapping", "--profile", "npsp_pmm", "--live", "--json"])
     assert result.exit_code == 1, result.output
     report = json.loads(result.output)
