@@ -1,4 +1,8 @@
-"""Exports end to end: read a funder's scope from the database, build the report, write the chosen formats."""
+"""Exports end to end: read a funder's scope from the database, build the report, write the chosen formats.
+
+The smallest cell (`k`, IGNITE_EXPORT_MIN_CELL) and the program's time zone (IGNITE_PROGRAM_TIMEZONE) are
+always given by the caller: their defaults live in settings.py only.
+"""
 
 from __future__ import annotations
 
@@ -17,8 +21,6 @@ from exports.report import FunderReport, build_report
 from models import MeasureCatalogue, default_catalogue
 
 FORMATS = ("xlsx", "csv", "html", "pdf")
-DEFAULT_MIN_CELL = 11
-DEFAULT_TIMEZONE = "America/New_York"  # the settings' default (IGNITE_PROGRAM_TIMEZONE)
 
 
 class UnknownFunderError(LookupError):
@@ -47,8 +49,8 @@ def build_funder_report(
     engine: Engine,
     key: str,
     *,
-    k: int = DEFAULT_MIN_CELL,
-    timezone: str = DEFAULT_TIMEZONE,
+    k: int,
+    timezone: str,
     catalogue: MeasureCatalogue | None = None,
 ) -> FunderReport:
     """`timezone` is the program's calendar: where the grant periods' dates begin and end."""
@@ -88,8 +90,8 @@ def export_funder(
     out: Path,
     formats: Sequence[str] = FORMATS,
     *,
-    k: int = DEFAULT_MIN_CELL,
-    timezone: str = DEFAULT_TIMEZONE,
+    k: int,
+    timezone: str,
     catalogue: MeasureCatalogue | None = None,
 ) -> list[Path]:
     report = build_funder_report(engine, funder_key(key), k=k, timezone=timezone, catalogue=catalogue)
@@ -101,9 +103,7 @@ def funder_dir_name(key: str) -> str:
     return key.split(":", 1)[1]
 
 
-def export_all_funders(
-    engine: Engine, demo_dir: Path, *, k: int = DEFAULT_MIN_CELL, timezone: str = DEFAULT_TIMEZONE
-) -> dict[str, Path]:
+def export_all_funders(engine: Engine, demo_dir: Path, *, k: int, timezone: str) -> dict[str, Path]:
     """Every funder's export under `<demo_dir>/exports/<funder>/`; returns funder key -> folder (for the demo)."""
     with engine.connect() as conn:
         keys = funder_keys(conn)

@@ -1,9 +1,9 @@
 """`GET /api/v1/exports/funders/{key}.zip`: a funder downloads its own export with its bearer token.
 
-The app supplies the database through the `get_engine` dependency (and may override `get_min_cell` and
-`get_timezone`).  A token of another funder gets the same 404 as a funder that does not exist, so nobody can
-learn which funders exist; an expired or revoked token gets a 401 that says so; every attempt, refused or not,
-is written to the download log.
+The app supplies the database, the smallest cell and the program's time zone through the `get_engine`,
+`get_min_cell` and `get_timezone` dependencies (from Settings; there is no default here).  A token of another
+funder gets the same 404 as a funder that does not exist, so nobody can learn which funders exist; an expired
+or revoked token gets a 401 that says so; every attempt, refused or not, is written to the download log.
 """
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Response
 from sqlalchemy import Engine
 
 from exports.service import (
-    DEFAULT_MIN_CELL,
-    DEFAULT_TIMEZONE,
     UnknownFunderError,
     build_funder_report,
     export_zip,
@@ -37,11 +35,13 @@ def get_engine() -> Engine:
 
 
 def get_min_cell() -> int:
-    return DEFAULT_MIN_CELL
+    """Overridden by the app with IGNITE_EXPORT_MIN_CELL."""
+    raise RuntimeError("the exports router needs the app to provide the smallest cell (IGNITE_EXPORT_MIN_CELL)")
 
 
 def get_timezone() -> str:
-    return DEFAULT_TIMEZONE
+    """Overridden by the app with IGNITE_PROGRAM_TIMEZONE."""
+    raise RuntimeError("the exports router needs the app to provide the program's time zone")
 
 
 def _storable(requested: str) -> str:

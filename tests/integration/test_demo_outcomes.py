@@ -15,6 +15,7 @@ from exports.report import Value
 from exports.service import build_funder_report, export_funder
 from models import Phase, default_catalogue
 from tests.support.export_pages import html_changes, pdf_changes
+from tests.support.export_program import EXPORT_SETTINGS
 
 
 def _paired_changes(program: demo.DemoProgram) -> dict[str, list[float]]:
@@ -58,7 +59,7 @@ def test_no_two_measures_rows_in_the_demo_export_are_mirror_images(engine: Engin
     demo.seed(engine, demo.generate())
     mirrors = []
     for funder in ("funder:hudson-health-fund", "funder:delta-care-foundation"):
-        rows = build_funder_report(engine, funder).table("outcomes").rows
+        rows = build_funder_report(engine, funder, **EXPORT_SETTINGS).table("outcomes").rows
         by_unit: dict[tuple[Value, Value], list[dict[str, Value]]] = defaultdict(list)
         for row in rows:
             by_unit[(row["grant"], row["cohort"])].append(row)
@@ -79,7 +80,7 @@ def test_every_change_on_the_demos_summary_pages_is_after_minus_before_as_printe
     checked = 0
     for funder in ("hudson-health-fund", "delta-care-foundation"):
         out = tmp_path / funder
-        export_funder(engine, funder, out, ["pdf", "html", "xlsx"])
+        export_funder(engine, funder, out, ["pdf", "html", "xlsx"], **EXPORT_SETTINGS)
         for before, after, change in [
             *pdf_changes((out / "summary.pdf").read_bytes()),
             *html_changes((out / "summary.html").read_text("utf-8")),

@@ -108,7 +108,12 @@ def test_attach_puts_the_export_zip_on_the_grants_opportunity_once(
     stored = local_crm.get("ContentVersion", str(version["Id"]), ["VersionData"])
     assert stored is not None and version["PathOnClient"] == "ignite-outcomes-acme.zip"
     # every format was chosen, so the File is byte for byte what the funder downloads from the API
-    expected = export_zip(build_funder_report(build_context().migrated_engine(), "funder:acme"))
+    context = build_context()
+    settings = context.settings
+    report = build_funder_report(
+        context.migrated_engine(), "funder:acme", k=settings.export_min_cell, timezone=settings.program_timezone
+    )
+    expected = export_zip(report)
     assert base64.b64decode(stored["VersionData"]) == expected
 
 

@@ -22,7 +22,7 @@ from models.common import Phase
 from models.statistics import PairedSummary
 from store.unit_of_work import UnitOfWork
 from tests.support.export_pages import pdf_text
-from tests.support.export_program import CohortSpec, ProgramSpec, build, seed, two_funders
+from tests.support.export_program import EXPORT_SETTINGS, CohortSpec, ProgramSpec, build, seed, two_funders
 
 
 @pytest.fixture
@@ -69,7 +69,7 @@ def test_database_aggregates_equal_the_pure_python_ones(engine: Engine, program:
 
 
 def test_an_export_holds_only_the_funders_own_cohorts(engine: Engine, program: dict[str, list[object]]) -> None:
-    report = build_funder_report(engine, "funder:acme")
+    report = build_funder_report(engine, "funder:acme", **EXPORT_SETTINGS)
     cohorts = {r["cohort"] for t in ("participation", "outcomes") for r in report.table(t).rows}
     assert cohorts == {"all", "cohort:river", "cohort:hill"}
     assert {r["grant"] for r in report.table("grants").rows} == {"grant:acme-2025"}
@@ -125,7 +125,7 @@ def test_every_format_is_written_and_the_package_validates(
 ) -> None:
     from frictionless import validate
 
-    written = export_funder(engine, "acme", tmp_path)
+    written = export_funder(engine, "acme", tmp_path, **EXPORT_SETTINGS)
     names = {p.name for p in written}
     assert {
         "outcomes.xlsx",
@@ -152,7 +152,7 @@ def test_every_format_is_written_and_the_package_validates(
 def test_the_workbook_has_typed_sheets_a_native_chart_and_notes(
     engine: Engine, program: dict[str, list[object]], tmp_path: Path
 ) -> None:
-    export_funder(engine, "acme", tmp_path, ["xlsx"])
+    export_funder(engine, "acme", tmp_path, ["xlsx"], **EXPORT_SETTINGS)
     book = load_workbook(tmp_path / "outcomes.xlsx")
     assert book.sheetnames == ["Summary", "Grants", "Cohorts", "Participation", "Outcomes", "Measures", "Notes"]
     assert len(book["Summary"]._charts) == 1
@@ -169,16 +169,16 @@ def test_the_workbook_has_typed_sheets_a_native_chart_and_notes(
 def test_same_data_gives_byte_identical_csv_and_json(
     engine: Engine, program: dict[str, list[object]], tmp_path: Path
 ) -> None:
-    export_funder(engine, "acme", tmp_path / "one", ["csv", "xlsx", "pdf"])
-    export_funder(engine, "acme", tmp_path / "two", ["csv", "xlsx", "pdf"])
+    export_funder(engine, "acme", tmp_path / "one", ["csv", "xlsx", "pdf"], **EXPORT_SETTINGS)
+    export_funder(engine, "acme", tmp_path / "two", ["csv", "xlsx", "pdf"], **EXPORT_SETTINGS)
     for path in sorted((tmp_path / "one").iterdir()):
         assert path.read_bytes() == (tmp_path / "two" / path.name).read_bytes(), path.name
-    report = build_funder_report(engine, "funder:acme")
+    report = build_funder_report(engine, "funder:acme", **EXPORT_SETTINGS)
     assert export_zip(report) == export_zip(report)
 
 
 def test_the_demo_gets_a_folder_per_funder(engine: Engine, program: dict[str, list[object]], tmp_path: Path) -> None:
-    folders = export_all_funders(engine, tmp_path)
+    folders = export_all_funders(engine, tmp_path, **EXPORT_SETTINGS)
     assert folders == {"funder:acme": tmp_path / "exports" / "acme", "funder:zenith": tmp_path / "exports" / "zenith"}
     assert (tmp_path / "exports" / "zenith" / "outcomes.xlsx").exists()
 
@@ -186,7 +186,7 @@ def test_the_demo_gets_a_folder_per_funder(engine: Engine, program: dict[str, li
 def test_a_grant_with_no_survey_answers_yet_still_gets_every_file(engine: Engine, tmp_path: Path) -> None:
     # With 16 participants the demo's second grant funds no cohort yet: nothing to chart, nothing to crash on.
     demo.seed(engine, demo.generate(16))
-    folders = export_all_funders(engine, tmp_path)
+    folders = export_all_funders(engine, tmp_path, **EXPORT_SETTINGS)
     empty = folders["funder:delta-care-foundation"]
     assert {"summary.pdf", "summary.html", "outcomes.xlsx", "datapackage.json"} <= {p.name for p in empty.iterdir()}
     assert (empty / "summary.pdf").read_bytes().startswith(b"%PDF")
@@ -196,8 +196,8 @@ def test_every_file_says_what_a_blank_means_in_the_same_words(
     engine: Engine, program: dict[str, list[object]], tmp_path: Path
 ) -> None:
     # The workbook's Summary sheet said every blank was suppressed while its Notes said some are not applicable.
-    export_funder(engine, "acme", tmp_path)
-    k = build_funder_report(engine, "funder:acme").k
+    export_funder(engine, "acme", tmp_path, **EXPORT_SETTINGS)
+    k = build_funder_report(engine, "funder:acme", **EXPORT_SETTINGS).k
     sentence = blank_meaning(k)
     book = load_workbook(tmp_path / "outcomes.xlsx")
     assert sentence in str(book["Summary"]["A2"].value)

@@ -13,8 +13,8 @@ from sqlalchemy import Engine, select
 from exports.tokens import create_token
 from store.exports_tables import export_downloads, funder_tokens
 from store.secrets import hash_token
-from tests.support.export_program import seed, two_funders
-from webhooks.exports_api import get_engine, router
+from tests.support.export_program import EXPORT_SETTINGS, seed, two_funders
+from webhooks.exports_api import get_engine, get_min_cell, get_timezone, router
 
 
 @pytest.fixture
@@ -23,6 +23,8 @@ def client(engine: Engine) -> TestClient:
     app = FastAPI()
     app.include_router(router)
     app.dependency_overrides[get_engine] = lambda: engine
+    app.dependency_overrides[get_min_cell] = lambda: EXPORT_SETTINGS["k"]
+    app.dependency_overrides[get_timezone] = lambda: EXPORT_SETTINGS["timezone"]
     return TestClient(app)
 
 

@@ -22,7 +22,12 @@ from models import (
     SurveyResponse,
     default_catalogue,
 )
+from settings import load_settings
 from store.unit_of_work import UnitOfWork
+
+_DEFAULTS = load_settings()
+# What the service passes to every export with its default settings: the smallest cell and the program's time zone.
+EXPORT_SETTINGS = {"k": _DEFAULTS.export_min_cell, "timezone": _DEFAULTS.program_timezone}
 
 
 @dataclass
