@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
@@ -44,19 +43,21 @@ class Wiring:
     def __init__(self, settings: Settings, *, engine: Engine | None = None) -> None:
         self.settings = settings
         self.intake_sources = intake_sources(settings)
-        if engine is not None:
-            self.__dict__["engine"] = engine
+        self._engine = engine
         self._owns_engine = engine is None
 
-    @cached_property
+    @property
     def engine(self) -> Engine:
-        """The service database (`IGNITE_DATABASE_URL`), connected lazily; not migrated here."""
-        return make_engine(self.settings.database_url)
+        """The service database (`IGNITE_DATABASE_URL`), made on first use; not migrated here."""
+        if self._engine is None:
+            self._engine = make_engine(self.settings.database_url)
+        return self._engine
 
     def close(self) -> None:
-        """Hang up the database pool, if this wiring opened it."""
-        if self._owns_engine and "engine" in self.__dict__:
-            self.engine.dispose()
+        """Hang up the database pool, if this wiring made it."""
+        if self._owns_engine and self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
 
     # The CRM -----------------------------------------------------------------------------------------------
 
