@@ -9,7 +9,8 @@ eight CRM rows per participant) is seeded, synced in full, then synced again unc
 - peak RSS of a sync at about 100,000 and about 1,000,000 CRM rows, each in its own process (target: under
   300 MB at 1,000,000 rows, and not growing in proportion to the data).
 
-`python bench/bench_sync.py` runs the full sizes (100,000 participants; many minutes), `--quick` small ones.
+`python bench/bench_sync.py` runs the full sizes (100,000 participants; many minutes), `--quick` small ones,
+`--participants 2000` a size in between (the memory sizes scale with it).
 """
 
 from __future__ import annotations
@@ -100,6 +101,9 @@ def run_child(participants: int, baseline: bool = False) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="small sizes (seconds), as the test suite runs it")
+    parser.add_argument(
+        "--participants", type=int, help="the measured size (the two memory sizes scale with it); e.g. 2000"
+    )
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--baseline", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -108,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     main_size, small, large = (200, 100, 800) if args.quick else (100_000, 12_500, 125_000)
+    if args.participants:
+        main_size, small, large = args.participants, max(args.participants // 8, 1), args.participants * 5 // 4
     measured = run_child(main_size, baseline=True)
     rate = measured["rows"] / measured["full_seconds"]
     baseline_rate = measured["rows"] / measured["baseline_seconds"]
