@@ -33,6 +33,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from connector.base import CrmConnector, CrmError
+from connector.reader import query_all
 from connector.soql import soql_quote
 from mappings.health import (
     HEALTH_KEY_LENGTH,
@@ -122,9 +123,7 @@ class SyncHealth:
                 return 0
         soql = f"SELECT Id, {self.key_field} FROM {ISSUE_OBJECT} WHERE Status__c = {soql_quote(RETRY_REQUESTED)}"
         try:
-            keys = [
-                str(r[self.key_field]) for page in self.crm.query(soql) for r in page.records if r.get(self.key_field)
-            ]
+            keys = [str(r[self.key_field]) for r in query_all(self.crm, soql) if r.get(self.key_field)]
         except CrmError as exc:  # staff's requests wait for the next run; the sync goes on
             self.last.error = exc.code or type(exc).__name__
             log.warning("could not read retry requests from the CRM (%s)", self.last.error)

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from connector.base import CrmConnector, CrmError
-from connector.soql import soql_quote
+from connector.reader import in_list, query_all
 from store.intake import InboxRepository
 from store.jobs import JobRepository, utcnow
 from store.ledger import LedgerRepository
@@ -49,12 +49,8 @@ class ReconcileReport:
 def _ids_in(
     crm: CrmConnector, object_name: str, ids: Sequence[str], extra: str = "", deleted: bool = False
 ) -> list[dict[str, Any]]:
-    id_list = ", ".join(soql_quote(i) for i in ids)
-    soql = f"SELECT Id{extra} FROM {object_name} WHERE Id IN ({id_list})"
-    rows: list[dict[str, Any]] = []
-    for page in crm.query(soql, include_deleted=deleted):
-        rows.extend(page.records)
-    return rows
+    soql = f"SELECT Id{extra} FROM {object_name} WHERE Id IN ({in_list(ids)})"
+    return list(query_all(crm, soql, include_deleted=deleted))
 
 
 def _merged_into(crm: CrmConnector, object_name: str, ids: Sequence[str]) -> dict[str, str]:

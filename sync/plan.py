@@ -24,7 +24,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from connector.soql import soql_quote
+from connector.reader import chunks, in_list
+from connector.soql import soql_quote as soql_quote  # the one quoting helper, named here for the planner's tests
+from mappings.transform import CrmWrite
 from models.canonical import canonical_hash
 from models.keys import crm_email_match
 from store.ledger import LedgerEntry
@@ -50,18 +52,22 @@ class Candidate:
     problem: str | None = None
     match_value: str | None = None  # normalised email for match-before-create (people only)
     source_key: str | None = None  # the program record behind the row, when its key differs
-    write: Any = field(default=None, compare=False)  # the mapping's CrmWrite (update policies); opaque here
+    write: CrmWrite | None = field(default=None, compare=False)  # the mapping's write (update policies, record type)
     # CRM state the row's write must also bring about (a cohort campaign's member statuses), JSON-ready.  It is
     # part of the payload hash, so changing it re-sends the row even when the record's own fields are the same.
     ensures: tuple[Any, ...] = ()
 
+    _hash: str | None = field(default=None, init=False, repr=False, compare=False)  # payload_hash, once known
+
     @property
     def payload_hash(self) -> str | None:
+        """The hash the ledger compares (computed once: the planner and the de-duplication both ask)."""
         if self.payload is None:
             return None
-        if not self.ensures:
-            return canonical_hash(self.payload)
-        return canonical_hash({"payload": self.payload, "ensures": list(self.ensures)})
+        if self._hash is None:
+            body = self.payload if not self.ensures else {"payload": self.payload, "ensures": list(self.ensures)}
+            object.__setattr__(self, "_hash", canonical_hash(body))
+        return self._hash
 
 
 class Action(StrEnum):
@@ -174,14 +180,8 @@ MATCH_BATCH = 200
 
 def match_queries(object_name: str, match_field: str, key_field: str, values: Iterable[str]) -> list[str]:
     """SOQL queries finding existing records by normalised email, at most 200 values per query."""
-    distinct = sorted({v for v in values if v})
-    queries = []
-    for chunk in batches(distinct, MATCH_BATCH):
-        in_list = ", ".join(soql_quote(v) for v in chunk)
-        queries.append(
-            f"SELECT Id, {match_field}, {key_field} FROM {object_name} WHERE {match_field} IN ({in_list}) ORDER BY Id"
-        )
-    return queries
+    select = f"SELECT Id, {match_field}, {key_field} FROM {object_name} WHERE {match_field} IN"
+    return [f"{select} ({in_list(chunk)}) ORDER BY Id" for chunk in chunks((v for v in values if v), MATCH_BATCH)]
 
 
 def pick_matches(rows: Iterable[Mapping[str, Any]], match_field: str, key_field: str) -> dict[str, str]:

@@ -34,8 +34,7 @@ from sqlalchemy import Engine
 
 from connector.base import CrmConnector, CrmError, RowResult
 from connector.ids import to_18
-from connector.soql import soql_quote
-from mappings.transform import CrmWrite
+from connector.reader import records_by_ids
 from store.ledger import ID_CHANGED, LedgerEntry, LedgerRepository
 from sync.plan import Action, Candidate, ChunkPlan, Decision, batches
 
@@ -186,7 +185,7 @@ class Relinker:
     def _stale_lookups(self, d: Decision, forced: Changed) -> list[tuple[str, str]]:
         """(API field, payload key) of the row's lookups whose parent changed."""
         write = d.candidate.write
-        names = write.field_names if isinstance(write, CrmWrite) else {}
+        names = write.field_names if write is not None else {}
         out = []
         for parent in d.candidate.parents:
             if parent.via and parent.key in forced.get(parent.step, {}):
@@ -200,14 +199,7 @@ class Relinker:
 
     def _read(self, object_name: str, ids: Sequence[str], fields: Sequence[str]) -> dict[str, dict[str, Any]]:
         """{Id: the lookup fields} of the live records among `ids`, 200 Ids per query."""
-        columns = ", ".join(["Id", *fields])
-        rows: dict[str, dict[str, Any]] = {}
-        for chunk in batches(sorted(set(ids)), 200):
-            id_list = ", ".join(soql_quote(i) for i in chunk)
-            for page in self.crm.query(f"SELECT {columns} FROM {object_name} WHERE Id IN ({id_list})"):
-                for row in page.records:
-                    rows[str(row["Id"])] = dict(row)
-        return rows
+        return records_by_ids(self.crm, object_name, fields, ids)
 
     def _updateable_fields(self, object_name: str) -> frozenset[str]:
         if object_name not in self._updateable:
@@ -265,7 +257,7 @@ class Relinker:
                 if not rest:
                     continue
                 write = d.candidate.write
-                names = write.field_names if isinstance(write, CrmWrite) else {}
+                names = write.field_names if write is not None else {}
                 if all(names.get(k, k) in self._updateable_fields(step.object_name) for k in rest):
                     fill.append((d, r, {"Id": r.id, **rest}))
                 else:
@@ -291,18 +283,11 @@ class Relinker:
 
     def _merged_into(self, object_name: str, ids: Sequence[str]) -> dict[str, str]:
         """{deleted Id: survivor} for records merged away (objects without MasterRecordId have none)."""
-        found: dict[str, str] = {}
         try:
-            for chunk in batches(sorted(set(ids)), 200):
-                id_list = ", ".join(soql_quote(i) for i in chunk)
-                soql = f"SELECT Id, MasterRecordId FROM {object_name} WHERE Id IN ({id_list})"
-                for page in self.crm.query(soql, include_deleted=True):
-                    for row in page.records:
-                        if row.get("MasterRecordId"):
-                            found[str(row["Id"])] = str(row["MasterRecordId"])
+            rows = records_by_ids(self.crm, object_name, ["MasterRecordId"], ids, include_deleted=True)
         except CrmError:
             return {}
-        return found
+        return {crm_id: str(row["MasterRecordId"]) for crm_id, row in rows.items() if row.get("MasterRecordId")}
 
     # -- the end of the run ---------------------------------------------------------------------------------------
 
