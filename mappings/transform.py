@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
+from functools import cache
 from typing import Any
 
 from pydantic import AnyUrl, BaseModel
@@ -131,6 +132,8 @@ class _Resolver:
         self.related = related
 
     def path(self, path: str) -> Any:
+        if "." not in path:
+            return getattr(self.instance, path)
         current: BaseModel = self.instance
         current_model = self.model
         parts = path.split(".")
@@ -147,16 +150,24 @@ class _Resolver:
 
     def template(self, template: str) -> str:
         result = template
-        for path, filter_name in template_parts(template):
+        for path, filter_name, placeholder in _placeholders(template):
             value = self.path(path)
             if value is None:
                 raise ValueError(f"{path} is empty, and the template {template!r} needs it")
             text = str(json_value(value))
             if filter_name == "slug":
                 text = slug_of(text) if ":" in text else text
-            placeholder = "{" + path + (f"|{filter_name}" if filter_name else "") + "}"
             result = result.replace(placeholder, text)
         return result
+
+
+@cache
+def _placeholders(template: str) -> tuple[tuple[str, str | None, str], ...]:
+    """(path, filter, placeholder text) of a template, parsed once per template (a profile has a few dozen)."""
+    return tuple(
+        (path, filter_name, "{" + path + (f"|{filter_name}" if filter_name else "") + "}")
+        for path, filter_name in template_parts(template)
+    )
 
 
 def _field_value(resolver: _Resolver, spec: FieldSpec) -> Any:
@@ -272,6 +283,27 @@ def _step_writes(
     return write, []
 
 
+def _active_flags(profile: Profile, flags: Iterable[str]) -> frozenset[str]:
+    active = frozenset(flags)
+    unknown = active - profile.header.flags.keys()
+    if unknown:
+        raise ValueError(f"unknown flags for profile {profile.name}: {', '.join(sorted(unknown))}")
+    return active
+
+
+def _build(
+    profile: Profile, step_name: str, resolver: _Resolver, source_key: str, active: frozenset[str]
+) -> tuple[CrmWrite | None, list[Problem]]:
+    """One step's write of the resolver's instance, or its problems; (None, []) when a flag (`when`/`unless`)
+    or `skip_when` leaves the step out for this instance."""
+    step = profile.steps[step_name]
+    if (step.when is not None and step.when not in active) or (step.unless is not None and step.unless in active):
+        return None, []
+    if step.skip_when is not None and resolver.path(step.skip_when) is True:
+        return None, []
+    return _step_writes(profile, step_name, step, resolver, source_key, active)
+
+
 def to_crm(
     instance: BaseModel,
     profile: Profile,
@@ -284,27 +316,43 @@ def to_crm(
     `flags` switches optional steps on (`when:`) or off (`unless:`); the profile declares its flags, e.g.
     `individual_responses` (from IGNITE_CRM_INDIVIDUAL_RESPONSES) or `existing_contact`.
     """
-    active = frozenset(flags)
-    unknown = active - set(profile.flags)
-    if unknown:
-        raise ValueError(f"unknown flags for profile {profile.name}: {', '.join(sorted(unknown))}")
+    active = _active_flags(profile, flags)
     resolver = _Resolver(instance, related)
     source_key = str(getattr(instance, "key", "?"))
     writes: list[CrmWrite] = []
     problems: list[Problem] = []
     for step_name in profile.steps_for(resolver.model):
-        step = profile.steps[step_name]
-        if (step.when is not None and step.when not in active) or (step.unless is not None and step.unless in active):
-            continue
-        if step.skip_when is not None and resolver.path(step.skip_when) is True:
-            continue
-        write, step_problems = _step_writes(profile, step_name, step, resolver, source_key, active)
+        write, step_problems = _build(profile, step_name, resolver, source_key, active)
         problems += step_problems
         if write is not None:
             writes.append(write)
     if problems:
         raise MappingRejected(source_key, problems)
     return writes
+
+
+def step_write(
+    instance: BaseModel,
+    profile: Profile,
+    step: str,
+    *,
+    related: Related | None = None,
+    flags: Iterable[str] = (),
+) -> CrmWrite | None:
+    """The one write step `step` makes of `instance` (what `to_crm` returns for that step, built alone).
+
+    None when the step maps another model or a flag or `skip_when` leaves it out; `MappingRejected` names
+    this step's problems only.  The sync builds one step at a time, so it builds no other step's write.
+    """
+    active = _active_flags(profile, flags)
+    resolver = _Resolver(instance, related)
+    if profile.steps[step].model != resolver.model:
+        return None
+    source_key = str(getattr(instance, "key", "?"))
+    write, problems = _build(profile, step, resolver, source_key, active)
+    if problems:
+        raise MappingRejected(source_key, problems)
+    return write
 
 
 class RelatedRecords:

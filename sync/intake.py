@@ -34,10 +34,11 @@ from typing import Any
 from sqlalchemy import Engine
 
 from connector.base import CrmConnector, FatalCrmError, RowResult
+from connector.reader import query_all
 from connector.soql import soql_quote
 from mappings.profile import Profile
 from mappings.spec import FieldSpec
-from mappings.transform import CrmWrite, MappingRejected, to_crm
+from mappings.transform import CrmWrite, MappingRejected, step_write, to_crm
 from models import IntakeSubmission, Problem
 from models.intake import SENDER_FIELDS, truncate_overlong, validate_submission
 from models.keys import email_hash
@@ -84,18 +85,14 @@ ConnectorFactory = Callable[[], CrmConnector]
 
 
 def _first_id(crm: CrmConnector, soql: str) -> dict[str, Any] | None:
-    for page in crm.query(soql):
-        for record in page.records:
-            return record
-        if page.done:
-            break
-    return None
+    return next(query_all(crm, soql), None)  # stops after the page holding the first record
 
 
 def _write(profile: Profile, submission: IntakeSubmission, step: str, flags: tuple[str, ...]) -> CrmWrite:
-    for write in to_crm(submission, profile, flags=flags):
-        if write.step == step:
-            return write
+    """The one write `step` makes of the submission (only that step's transform runs)."""
+    write = step_write(submission, profile, step, flags=flags) if step in profile.steps else None
+    if write is not None:
+        return write
     raise FatalCrmError(f"profile {profile.name} has no {step!r} step for intake submissions")
 
 

@@ -21,18 +21,19 @@ from sqlalchemy import Engine, and_, case, func, select
 
 from mappings.profile import Profile
 from mappings.registry import REFERENCES, model_name
-from mappings.transform import CrmWrite, MappingRejected, relationship_name, to_crm
+from mappings.transform import CrmWrite, MappingRejected, relationship_name, step_write
 from models import IntakeSubmission, default_catalogue, participant_key
 from models.canonical import canonical_hash
 from models.keys import normalise_email
 from models.outcomes import cohort_outcomes
+from models.problems import Problem
 from models.summaries import grant_summaries, organization_summaries, participant_summaries
 from store.jobs_tables import sync_ledger
 from store.ledger import LedgerRepository
 from store.records import KINDS, RecordKind
 from store.repository import RecordRepository
-from sync.engine import PlannedStep, StepDef
 from sync.plan import Candidate, ParentRef
+from sync.steps import PlannedStep, StepDef
 
 MODEL_KINDS: dict[str, RecordKind] = {kind.model.__name__: kind for kind in KINDS.values()}
 MATCH_OBJECTS = {"Contact", "Lead"}  # people: adopt an existing record with the same email before creating
@@ -61,13 +62,14 @@ class StoreRelated:
         """Fetch every related record the instances' transforms will read, one query per model and hop."""
         self._cache.clear()
         frontier: list[BaseModel] = list(instances)
+        references: dict[str, list[tuple[str, str]]] = {}  # model -> (attribute, target) worth fetching
+        for (source, attribute), target in REFERENCES.items():
+            if target in needs and target in MODEL_KINDS:
+                references.setdefault(source, []).append((attribute, target))
         while frontier:
             wanted: dict[str, set[str]] = {}
             for instance in frontier:
-                current = model_name(instance)
-                for (source, attribute), target in REFERENCES.items():
-                    if source != current or target not in needs or target not in MODEL_KINDS:
-                        continue
+                for attribute, target in references.get(model_name(instance), ()):
                     value = getattr(instance, attribute, None)
                     if isinstance(value, str) and (target, value) not in self._cache:
                         wanted.setdefault(target, set()).add(value)
@@ -144,10 +146,17 @@ class _StepMapper:
     org_flags: Callable[[], frozenset[str]] | None = None
     lookups: dict[str, tuple[str, str]] = field(init=False)
     owner: str | None = field(init=False)
+    siblings: list[str] = field(init=False)  # the other steps mapping the same model, in profile order
+    position: int = field(init=False)  # how many of them come before this step
+    _shares_object: bool = field(init=False)  # whether one of them writes this step's object too
 
     def __post_init__(self) -> None:
         self.lookups = _lookups(self.profile, self.step.name)
         self.owner = _owner_step(self.profile, self.step.name)
+        same_model = self.profile.steps_for(self.profile.steps[self.step.name].model)
+        self.position = same_model.index(self.step.name)
+        self.siblings = [s for s in same_model if s != self.step.name]
+        self._shares_object = any(self.profile.steps[s].object == self.step.object_name for s in self.siblings)
         if not self.profile.uses_detected_flags(self.step.name):
             self.org_flags = None
 
@@ -182,22 +191,47 @@ class _StepMapper:
     def candidate(
         self, instance: BaseModel, related: StoreRelated, source_hash: str, extra_flags: Iterable[str] = ()
     ) -> Candidate | None:
+        """This step's row for `instance`: its write (this step's transform only), or why it is invalid.
+
+        A record the profile cannot map is invalid in each of its steps: the problems of the record's other
+        steps (`siblings`) make this step's row invalid too, naming them, while this step's own problems name
+        only its own."""
         source_key = str(getattr(instance, "key"))  # noqa: B009
         spec = self.profile.steps[self.step.name]
         chosen = self.flags | set(extra_flags)
         if (spec.when is not None and spec.when not in chosen) or (spec.unless is not None and spec.unless in chosen):
             return None  # a `when`/`unless` flag leaves this step out for this record (and asks nothing of the org)
+        flags = self._flags(extra_flags)
+        own: list[Problem] = []
+        write: CrmWrite | None = None
         try:
-            writes = to_crm(instance, self.profile, related=related, flags=self._flags(extra_flags))
+            write = step_write(instance, self.profile, self.step.name, related=related, flags=flags)
         except MappingRejected as exc:
-            mine = [p for p in exc.problems if self._concerns_me(p.field)]
+            own = exc.problems
+        if own and not self._shares_object:
+            return self._invalid(source_key, source_hash, own)  # what the other steps say cannot change this
+        before, after = self._sibling_problems(instance, related, flags)
+        problems = before + own + after
+        if problems:
+            mine = [p for p in problems if self._concerns_me(p.field)]
             if not mine:
-                return None if not self._maps(instance) else self._invalid(source_key, source_hash, exc.problems)
+                return None if not self._maps(instance) else self._invalid(source_key, source_hash, problems)
             return self._invalid(source_key, source_hash, mine)
-        write = next((w for w in writes if w.step == self.step.name), None)
         if write is None:
             return None  # a `when`/`unless` flag leaves this step out for this record
         return self._from_write(write, source_key, source_hash)
+
+    def _sibling_problems(
+        self, instance: BaseModel, related: StoreRelated, flags: frozenset[str]
+    ) -> tuple[list[Problem], list[Problem]]:
+        """The problems of the model's other steps, those ordered before this one and those after."""
+        found: tuple[list[Problem], list[Problem]] = ([], [])
+        for index, sibling in enumerate(self.siblings):
+            try:
+                step_write(instance, self.profile, sibling, related=related, flags=flags)
+            except MappingRejected as exc:
+                found[0 if index < self.position else 1].extend(exc.problems)
+        return found
 
     def _maps(self, instance: BaseModel) -> bool:
         return self.profile.steps[self.step.name].model == model_name(instance)
