@@ -198,6 +198,27 @@ def _field_applies(spec: FieldSpec, active: frozenset[str]) -> bool:
     return (spec.when is None or spec.when in active) and (spec.unless is None or spec.unless not in active)
 
 
+# {id(profile): (the profile, {step: (key field, position, dependencies)})}: what every write of a step shares,
+# worked out once per profile.  The profile is held, so its id cannot be reused while its entry exists.
+_FACTS: dict[int, tuple[Profile, dict[str, tuple[str, int, tuple[str, ...]]]]] = {}
+
+
+def _step_facts(profile: Profile, step_name: str) -> tuple[str, int, tuple[str, ...]]:
+    held = _FACTS.get(id(profile))
+    if held is None or held[0] is not profile:
+        if len(_FACTS) >= 16:  # tests load many profiles; a sync uses one
+            _FACTS.clear()
+        held = _FACTS[id(profile)] = (profile, {})
+    facts = held[1].get(step_name)
+    if facts is None:
+        facts = held[1][step_name] = (
+            profile.key_field_of(step_name),
+            profile.position(step_name),
+            profile.dependencies(step_name),
+        )
+    return facts
+
+
 def _step_writes(
     profile: Profile,
     step_name: str,
@@ -208,7 +229,7 @@ def _step_writes(
 ) -> tuple[CrmWrite | None, list[Problem]]:
     problems: list[Problem] = []
     warnings: list[Problem] = []
-    key_field = profile.key_field_of(step_name)
+    key_field, order, depends_on = _step_facts(profile, step_name)
     try:
         key = resolver.template(step.key)
     except (ValueError, MissingRelated) as exc:
@@ -269,8 +290,8 @@ def _step_writes(
         key_field=key_field,
         key=key,
         payload=payload,
-        order=profile.position(step_name),
-        depends_on=profile.dependencies(step_name),
+        order=order,
+        depends_on=depends_on,
         policies=policies,
         field_names=field_names,
         source_model=resolver.model,

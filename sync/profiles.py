@@ -273,7 +273,9 @@ class _StepMapper:
             match_value=match_value,
             source_key=source_key,
             write=write,
-            ensures=tuple({"member_status": s.model_dump()} for s in write.member_statuses),
+            ensures=tuple({"member_status": s.model_dump()} for s in write.member_statuses)
+            if write.member_statuses
+            else (),
         )
 
 
