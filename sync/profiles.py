@@ -1,12 +1,12 @@
 """From a mapping profile and the service database to the engine's steps and their candidate rows.
 
-The profile (mappings/) says which CRM writes a model instance becomes (`to_crm`) and in what order; this
-module reads the instances from the service database a page at a time, fetches the related records a
-transform needs in one batch per page, and turns each write of a step into a planner `Candidate`: its key,
-payload, parent references (from the lookups) and the hash of the record it came from.
+The profile (mappings/) says which CRM write each step makes of a model instance (`step_write`) and in what
+order; this module reads the instances from the service database a page at a time, fetches the related
+records a transform needs in one batch per page (sync/related.py), and turns the step's write into a planner
+`Candidate`: its key, payload, parent references (from the lookups) and the hash of the record it came from.
 
-Derived records (engagement summaries, cohort outcome aggregates, the measure catalogue) are recomputed from
-their inputs, but only when an input table changed since the step was last fully synced.
+Derived records (engagement summaries, cohort outcome aggregates, the measure catalogue: sync/derived.py) are
+recomputed from their inputs, but only when an input table changed since the step was last fully synced.
 """
 
 from __future__ import annotations
@@ -20,77 +20,23 @@ from pydantic import BaseModel
 from sqlalchemy import Engine, and_, case, func, select
 
 from mappings.profile import Profile
-from mappings.registry import REFERENCES, model_name
+from mappings.registry import model_name
 from mappings.transform import CrmWrite, MappingRejected, relationship_name, step_write
-from models import IntakeSubmission, default_catalogue, participant_key
+from models import IntakeSubmission, participant_key
 from models.canonical import canonical_hash
 from models.keys import normalise_email
-from models.outcomes import cohort_outcomes
 from models.problems import Problem
-from models.summaries import grant_summaries, organization_summaries, participant_summaries
 from store.jobs_tables import sync_ledger
 from store.ledger import LedgerRepository
 from store.records import KINDS, RecordKind
 from store.repository import RecordRepository
+from sync.derived import derived_producers
 from sync.plan import Candidate, ParentRef
+from sync.related import MODEL_KINDS, StoreRelated
 from sync.steps import PlannedStep, StepDef
 
-MODEL_KINDS: dict[str, RecordKind] = {kind.model.__name__: kind for kind in KINDS.values()}
 MATCH_OBJECTS = {"Contact", "Lead"}  # people: adopt an existing record with the same email before creating
 PAGE = 1000
-
-
-# -- related records -------------------------------------------------------------------------------------------
-
-
-class StoreRelated:
-    """The `Related` lookup a transform reads through, filled a page at a time from the service database."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self._cache: dict[tuple[str, str], BaseModel | None] = {}
-        self._measures = {m.key: m for m in default_catalogue().measures}
-
-    def get(self, model: str, key: str) -> BaseModel | None:
-        if model == "Measure":
-            return self._measures.get(key)
-        if (model, key) not in self._cache:
-            self._fetch(model, {key})
-        return self._cache.get((model, key))
-
-    def prefetch(self, instances: Sequence[BaseModel], needs: set[str]) -> None:
-        """Fetch every related record the instances' transforms will read, one query per model and hop."""
-        self._cache.clear()
-        frontier: list[BaseModel] = list(instances)
-        references: dict[str, list[tuple[str, str]]] = {}  # model -> (attribute, target) worth fetching
-        for (source, attribute), target in REFERENCES.items():
-            if target in needs and target in MODEL_KINDS:
-                references.setdefault(source, []).append((attribute, target))
-        while frontier:
-            wanted: dict[str, set[str]] = {}
-            for instance in frontier:
-                for attribute, target in references.get(model_name(instance), ()):
-                    value = getattr(instance, attribute, None)
-                    if isinstance(value, str) and (target, value) not in self._cache:
-                        wanted.setdefault(target, set()).add(value)
-            frontier = []
-            for target, keys in wanted.items():
-                frontier.extend(self._fetch(target, keys))
-
-    def _fetch(self, model: str, keys: set[str]) -> list[BaseModel]:
-        kind = MODEL_KINDS.get(model)
-        if kind is None:
-            return []
-        found: list[BaseModel] = []
-        with self.engine.connect() as conn:
-            ordered = sorted(keys)
-            for start in range(0, len(ordered), 500):
-                found.extend(RecordRepository(conn, kind).iter_where("key", ordered[start : start + 500]))
-        for key in keys:
-            self._cache[(model, key)] = None
-        for record in found:
-            self._cache[(model, str(getattr(record, "key")))] = record  # noqa: B009
-        return found
 
 
 # -- steps -----------------------------------------------------------------------------------------------------
@@ -477,75 +423,6 @@ class DerivedSource:
                 yield candidate
 
 
-# -- producers of derived records ---------------------------------------------------------------------------------
-
-
-def _stream(engine: Engine, kind: str) -> Iterator[BaseModel]:
-    with engine.connect() as conn:
-        yield from RecordRepository(conn, kind).iter_all()
-
-
-def _measures(_engine: Engine) -> Iterable[BaseModel]:
-    return list(default_catalogue().measures)
-
-
-def _outcomes(min_respondents: int) -> Callable[[Engine], Iterator[BaseModel]]:
-    def produce(engine: Engine) -> Iterator[BaseModel]:
-        catalogue = default_catalogue()
-        with engine.connect() as conn:
-            cohort_keys = sorted(RecordRepository(conn, "cohorts").keys())
-        for cohort in cohort_keys:  # one cohort's answers at a time: memory stays flat
-            with engine.connect() as conn:
-                responses = list(RecordRepository(conn, "responses").iter_where("cohort", [cohort]))
-            yield from cohort_outcomes(responses, catalogue, min_respondents)  # type: ignore[arg-type]
-
-    return produce
-
-
-def _organization_summaries(engine: Engine) -> Iterable[BaseModel]:
-    return organization_summaries(
-        _stream(engine, "organizations"),  # type: ignore[arg-type]
-        _stream(engine, "cohorts"),  # type: ignore[arg-type]
-        _stream(engine, "enrollments"),  # type: ignore[arg-type]
-        _stream(engine, "sessions"),  # type: ignore[arg-type]
-        _stream(engine, "attendance"),  # type: ignore[arg-type]
-    )
-
-
-def _participant_summaries(engine: Engine) -> Iterable[BaseModel]:
-    return participant_summaries(
-        _stream(engine, "participants"),  # type: ignore[arg-type]
-        _stream(engine, "cohorts"),  # type: ignore[arg-type]
-        _stream(engine, "enrollments"),  # type: ignore[arg-type]
-        _stream(engine, "sessions"),  # type: ignore[arg-type]
-        _stream(engine, "attendance"),  # type: ignore[arg-type]
-    )
-
-
-def _grant_summaries(engine: Engine) -> Iterable[BaseModel]:
-    return grant_summaries(
-        _stream(engine, "grants"),  # type: ignore[arg-type]
-        _stream(engine, "cohorts"),  # type: ignore[arg-type]
-        _stream(engine, "enrollments"),  # type: ignore[arg-type]
-    )
-
-
-def _derived(min_respondents: int) -> dict[str, tuple[Callable[[Engine], Iterable[BaseModel]], list[str]]]:
-    return {
-        "Measure": (_measures, []),
-        "CohortOutcome": (_outcomes(min_respondents), ["responses", "cohorts"]),
-        "OrganizationSummary": (
-            _organization_summaries,
-            ["organizations", "cohorts", "enrollments", "sessions", "attendance"],
-        ),
-        "ParticipantSummary": (
-            _participant_summaries,
-            ["participants", "cohorts", "enrollments", "sessions", "attendance"],
-        ),
-        "GrantSummary": (_grant_summaries, ["grants", "cohorts", "enrollments"]),
-    }
-
-
 def planned_steps(
     profile: Profile,
     *,
@@ -558,7 +435,7 @@ def planned_steps(
     `org_flags` answers the profile's `detect:` flags from the org (see `mappings.detect`); it is called only
     when a step that depends on them has a row to build, so an unchanged resync makes no describe call.
     """
-    derived = _derived(min_respondents)
+    derived = derived_producers(min_respondents)
     active = frozenset(flags)
     steps: list[PlannedStep] = []
     for name in profile.order:

@@ -1,0 +1,85 @@
+"""The records a profile maps but the service database does not store: they are computed from what it does.
+
+Engagement summaries (per organisation, participant and grant), cohort outcome aggregates and the measure
+catalogue.  Each producer streams its inputs, so memory stays flat; `sync.profiles.DerivedSource` runs one
+only when an input table changed since its step was last fully synced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+
+from pydantic import BaseModel
+from sqlalchemy import Engine
+
+from models import default_catalogue
+from models.outcomes import cohort_outcomes
+from models.summaries import grant_summaries, organization_summaries, participant_summaries
+from store.repository import RecordRepository
+
+
+def _stream(engine: Engine, kind: str) -> Iterator[BaseModel]:
+    with engine.connect() as conn:
+        yield from RecordRepository(conn, kind).iter_all()
+
+
+def _measures(_engine: Engine) -> Iterable[BaseModel]:
+    return list(default_catalogue().measures)
+
+
+def _outcomes(min_respondents: int) -> Callable[[Engine], Iterator[BaseModel]]:
+    def produce(engine: Engine) -> Iterator[BaseModel]:
+        catalogue = default_catalogue()
+        with engine.connect() as conn:
+            cohort_keys = sorted(RecordRepository(conn, "cohorts").keys())
+        for cohort in cohort_keys:  # one cohort's answers at a time: memory stays flat
+            with engine.connect() as conn:
+                responses = list(RecordRepository(conn, "responses").iter_where("cohort", [cohort]))
+            yield from cohort_outcomes(responses, catalogue, min_respondents)  # type: ignore[arg-type]
+
+    return produce
+
+
+def _organization_summaries(engine: Engine) -> Iterable[BaseModel]:
+    return organization_summaries(
+        _stream(engine, "organizations"),  # type: ignore[arg-type]
+        _stream(engine, "cohorts"),  # type: ignore[arg-type]
+        _stream(engine, "enrollments"),  # type: ignore[arg-type]
+        _stream(engine, "sessions"),  # type: ignore[arg-type]
+        _stream(engine, "attendance"),  # type: ignore[arg-type]
+    )
+
+
+def _participant_summaries(engine: Engine) -> Iterable[BaseModel]:
+    return participant_summaries(
+        _stream(engine, "participants"),  # type: ignore[arg-type]
+        _stream(engine, "cohorts"),  # type: ignore[arg-type]
+        _stream(engine, "enrollments"),  # type: ignore[arg-type]
+        _stream(engine, "sessions"),  # type: ignore[arg-type]
+        _stream(engine, "attendance"),  # type: ignore[arg-type]
+    )
+
+
+def _grant_summaries(engine: Engine) -> Iterable[BaseModel]:
+    return grant_summaries(
+        _stream(engine, "grants"),  # type: ignore[arg-type]
+        _stream(engine, "cohorts"),  # type: ignore[arg-type]
+        _stream(engine, "enrollments"),  # type: ignore[arg-type]
+    )
+
+
+def derived_producers(min_respondents: int) -> dict[str, tuple[Callable[[Engine], Iterable[BaseModel]], list[str]]]:
+    """{model: (what produces its records, the tables they are computed from)} for the derived models."""
+    return {
+        "Measure": (_measures, []),
+        "CohortOutcome": (_outcomes(min_respondents), ["responses", "cohorts"]),
+        "OrganizationSummary": (
+            _organization_summaries,
+            ["organizations", "cohorts", "enrollments", "sessions", "attendance"],
+        ),
+        "ParticipantSummary": (
+            _participant_summaries,
+            ["participants", "cohorts", "enrollments", "sessions", "attendance"],
+        ),
+        "GrantSummary": (_grant_summaries, ["grants", "cohorts", "enrollments"]),
+    }
