@@ -22,7 +22,9 @@ IN_CHUNK = 200  # values per IN-list: one query stays well under Salesforce's 10
 
 def query_all(crm: CrmConnector, soql: str, *, include_deleted: bool = False) -> Iterator[dict[str, Any]]:
     """Every record the query returns, page after page (lazily)."""
-    for page in crm.query(soql, include_deleted=include_deleted):
+    # `include_deleted` only when asked: a plain read is `query(soql)`, the call every connector (and double) takes
+    pages = crm.query(soql, include_deleted=True) if include_deleted else crm.query(soql)
+    for page in pages:
         yield from page.records
 
 
