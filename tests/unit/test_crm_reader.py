@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from connector.base import QueryPage
+from connector.local.soql_parser import Comparison, parse
 from connector.reader import query_all, records_by_ids
-from connector.soql import Comparison, parse
 
 
 class PagedRecords:
