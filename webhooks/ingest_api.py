@@ -20,9 +20,9 @@ from ingest import import_and_queue_sync
 from ingest.columns import WrongHeader
 from ingest.importer import IMPORTABLE, ImportReport, columns_check
 from ingest.reader import UnreadableFile, decode_utf8, read_text
-from webhooks.intake import BodyTooLarge, read_limited
 from webhooks.metrics import IntakeMetrics
 from webhooks.problems import problem, problem_responses
+from webhooks.request_body import BodyTooLarge, media_type, read_limited
 
 CSV_TYPES = ("text/csv", "application/csv")
 JSON_TYPES = ("application/json",)
@@ -107,7 +107,7 @@ def ingest_router(
                 f"choose one of: {', '.join(IMPORTABLE)}",
                 errors=[{"field": "kind", "rule": f"must be one of {', '.join(IMPORTABLE)}"}],
             )
-        media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        media = media_type(request)
         if media not in CSV_TYPES + JSON_TYPES:
             return problem(
                 415,

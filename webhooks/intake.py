@@ -27,12 +27,15 @@ and webhooks/browser.py turns the answers into a redirect or pages for a browser
 Validated posts are written by one group-commit writer (webhooks/group_commit.py): concurrent posts share a
 transaction and its commit instead of queueing for one commit each, and each still hears 202 only after the
 commit that holds its row and job.  A batch that fails answers 503 with Retry-After to each of its senders.
+
+What a parsed body becomes (its inbox row, or the 400 for a body that cannot be parsed) is decided in
+webhooks/intake_checks.py; reading the body within its limit is webhooks/request_body.py (shared with the
+import API).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import math
 import time
@@ -49,22 +52,22 @@ from sqlalchemy import Connection, Engine, text
 from mappings.profile import Profile
 from models import IntakeSubmission, Problem
 from models.intake import SERVER_FIELDS as _SERVER_FIELDS
-from models.intake import split_sender_fields, validate_submission
-from models.keys import email_hash, normalise_email
 from models.logsafe import loggable
-from store.intake import HONEYPOT, INVALID, MAPPING, InboxRepository, NewDelivery, StoredDelivery
+from store.intake import INVALID, InboxRepository, NewDelivery, StoredDelivery
 from store.intake_tables import FORM_TOKEN
 from sync.intake import INTAKE_JOB, INTAKE_MAX_ATTEMPTS, IntakeMappingCheck
 from webhooks.browser import browser_answer, origin_allowed, preflight_headers, request_origin, wants_json
 from webhooks.captcha import verify_captcha
 from webhooks.client_address import ClientAddress, PerClientLimiter
-from webhooks.fieldmaps import FormDocument, PayloadError, extract, parse_body, parse_multipart
+from webhooks.fieldmaps import FormDocument, PayloadError, parse_body, parse_multipart
 from webhooks.form_pages import form_page
 from webhooks.form_tokens import FORM_TOKEN_FIELD, FormTokens
 from webhooks.group_commit import GroupCommitWriter, WriterUnavailable
+from webhooks.intake_checks import classify, invalid_submission, readable_rule
 from webhooks.intake_ratelimit import SlidingLogLimiter
 from webhooks.metrics import IntakeMetrics
 from webhooks.problems import problem, problem_responses
+from webhooks.request_body import BodyTooLarge, media_type, read_limited
 from webhooks.sources import IntakeSource
 from webhooks.verify import SignatureRejected, Verifier
 
@@ -95,10 +98,6 @@ class Receipt(BaseModel):
     status: str  # "accepted" (new, 202) or "duplicate" (already received, 200)
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 def store_deliveries(connection: Connection, deliveries: Sequence[NewDelivery]) -> list[StoredDelivery]:
     """One batch of the group-commit writer: inbox rows plus a job for each new, unquarantined one.
 
@@ -120,23 +119,6 @@ def _durable_sqlite(connection: Connection) -> None:
     on power loss), so a 202 survives a power cut; grouping makes that one fsync per batch, not per post."""
     if connection.dialect.name == "sqlite":
         connection.execute(text("PRAGMA synchronous=FULL"))
-
-
-async def read_limited(request: Request, limit: int) -> bytes:
-    """The body, refusing as soon as it passes `limit` bytes, whatever Content-Length claimed."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise BodyTooLarge
-    buffer = bytearray()
-    async for chunk in request.stream():
-        buffer += chunk
-        if len(buffer) > limit:
-            raise BodyTooLarge
-    return bytes(buffer)
-
-
-def _media_type(request: Request) -> str:
-    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
 
 
 class _SourceRuntime:
@@ -311,7 +293,7 @@ def intake_router(
                         errors=[{"field": "Origin", "rule": "must be one of the source's allowed_origins"}],
                     ),
                 )
-        media = _media_type(request)
+        media = media_type(request)
         allowed = FORM_TYPES if runtime.config.accepts_form else JSON_TYPES
         if media not in allowed:
             return reject(
@@ -388,9 +370,9 @@ def intake_router(
             else:
                 document = parse_body(body, form=runtime.config.accepts_form)
         except PayloadError as exc:  # not JSON / not UTF-8 form data: nothing to keep or review
-            return reject(source, "invalid_body", _invalid([Problem("submission", exc.field, exc.rule)]))
+            return reject(source, "invalid_body", invalid_submission([Problem("submission", exc.field, exc.rule)]))
         spam = await _browser_checks(runtime, source, document, client) if runtime.browser else None
-        delivery = _classify(
+        delivery = classify(
             runtime.config, source, document, body, media, received_at, verified.delivery_id, mapping_check, spam
         )
         if runtime.browser and delivery.quarantine_reason == INVALID and isinstance(document, FormDocument):
@@ -490,7 +472,7 @@ def intake_router(
                 "some fields are missing or not valid; nothing was kept",
                 errors=problems,
             )
-        errors = {p["field"]: _readable_rule(p["rule"]) for p in problems}
+        errors = {p["field"]: readable_rule(p["rule"]) for p in problems}
         page = form_page(
             source,
             runtime.config,
@@ -502,88 +484,3 @@ def intake_router(
         return HTMLResponse(page, status_code=422)
 
     return router
-
-
-def _readable_rule(rule: str) -> str:
-    """Pydantic's rule wording, made a sentence a person can act on."""
-    text = rule.removeprefix("Value error, ")
-    if text.lower().startswith("field required"):
-        return "This field is required."
-    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
-
-
-def _classify(
-    config: IntakeSource,
-    source: str,
-    document: Any,
-    body: bytes,
-    media: str,
-    received_at: datetime,
-    verified_delivery_id: str | None,
-    mapping_check: IntakeMappingCheck | None = None,
-    spam: tuple[str, Problem] | None = None,
-) -> NewDelivery:
-    """The inbox row for an authenticated, parsed body: a valid submission (pending), or quarantined with the
-    problems that kept it from validating.  Content never refuses a post from here on."""
-    candidate: dict[str, Any] | None = None
-    ignored: list[str] = []
-    honeypot = False
-    try:
-        extracted = extract(config, document)
-    except PayloadError as exc:  # parseable, but not the shape this source's payloads have
-        sender_delivery_id = None
-        problems: list[Problem] = [Problem("submission", exc.field, exc.rule)]
-    else:
-        sender_delivery_id = extracted.delivery_id
-        split = split_sender_fields(extracted.fields)
-        candidate, ignored, honeypot = split.known, split.ignored, extracted.honeypot_filled
-        problems = list(extracted.problems)
-    delivery_id = verified_delivery_id or sender_delivery_id or hashlib.sha256(body).hexdigest()
-    submission: IntakeSubmission | None = None
-    refused_by_mapping = False
-    if candidate is not None:
-        checked = validate_submission(candidate, source=source, delivery_id=delivery_id, received_at=received_at)
-        if isinstance(checked, list):
-            problems += [p for p in checked if p not in problems]
-        elif not problems:
-            submission = checked
-            # What the CRM mapping refuses on its own (an email longer than the CRM's 80 characters) can never
-            # be delivered, however long the job retries: staff review it now instead of in 72 hours.
-            if mapping_check is not None:
-                problems = mapping_check(checked)
-                refused_by_mapping = bool(problems)
-    reason = HONEYPOT if honeypot else (MAPPING if refused_by_mapping else INVALID) if problems else None
-    if spam is not None and reason in (None, MAPPING):
-        reason = spam[0]
-        problems = [spam[1], *problems]
-    if reason is not None:
-        submission = None
-    return NewDelivery(
-        source=source,
-        delivery_id=delivery_id,
-        received_at=received_at,
-        content_type=media,
-        raw_body=body,
-        submission=submission.model_dump(mode="json") if submission is not None else None,
-        email_hash=email_hash(submission.email) if submission is not None else _candidate_email_hash(candidate),
-        quarantine_reason=reason,
-        quarantine_problems=[{"field": p.field, "rule": p.rule} for p in problems] or None,
-        candidate=candidate if reason is not None else None,
-        ignored_fields=ignored or None,
-    )
-
-
-def _candidate_email_hash(candidate: dict[str, Any] | None) -> str | None:
-    """The email's hash for a quarantined row when it has a usable email, so staff can match it up."""
-    value = (candidate or {}).get("email")
-    if not isinstance(value, str):
-        return None
-    try:
-        return email_hash(normalise_email(value))
-    except ValueError:
-        return None
-
-
-def _invalid(problems: list[Problem]) -> JSONResponse:
-    first = problems[0]
-    return problem(400, "invalid-submission", "Invalid submission", f"{first.field}: {first.rule}", errors=problems)
