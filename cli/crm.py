@@ -11,6 +11,7 @@ from cli import tables
 from cli.context import console, err_console, get_context
 from connector.base import CrmConnector, CrmError, CrmRecord
 from connector.ids import is_id
+from connector.reader import query_all
 from connector.soql import soql_quote
 from mappings.profile import load_profile
 
@@ -62,6 +63,7 @@ def query(
     """Run SOQL against the configured CRM and print every row (all pages)."""
     connector = get_context(ctx).connector()
     try:
+        # The pages themselves, not `connector.reader.query_all`: `SELECT COUNT() …` has a totalSize and no records.
         pages = list(connector.query(soql, include_deleted=include_deleted))
     except CrmError as exc:
         raise _fail(exc) from None
@@ -185,7 +187,7 @@ def _record_id(connector: CrmConnector, object_name: str, record: str, key_field
             err_console.print(f"{record!r} is not an Id, and {object_name} has no Name or {key_field} to find it by")
             raise typer.Exit(2)
         soql = f"SELECT Id FROM {object_name} WHERE {' OR '.join(where)}"
-        found = [record for page in connector.query(soql) for record in page.records]
+        found = list(query_all(connector, soql))
     except CrmError as exc:
         raise _fail(exc) from None
     if len(found) != 1:

@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 
 from cli.context import console
 from connector.base import CrmConnector
-from connector.soql import soql_quote
+from connector.reader import query_all, records_where_in
 from demo.generator import PROGRAM, DemoProgram
 from mappings.health import ISSUE_OBJECT
 from models.common import EnrollmentStatus
@@ -61,8 +61,8 @@ def staff_scene(engine: Engine, crm: CrmConnector, program: DemoProgram, options
         console.print("(this scene needs the npsp_pmm profile and IGNITE_CRM_SYNC_HEALTH on; skipped)", highlight=False)
         return
     found = _late_completion(program)
-    records = crm.query(f"SELECT Id FROM pmdm__Program__c WHERE Ignite_Key__c = {soql_quote(PROGRAM.key)}")
-    ids = [r["Id"] for page in records for r in page.records]
+    programs = records_where_in(crm, "pmdm__Program__c", ["Id"], "Ignite_Key__c", [PROGRAM.key])
+    ids = [r["Id"] for r in programs]
     if found is None or not ids:
         console.print("(no cohort runs past the grant year at this demo size; skipped)", highlight=False)
         return
@@ -83,7 +83,7 @@ def staff_scene(engine: Engine, crm: CrmConnector, program: DemoProgram, options
         f"SELECT Name, Status__c, Object__c, Error_Code__c, Message__c, What_To_Do__c FROM {ISSUE_OBJECT} "
         "WHERE Status__c != 'Resolved'"
     )
-    for issue in (r for page in crm.query(soql) for r in page.records):
+    for issue in query_all(crm, soql):
         console.print(
             f"  {issue['Name']} [{issue['Status__c']}] {issue['Object__c']} {issue['Error_Code__c']}: "
             f"{issue['Message__c']}\n  what to do: {issue['What_To_Do__c']}",

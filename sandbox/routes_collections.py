@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from connector.base import CrmConnector, CrmError, RowResult
+from connector.reader import query_all
 from connector.soql import soql_quote
 from sandbox.front import fault_of
 from sandbox.responses import CrmError400, save_result, sf_error, strip_attributes
@@ -155,7 +156,7 @@ class _Undo:
             record_id = record.get("Id") or record.get("id")
             if record_id is None and upsert_key is not None and record.get(upsert_key[1]) is not None:
                 soql = f"SELECT Id FROM {object_name} WHERE {upsert_key[1]} = {_key_literal(record[upsert_key[1]])}"
-                found = [r["Id"] for page in crm.query(soql) for r in page.records]
+                found = [r["Id"] for r in query_all(crm, soql)]
                 record_id = found[0] if len(found) == 1 else None
             if record_id is not None and fields:
                 with contextlib.suppress(CrmError):

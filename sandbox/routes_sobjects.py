@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from connector.reader import query_all
 from connector.soql import soql_quote
 from sandbox.responses import MULTIPLE_MATCH_CODES, NOT_FOUND_CODES, rest_error, sf_error, with_attributes
 from sandbox.state import DATA, SandboxState
@@ -82,7 +83,7 @@ def sobjects_router(state: SandboxState) -> APIRouter:
     def get_by_external_id(version: str, object_name: str, field_name: str, value: str) -> JSONResponse:
         soql = f"SELECT Id FROM {object_name} WHERE {field_name} = {soql_quote(value)}"
         with state.locked() as crm:
-            ids = [r["Id"] for page in crm.query(soql) for r in page.records]
+            ids = [r["Id"] for r in query_all(crm, soql)]
             if not ids:
                 return sf_error(404, "NOT_FOUND", "The requested resource does not exist")
             if len(ids) > 1:

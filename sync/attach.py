@@ -21,11 +21,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from connector.base import CrmConnector, FatalCrmError
+from connector.reader import chunks, in_list, query_all
 from connector.soql import soql_quote
 
 CHECKSUM_PREFIX = "sha256:"
-# Query ContentVersions of this many linked documents at a time (keeps the SOQL well under its length limit).
-_IN_CHUNK = 200
 
 CREATED = "created"
 NEW_VERSION = "new version"
@@ -47,7 +46,7 @@ class Attached:
 
 
 def _records(connector: CrmConnector, soql: str) -> list[dict[str, Any]]:
-    return [dict(record) for page in connector.query(soql) for record in page.records]
+    return [dict(record) for record in query_all(connector, soql)]
 
 
 def find_opportunity(connector: CrmConnector, grant_key: str, external_id_field: str) -> str:
@@ -67,21 +66,25 @@ def _latest_version(connector: CrmConnector, opportunity: str, title: str) -> di
     links = _records(
         connector, f"SELECT ContentDocumentId FROM ContentDocumentLink WHERE LinkedEntityId = {soql_quote(opportunity)}"
     )
-    documents = sorted({str(link["ContentDocumentId"]) for link in links if link.get("ContentDocumentId")})
+    documents = {str(link["ContentDocumentId"]) for link in links if link.get("ContentDocumentId")}
     newest: dict[str, Any] | None = None
-    for start in range(0, len(documents), _IN_CHUNK):
-        ids = ", ".join(soql_quote(d) for d in documents[start : start + _IN_CHUNK])
-        rows = _records(
-            connector,
-            "SELECT Id, ContentDocumentId, Description, CreatedDate FROM ContentVersion "
-            f"WHERE ContentDocumentId IN ({ids}) AND Title = {soql_quote(title)} ORDER BY CreatedDate DESC, Id DESC",
+    # Not `records_where_in`: the Title filter and the ordering go into each chunk's query, and only the
+    # chunk's first (newest) row is needed.
+    for chunk in chunks(documents):
+        row = next(
+            query_all(
+                connector,
+                "SELECT Id, ContentDocumentId, Description, CreatedDate FROM ContentVersion "
+                f"WHERE ContentDocumentId IN ({in_list(chunk)}) AND Title = {soql_quote(title)} "
+                "ORDER BY CreatedDate DESC, Id DESC",
+            ),
+            None,
         )
-        for row in rows[:1]:
-            if newest is None or (str(row.get("CreatedDate")), str(row["Id"])) > (
-                str(newest.get("CreatedDate")),
-                str(newest["Id"]),
-            ):
-                newest = row
+        if row is not None and (
+            newest is None
+            or (str(row.get("CreatedDate")), str(row["Id"])) > (str(newest.get("CreatedDate")), str(newest["Id"]))
+        ):
+            newest = dict(row)
     return newest
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from connector.base import CrmConnector, CrmError
-from connector.reader import in_list, query_all
+from connector.reader import records_by_ids
 from store.intake import InboxRepository
 from store.jobs import JobRepository, utcnow
 from store.ledger import LedgerRepository
@@ -46,17 +46,10 @@ class ReconcileReport:
         }
 
 
-def _ids_in(
-    crm: CrmConnector, object_name: str, ids: Sequence[str], extra: str = "", deleted: bool = False
-) -> list[dict[str, Any]]:
-    soql = f"SELECT Id{extra} FROM {object_name} WHERE Id IN ({in_list(ids)})"
-    return list(query_all(crm, soql, include_deleted=deleted))
-
-
 def _merged_into(crm: CrmConnector, object_name: str, ids: Sequence[str]) -> dict[str, str]:
     """{deleted Id: surviving Id} for records merged away (objects without MasterRecordId have none)."""
     try:
-        rows = _ids_in(crm, object_name, ids, ", IsDeleted, MasterRecordId", deleted=True)
+        rows = records_by_ids(crm, object_name, ["IsDeleted", "MasterRecordId"], ids, include_deleted=True).values()
     except CrmError:
         return {}
     return {str(r["Id"]): str(r["MasterRecordId"]) for r in rows if r.get("MasterRecordId")}
@@ -72,7 +65,7 @@ def reconcile(engine: Engine, crm: CrmConnector, objects: Sequence[str]) -> Reco
         for page in pages:
             ids = sorted({e.crm_id for e in page if e.crm_id})
             for chunk in batches(ids, RECONCILE_BATCH):
-                present = {str(r["Id"]) for r in _ids_in(crm, object_name, chunk)}
+                present = set(records_by_ids(crm, object_name, [], chunk))
                 checked += len(chunk)
                 gone.extend(i for i in chunk if i not in present)
         merged = _merged_into(crm, object_name, gone) if gone else {}
