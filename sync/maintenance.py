@@ -88,9 +88,10 @@ class Housekeeping:
     body.  A quarantined one waits for staff: kept for good while `keep_quarantined` is None (the default),
     else purged and marked discarded after that (IGNITE_INTAKE_QUARANTINE_RETENTION_DAYS)."""
 
+    # IGNITE_INTAKE_RETENTION_DAYS, required: its default lives in settings.py only.
+    keep_intake_bodies: timedelta
     keep_succeeded_jobs: timedelta = timedelta(days=7)
     keep_runs: timedelta = timedelta(days=90)
-    keep_intake_bodies: timedelta = timedelta(days=30)
     keep_quarantined: timedelta | None = None
     # Rows the CRM refused are sent again after an hour, then 2, 4, ... hours, at most daily (None: never;
     # `ignite-sync replay --rejected` still sends them at once).

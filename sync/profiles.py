@@ -427,16 +427,35 @@ def planned_steps(
     profile: Profile,
     *,
     flags: Iterable[str] = (),
-    min_respondents: int = 5,
+    min_respondents: int,
     org_flags: Callable[[], frozenset[str]] | None = None,
 ) -> list[PlannedStep]:
     """Every step of the profile in dependency order, each with the source of its candidate rows.
 
-    `org_flags` answers the profile's `detect:` flags from the org (see `mappings.detect`); it is called only
-    when a step that depends on them has a row to build, so an unchanged resync makes no describe call.
+    `min_respondents` is the settings' suppression threshold for the derived cohort outcomes (no default here:
+    it comes from Settings through `SyncOptions`).  `org_flags` answers the profile's `detect:` flags from the
+    org (see `mappings.detect`); it is called only when a step that depends on them has a row to build, so an
+    unchanged resync makes no describe call.
     """
-    derived = derived_producers(min_respondents)
-    active = frozenset(flags)
+    return _plan(profile, frozenset(flags), org_flags, derived_producers(min_respondents))
+
+
+def table_steps(profile: Profile, *, flags: Iterable[str] = ()) -> list[PlannedStep]:
+    """The profile's steps fed by program tables (each with a `TableSource`), in dependency order.
+
+    Derived steps (summaries, cohort outcomes) are left out, so no suppression threshold is needed: what needs
+    only the table steps (`status`'s pending counts) cannot depend on one.
+    """
+    return _plan(profile, frozenset(flags), None, None)
+
+
+def _plan(
+    profile: Profile,
+    active: frozenset[str],
+    org_flags: Callable[[], frozenset[str]] | None,
+    derived: Mapping[str, tuple[Callable[[Engine], Iterable[BaseModel]], list[str]]] | None,
+) -> list[PlannedStep]:
+    """The steps in order; `derived` None leaves the derived steps out."""
     steps: list[PlannedStep] = []
     for name in profile.order:
         spec = profile.steps[name]
@@ -447,6 +466,8 @@ def planned_steps(
         source: TableSource | DerivedSource
         if spec.model in MODEL_KINDS:
             source = TableSource(mapper, MODEL_KINDS[spec.model], needs)
+        elif derived is None:
+            continue  # a derived step, left out (see `table_steps`)
         elif spec.model in derived:
             produce, inputs = derived[spec.model]
             source = DerivedSource(mapper, produce, [KINDS[k] for k in inputs], needs)

@@ -33,7 +33,7 @@ from sync.engine import ProgressCallback, StepCounts, SyncEngine, SyncReport
 from sync.health import SyncHealth
 from sync.maintenance import Housekeeping, reconcile
 from sync.options import SyncOptions, WorkerOptions
-from sync.profiles import TableSource, planned_steps
+from sync.profiles import TableSource, planned_steps, table_steps
 from sync.retry import RetryPolicy
 from sync.worker import Handler, JobControl, Periodic, Retry, Worker, WorkerStats, run_workers
 
@@ -174,11 +174,12 @@ def enqueue_sync(database: str | Engine, *, profile: str | None = None, full: bo
 
 
 def make_handlers(
-    engine: Engine, crm_factory: CrmFactory, options: SyncOptions, housekeeping: Housekeeping | None = None
+    engine: Engine, crm_factory: CrmFactory, options: SyncOptions, housekeeping: Housekeeping
 ) -> dict[str, Handler]:
     """The job handlers of the sync engine: sync, reconcile, housekeeping.  The composition root adds the others
     (intake delivery) and hands the lot to `run_worker`; the CRM comes from `crm_factory`, opened once, when
-    the first job needs it."""
+    the first job needs it.  `housekeeping` carries the settings' retention (required: no retention is
+    invented here)."""
     crm_holder: dict[str, CrmConnector] = {}
     lock = threading.Lock()
 
@@ -226,7 +227,7 @@ def make_handlers(
         log.info("reconcile: %s", report.as_dict())
 
     def housekeeping_job(job: Job, control: JobControl) -> None:
-        log.info("housekeeping: %s", (housekeeping or Housekeeping()).run(engine))
+        log.info("housekeeping: %s", housekeeping.run(engine))
         retry_requests()
 
     return {job_kinds.SYNC: sync_job, job_kinds.RECONCILE: reconcile_job, job_kinds.HOUSEKEEPING: housekeeping_job}
@@ -307,7 +308,7 @@ def pending_by_object(engine: Engine, profile: str, *, individual_responses: boo
             )
         }
     flags = ["individual_responses"] if individual_responses else []
-    for planned in planned_steps(loaded, flags=flags):
+    for planned in table_steps(loaded, flags=flags):
         spec = loaded.steps[planned.step.name]
         if not isinstance(planned.source, TableSource) or spec.when or spec.unless:
             continue

@@ -95,7 +95,7 @@ def test_a_refusal_fixed_in_the_crm_heals_without_anyone_replaying_it(
     assert run_sync(engine, crm, options(PROFILE)).by_object()["Contact"]["rejected"] == 1
 
     crm.ensure_schema(describes())  # the admin relaxes the rule in the CRM, and tells nobody
-    housekeeping = Housekeeping()
+    housekeeping = Housekeeping(keep_intake_bodies=timedelta(days=30))
     assert housekeeping.run(engine)["rejected_rows_retried"] == 0  # too soon: the wait is an hour
     later = housekeeping.run(engine, now=utcnow() + HOUR + timedelta(minutes=1))
     assert later["rejected_rows_retried"] == 1

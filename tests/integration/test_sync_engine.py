@@ -23,7 +23,7 @@ from syncdata import (
 from models import Cohort, Participant
 from sync.options import WorkerOptions
 from sync.runner import enqueue_sync, make_handlers, replay, run_sync, run_worker, sync_status
-from tests.sync_options import options
+from tests.sync_options import housekeeping, options
 from wiring import open_local_crm
 
 
@@ -227,7 +227,7 @@ def test_a_queued_sync_is_run_by_a_worker(engine: Engine, tmp_path: Path, data: 
     crm, url = local_crm(tmp_path)
     job_id = enqueue_sync(engine, reason="test")
     assert enqueue_sync(engine, reason="another import") == job_id  # pending incremental syncs coalesce
-    handlers = make_handlers(engine, lambda: open_local_crm(url, PROFILE), options(PROFILE))
+    handlers = make_handlers(engine, lambda: open_local_crm(url, PROFILE), options(PROFILE), housekeeping(PROFILE))
     stats = run_worker(engine, handlers, WorkerOptions(once=True, reconcile_every=None))
     assert stats.succeeded == 1
     assert len(keys_of(crm, "Contact")) == len(data["participants"])

@@ -30,7 +30,7 @@ from store.jobs import JobRepository
 from sync import jobs as job_kinds
 from sync.runner import make_handlers, replay, run_sync, sync_status
 from sync.worker import JobControl
-from tests.sync_options import options
+from tests.sync_options import housekeeping, options
 
 ISSUE_FIELDS = (
     "Ignite_Key__c, Status__c, Problem__c, Object__c, Step__c, Record_Key__c, Error_Code__c, Fields__c, "
@@ -210,7 +210,7 @@ def test_the_workers_housekeeping_queues_a_sync_when_staff_ask_for_a_retry(
     engine: Engine, refused: tuple[LocalCrm, dict[str, Any]]
 ) -> None:
     crm, _ = refused
-    handlers = make_handlers(engine, lambda: crm, options(PROFILE))
+    handlers = make_handlers(engine, lambda: crm, options(PROFILE), housekeeping(PROFILE))
     control = JobControl(threading.Event())
     handlers[job_kinds.HOUSEKEEPING](None, control)  # type: ignore[arg-type]
     with engine.connect() as conn:

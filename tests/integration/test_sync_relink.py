@@ -20,7 +20,7 @@ from mappings.profile import load_profile
 from models import Participant
 from store.ledger import LedgerRepository
 from sync.maintenance import reconcile
-from sync.profiles import planned_steps
+from sync.profiles import table_steps
 from sync.runner import replay, run_sync, sync_status
 from tests.sync_options import options
 from wiring import open_local_crm
@@ -230,7 +230,7 @@ def test_the_rows_referencing_a_changed_parent_are_exactly_that_parents_children
     lookup is a template (a session's service): either way only the children, all of them."""
     data = program(cohorts=2, per_cohort=3, sessions=2)
     seed(engine, data)
-    steps = {p.step.name: p.source for p in planned_steps(load_profile("npsp_pmm"))}
+    steps = {p.step.name: p.source for p in table_steps(load_profile("npsp_pmm"))}
     person: Participant = data["participants"][0]
     by_person = steps["attendance"].referencing(engine, {"participant_contact": {person.key}})  # type: ignore[attr-defined]
     assert sorted(c.key for c in by_person) == sorted(a.key for a in data["attendance"] if a.participant == person.key)

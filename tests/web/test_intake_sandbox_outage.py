@@ -36,7 +36,7 @@ from sync.options import WorkerOptions
 from sync.retry import RetryPolicy
 from sync.runner import make_handlers, run_worker
 from sync.worker import Worker
-from tests.sync_options import options
+from tests.sync_options import housekeeping, options
 from tests.web.helpers import compact, standard_headers, submission
 
 PROFILE = "npsp_pmm"
@@ -164,7 +164,7 @@ def test_an_outage_of_the_salesforce_sandbox_ends_with_exactly_one_lead_per_subm
     while True:
         run_worker(
             web_engine,
-            {**make_handlers(web_engine, salesforce, options(PROFILE)), INTAKE_JOB: handler},
+            {**make_handlers(web_engine, salesforce, options(PROFILE), housekeeping(PROFILE)), INTAKE_JOB: handler},
             WorkerOptions(once=True, retry=RETRY, poll_seconds=0.01, reconcile_every=None, housekeeping_every=None),
         )
         with web_engine.connect() as conn:
