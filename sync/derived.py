@@ -40,46 +40,29 @@ def _outcomes(min_respondents: int) -> Callable[[Engine], Iterator[BaseModel]]:
     return produce
 
 
-def _organization_summaries(engine: Engine) -> Iterable[BaseModel]:
-    return organization_summaries(
-        _stream(engine, "organizations"),  # type: ignore[arg-type]
-        _stream(engine, "cohorts"),  # type: ignore[arg-type]
-        _stream(engine, "enrollments"),  # type: ignore[arg-type]
-        _stream(engine, "sessions"),  # type: ignore[arg-type]
-        _stream(engine, "attendance"),  # type: ignore[arg-type]
-    )
+Producer = Callable[[Engine], Iterable[BaseModel]]
 
 
-def _participant_summaries(engine: Engine) -> Iterable[BaseModel]:
-    return participant_summaries(
-        _stream(engine, "participants"),  # type: ignore[arg-type]
-        _stream(engine, "cohorts"),  # type: ignore[arg-type]
-        _stream(engine, "enrollments"),  # type: ignore[arg-type]
-        _stream(engine, "sessions"),  # type: ignore[arg-type]
-        _stream(engine, "attendance"),  # type: ignore[arg-type]
-    )
+def _summaries(build: Callable[..., Iterable[BaseModel]], kinds: list[str]) -> tuple[Producer, list[str]]:
+    """A summary's producer, streaming `kinds` into `build` in this order, and the same tables as its inputs: the
+    list is written once, so what a summary reads and what makes it stale cannot drift apart."""
+
+    def produce(engine: Engine) -> Iterable[BaseModel]:
+        return build(*(_stream(engine, kind) for kind in kinds))
+
+    return produce, kinds
 
 
-def _grant_summaries(engine: Engine) -> Iterable[BaseModel]:
-    return grant_summaries(
-        _stream(engine, "grants"),  # type: ignore[arg-type]
-        _stream(engine, "cohorts"),  # type: ignore[arg-type]
-        _stream(engine, "enrollments"),  # type: ignore[arg-type]
-    )
-
-
-def derived_producers(min_respondents: int) -> dict[str, tuple[Callable[[Engine], Iterable[BaseModel]], list[str]]]:
+def derived_producers(min_respondents: int) -> dict[str, tuple[Producer, list[str]]]:
     """{model: (what produces its records, the tables they are computed from)} for the derived models."""
     return {
         "Measure": (_measures, []),
         "CohortOutcome": (_outcomes(min_respondents), ["responses", "cohorts"]),
-        "OrganizationSummary": (
-            _organization_summaries,
-            ["organizations", "cohorts", "enrollments", "sessions", "attendance"],
+        "OrganizationSummary": _summaries(
+            organization_summaries, ["organizations", "cohorts", "enrollments", "sessions", "attendance"]
         ),
-        "ParticipantSummary": (
-            _participant_summaries,
-            ["participants", "cohorts", "enrollments", "sessions", "attendance"],
+        "ParticipantSummary": _summaries(
+            participant_summaries, ["participants", "cohorts", "enrollments", "sessions", "attendance"]
         ),
-        "GrantSummary": (_grant_summaries, ["grants", "cohorts", "enrollments"]),
+        "GrantSummary": _summaries(grant_summaries, ["grants", "cohorts", "enrollments"]),
     }

@@ -30,7 +30,7 @@ from store.jobs_tables import sync_ledger
 from store.ledger import LedgerRepository
 from store.records import KINDS, RecordKind
 from store.repository import RecordRepository
-from sync.derived import derived_producers
+from sync.derived import Producer, derived_producers
 from sync.plan import Candidate, ParentRef
 from sync.related import MODEL_KINDS, StoreRelated
 from sync.steps import PlannedStep, StepDef
@@ -453,7 +453,7 @@ def _plan(
     profile: Profile,
     active: frozenset[str],
     org_flags: Callable[[], frozenset[str]] | None,
-    derived: Mapping[str, tuple[Callable[[Engine], Iterable[BaseModel]], list[str]]] | None,
+    derived: Mapping[str, tuple[Producer, list[str]]] | None,
 ) -> list[PlannedStep]:
     """The steps in order; `derived` None leaves the derived steps out."""
     steps: list[PlannedStep] = []
