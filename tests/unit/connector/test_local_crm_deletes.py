@@ -9,6 +9,7 @@ import pytest
 
 from connector.local import LocalCrm
 from mappings.snapshots import load_describes
+from tests.unit.connector.local_records import made
 
 
 @pytest.fixture
@@ -21,12 +22,6 @@ def pmm(tmp_path: Path) -> Iterator[LocalCrm]:
 def core(tmp_path: Path) -> Iterator[LocalCrm]:
     with LocalCrm.create_database(f"sqlite:///{tmp_path / 'core.db'}", load_describes("salesforce_core")) as crm:
         yield crm
-
-
-def made(crm: LocalCrm, object_name: str, record: dict[str, object]) -> str:
-    [result] = crm.create(object_name, [record])
-    assert result.success and result.id, result
-    return result.id
 
 
 def test_a_contact_with_program_engagements_cannot_be_deleted_as_pmm_restricts_it(pmm: LocalCrm) -> None:

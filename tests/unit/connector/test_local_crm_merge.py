@@ -10,6 +10,7 @@ import pytest
 from connector.base import FatalCrmError
 from connector.local import LocalCrm
 from mappings.snapshots import load_describes
+from tests.unit.connector.local_records import made
 
 KEY = "Ignite_Key__c"
 
@@ -18,12 +19,6 @@ KEY = "Ignite_Key__c"
 def crm(tmp_path: Path) -> Iterator[LocalCrm]:
     with LocalCrm.create_database(f"sqlite:///{tmp_path / 'crm.db'}", load_describes("salesforce_core")) as crm:
         yield crm
-
-
-def made(crm: LocalCrm, object_name: str, record: dict[str, object]) -> str:
-    [result] = crm.create(object_name, [record])
-    assert result.success and result.id, result
-    return result.id
 
 
 def test_merged_contacts_are_deleted_with_their_master_and_their_lookups_move_to_it(crm: LocalCrm) -> None:
