@@ -6,7 +6,9 @@ from typing import Annotated
 
 import typer
 
-import store.intake_tables  # noqa: F401  (puts the inbox's tables on the shared metadata)
+# Every table module, so `rotate` covers every encrypted column (the inbox's, and the job and ledger messages).
+import store.intake_tables
+import store.jobs_tables  # noqa: F401
 from cli.context import console, err_console, get_context
 from store.encryption import SETTING, EncryptionKeyError, installed_keyring, new_key
 from store.reencrypt import encrypted_tables, reencrypt_batch

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import Column, Index, Integer, String, Table
 
+from store.personal import holds_none
 from store.tables import KEY, metadata, survey_responses
 from store.types import UtcDateTime
 
@@ -26,6 +27,7 @@ funder_tokens = Table(
     Column("expires_at", UtcDateTime()),
     # Written at most once a minute per token (store/secrets.py).
     Column("last_used_at", UtcDateTime()),
+    info=holds_none("funders' download credentials: a hash and an admin's label"),
 )
 
 export_downloads = Table(
@@ -39,6 +41,7 @@ export_downloads = Table(
     Column("size_bytes", Integer),
     Column("sha256", String(64)),
     Column("at", UtcDateTime(), nullable=False),
+    info=holds_none("one row per download: funder, token id, outcome, size"),
 )
 
 ix_survey_responses_pairs = Index(

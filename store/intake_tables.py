@@ -14,6 +14,7 @@ from __future__ import annotations
 from sqlalchemy import JSON, Boolean, Column, Index, Integer, String, Table, UniqueConstraint
 
 from store.encryption import EncryptedBytes, EncryptedJSON, EncryptedText
+from store.personal import INBOX_BODY, INBOX_HASH, INBOX_ROW, holds_none, not_personal, personal
 from store.tables import metadata
 from store.types import UtcDateTime
 
@@ -47,26 +48,26 @@ intake_inbox = Table(
     Column("delivery_id", String(255), nullable=False),
     Column("received_at", UtcDateTime(), nullable=False),
     Column("content_type", String(100), nullable=False),
-    Column("body_sha256", String(64), nullable=False),
+    Column("body_sha256", String(64), nullable=False, info=not_personal("the body's SHA-256, for audit")),
     # The exact bytes the sender signed, for audit and replay; NULL once purged after the retention period.
     # Encrypted at rest, like every column below holding what the sender wrote (store/encryption.py).
-    Column("raw_body", EncryptedBytes(), nullable=True),
-    Column("body_purged_at", UtcDateTime(), nullable=True),
+    Column("raw_body", EncryptedBytes(), nullable=True, info=personal("free text", INBOX_BODY, "the body as sent")),
+    Column("body_purged_at", UtcDateTime(), nullable=True, info=not_personal("when the body was purged")),
     # The normalised IntakeSubmission (JSON mode); NULL for quarantined rows that never validated.
-    Column("submission", EncryptedJSON(), nullable=True),
-    Column("email_hash", String(24), nullable=True),
+    Column("submission", EncryptedJSON(), nullable=True, info=personal("contact", INBOX_BODY, "name, email, phone…")),
+    Column("email_hash", String(24), nullable=True, info=personal("pseudonym", INBOX_HASH)),
     Column("quarantined", Boolean, nullable=False, default=False),
     Column("quarantine_reason", String(64), nullable=True),
     # Why a quarantined row did not validate: [{"field", "rule"}], never the values (those are in raw_body).
     Column("quarantine_problems", JSON, nullable=True),
     # The submission fields read from the body before validation, so staff can correct and release them;
     # NULL once purged, like raw_body.
-    Column("candidate", EncryptedJSON(), nullable=True),
+    Column("candidate", EncryptedJSON(), nullable=True, info=personal("contact", INBOX_BODY, "name, email, phone…")),
     # Names (not values) of body fields the unknown-field policy left out of the submission (utm_source…).
     Column("ignored_fields", JSON, nullable=True),
     Column("reviewed_at", UtcDateTime(), nullable=True),
     # Staff's note when releasing or discarding (the discard reason).
-    Column("review_note", EncryptedText(), nullable=True),
+    Column("review_note", EncryptedText(), nullable=True, info=personal("free text", INBOX_ROW)),
     Column("status", String(16), nullable=False),
     Column("job_id", Integer, nullable=True),
     Column("outcome", String(32), nullable=True),
@@ -74,7 +75,7 @@ intake_inbox = Table(
     Column("crm_id", String(40), nullable=True),
     Column("processed_at", UtcDateTime(), nullable=True),
     # Encrypted: a CRM's error message may quote the values it refused.
-    Column("last_error", EncryptedText(), nullable=True),
+    Column("last_error", EncryptedText(), nullable=True, info=personal("free text", INBOX_ROW)),
     UniqueConstraint("source", "delivery_id", name="uq_intake_inbox_source_delivery_id"),
     Index("ix_intake_inbox_received_at", "received_at"),
     Index("ix_intake_inbox_status", "status"),
@@ -94,4 +95,5 @@ api_keys = Table(
     Column("revoked_at", UtcDateTime(), nullable=True),
     # NULL: never expires (keys made before expiry existed, or made with --no-expiry).
     Column("expires_at", UtcDateTime(), nullable=True),
+    info=holds_none("credentials of the ingest API: a name, a public id and a hash"),
 )

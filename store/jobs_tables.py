@@ -15,8 +15,10 @@ They live on `store.tables.metadata` so one Alembic environment sees the whole s
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Integer, String, Table, Text
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, String, Table
 
+from store.encryption import EncryptedText
+from store.personal import ISSUE, JOB_ERROR, LEDGER, RUN_ERROR, not_personal, personal
 from store.tables import KEY, metadata
 from store.types import UtcDateTime
 
@@ -30,7 +32,7 @@ jobs = Table(
     metadata,
     Column("id", JOB_ID, primary_key=True, autoincrement=True),
     Column("kind", String(64), nullable=False),
-    Column("payload", JSON, nullable=False),
+    Column("payload", JSON, nullable=False, info=not_personal("ids and reasons, never a record's values")),
     # queued: waiting to run · running: leased to a worker · failed: an attempt failed, retries at run_after
     # · succeeded · dead: out of attempts or budget, waits for `replay`.
     Column("state", String(16), nullable=False),
@@ -39,7 +41,8 @@ jobs = Table(
     Column("run_after", UtcDateTime(), nullable=False),
     Column("lease_owner", String(128)),
     Column("lease_expires_at", UtcDateTime()),
-    Column("last_error", Text),
+    # Encrypted: a CRM's error message may quote the values it refused.
+    Column("last_error", EncryptedText(), info=personal("free text", JOB_ERROR)),
     Column("idempotency_key", String(255), nullable=False, unique=True),
     Column("coalesce_key", String(255), unique=True),
     Column("first_attempt_at", UtcDateTime()),
@@ -54,12 +57,12 @@ sync_ledger = Table(
     # One row per (record key, profile step).  Keyed by step rather than CRM object because two steps may write
     # different fields of the same CRM record (an organisation and its engagement summary both land on its
     # Account): each keeps its own hash, so neither resends because of the other.
-    Column("record_key", String(KEY), primary_key=True),
+    Column("record_key", String(KEY), primary_key=True, info=personal("pseudonym", LEDGER, "people's rows")),
     Column("step", String(80), primary_key=True),
     Column("object_name", String(80), nullable=False),
     # The program record the row comes from (a cohort's Service row is keyed `service:…` but comes from the
     # cohort `cohort:…`): the fast unchanged test joins the record table on it.
-    Column("source_key", String(KEY)),
+    Column("source_key", String(KEY), info=personal("pseudonym", LEDGER, "people's rows")),
     Column("crm_id", String(32)),
     # synced: the CRM holds `payload_hash` · rejected: the CRM refused `rejected_hash` (a row error)
     # · blocked: not sent because the parent `blocked_by` is not in the CRM · invalid: no payload could be built
@@ -71,9 +74,10 @@ sync_ledger = Table(
     Column("step_hash", String(64)),
     Column("payload_hash", String(64)),
     Column("rejected_hash", String(64)),
-    Column("error_code", String(64)),
-    Column("error_message", Text),
-    Column("blocked_by", String(KEY)),
+    Column("error_code", String(64), info=not_personal("the CRM's error code")),
+    # Encrypted, like jobs.last_error: the CRM's message may quote the value it refused.
+    Column("error_message", EncryptedText(), info=personal("free text", LEDGER)),
+    Column("blocked_by", String(KEY), info=personal("pseudonym", LEDGER, "a person's key when they block")),
     Column("attempts", Integer, nullable=False),
     Column("synced_at", UtcDateTime()),
     Column("updated_at", UtcDateTime(), nullable=False),
@@ -94,7 +98,7 @@ sync_runs = Table(
     Column("finished_at", UtcDateTime()),
     Column("counts", JSON, nullable=False),  # {object: {created, updated, unchanged, rejected, blocked}}
     Column("api_calls", Integer, nullable=False),
-    Column("error", Text),
+    Column("error", EncryptedText(), info=personal("free text", RUN_ERROR)),
     Index("ix_sync_runs_started_at", "started_at"),
 )
 
@@ -103,9 +107,9 @@ sync_runs = Table(
 sync_issues = Table(
     "sync_issues",
     metadata,
-    Column("record_key", String(KEY), primary_key=True),
+    Column("record_key", String(KEY), primary_key=True, info=personal("pseudonym", ISSUE, "people's rows")),
     Column("step", String(80), primary_key=True),
-    Column("issue_key", String(80), nullable=False, unique=True),
+    Column("issue_key", String(80), nullable=False, unique=True, info=personal("pseudonym", ISSUE, "the key again")),
     Column("status", String(16), nullable=False),  # open · resolved (as last written to the CRM)
     Column("payload_hash", String(64), nullable=False),
     Column("first_seen", UtcDateTime(), nullable=False),

@@ -7,6 +7,9 @@ the new one, both configured), and running it again skips the rows already on th
 without decrypting them, so it resumes where it stopped.  Plaintext rows (written before encryption existed,
 or while no key was configured) are encrypted by the same pass.
 
+Tables keyed by several columns (the sync ledger: record key and step) are walked in the order of the whole key;
+`last_key` is then a tuple.
+
 Rows are read `FOR UPDATE` on Postgres, so a worker recording an outcome at the same moment waits for the
 batch instead of having its write overwritten; SQLite has one writer at a time anyway.
 """
@@ -17,7 +20,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, Connection, MetaData, Table, bindparam, select, type_coerce, update
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Connection,
+    MetaData,
+    Table,
+    and_,
+    bindparam,
+    or_,
+    select,
+    tuple_,
+    type_coerce,
+    update,
+)
 
 from store.encryption import EncryptedBytes, EncryptedJSON, EncryptedText, Keyring, is_encrypted
 
@@ -28,17 +44,28 @@ ENCRYPTED_TYPES = (EncryptedBytes, EncryptedJSON, EncryptedText)
 class BatchResult:
     scanned: int
     rewritten: int
-    last_key: Any  # the primary key to continue after; None when the table is done
+    last_key: Any  # the primary key to continue after (a tuple for a composite key); None when the table is done
 
 
 def encrypted_tables(metadata: MetaData) -> Iterator[tuple[Table, list[Column[Any]]]]:
-    """Each table with encrypted columns, and those columns (tables with one-column primary keys only)."""
+    """Each table with encrypted columns, and those columns."""
     for table in metadata.sorted_tables:
         columns = [c for c in table.columns if isinstance(c.type, ENCRYPTED_TYPES)]
         if columns:
-            if len(table.primary_key.columns) != 1:
-                raise ValueError(f"{table.name}: encrypted columns need a one-column primary key to rotate")
+            if not table.primary_key.columns:
+                raise ValueError(f"{table.name}: encrypted columns need a primary key to rotate")
             yield table, columns
+
+
+def _after(pk: list[Column[Any]], after: Any) -> ColumnElement[bool]:
+    """Rows past `after` in primary-key order (lexicographic over a composite key, spelled out so every
+    dialect reads it the same way)."""
+    if len(pk) == 1:
+        return pk[0] > after
+    clause: ColumnElement[bool] = pk[-1] > after[-1]
+    for i in reversed(range(len(pk) - 1)):
+        clause = or_(pk[i] > after[i], and_(pk[i] == after[i], clause))
+    return clause
 
 
 def _stale(stored: Any, keyring: Keyring) -> bool:
@@ -57,22 +84,29 @@ def reencrypt_batch(
 
     The caller commits after each batch.  The installed keyring (store.encryption.install_keyring) must be
     `keyring`: the column types decrypt and encrypt with it."""
-    pk = next(iter(table.primary_key.columns))
+    pk = list(table.primary_key.columns)
+    n = len(pk)
     raw = [type_coerce(c, c.type.impl_instance).label(c.name) for c in columns]  # type: ignore[attr-defined]
-    query = select(pk, *raw).order_by(pk).limit(limit)
+    query = select(*pk, *raw).order_by(*pk).limit(limit)
     if after is not None:
-        query = query.where(pk > after)
+        query = query.where(_after(pk, after))
     rows = conn.execute(query.with_for_update()).all()
     if not rows:
         return BatchResult(0, 0, None)
-    stale = [row[0] for row in rows if any(_stale(row[i + 1], keyring) for i in range(len(columns)))]
+    stale = [tuple(row[:n]) for row in rows if any(_stale(row[n + i], keyring) for i in range(len(columns)))]
     if stale:
-        plain = conn.execute(select(pk, *columns).where(pk.in_(stale))).all()  # decrypted by the column types
+        key = pk[0] if n == 1 else tuple_(*pk)
+        wanted = [s[0] for s in stale] if n == 1 else stale
+        plain = conn.execute(select(*pk, *columns).where(key.in_(wanted))).all()  # decrypted by the column types
         statement = (
             update(table)
-            .where(pk == bindparam("_pk"))
+            .where(*[c == bindparam(f"_pk{i}") for i, c in enumerate(pk)])
             .values({c.name: bindparam(f"_v_{c.name}", type_=c.type) for c in columns})
         )
-        params = [{"_pk": r[0], **{f"_v_{c.name}": r[i + 1] for i, c in enumerate(columns)}} for r in plain]
+        params = [
+            {**{f"_pk{i}": r[i] for i in range(n)}, **{f"_v_{c.name}": r[n + i] for i, c in enumerate(columns)}}
+            for r in plain
+        ]
         conn.execute(statement, params)
-    return BatchResult(len(rows), len(stale), rows[-1][0])
+    last = rows[-1]
+    return BatchResult(len(rows), len(stale), last[0] if n == 1 else tuple(last[:n]))

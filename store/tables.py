@@ -22,6 +22,8 @@ from sqlalchemy import (
     Text,
 )
 
+from store.encryption import EncryptedText
+from store.personal import PROGRAM_RECORD, holds_none, personal
 from store.types import UtcDateTime
 
 NAMING = {
@@ -52,6 +54,7 @@ programs = Table(
     Column("description", Text),
     Column("start_date", Date),
     Column("end_date", Date),
+    info=holds_none("the program itself: its name, description and dates"),
 )
 
 organizations = Table(
@@ -63,6 +66,7 @@ organizations = Table(
     Column("city", String(40)),
     Column("state", String(2)),
     Column("website", String(255)),
+    info=holds_none("organisations (hospitals, health systems), not people"),
 )
 
 cohorts = Table(
@@ -76,27 +80,27 @@ cohorts = Table(
     Column("end_date", Date, nullable=False),
     Column("status", String(16), nullable=False),
     Column("delivery", String(16), nullable=False),
-    Column("facilitators", JSON, nullable=False),
+    Column("facilitators", JSON, nullable=False, info=personal("identity", PROGRAM_RECORD, "facilitators' names")),
 )
 
 participants = Table(
     "participants",
     metadata,
     *_record_columns(),
-    Column("email", String(320), nullable=False, unique=True),
-    Column("first_name", String(40), nullable=False),
-    Column("last_name", String(80), nullable=False),
-    Column("role", String(16), nullable=False),
-    Column("job_title", String(128)),
+    Column("email", String(320), nullable=False, unique=True, info=personal("contact", PROGRAM_RECORD)),
+    Column("first_name", String(40), nullable=False, info=personal("identity", PROGRAM_RECORD)),
+    Column("last_name", String(80), nullable=False, info=personal("identity", PROGRAM_RECORD)),
+    Column("role", String(16), nullable=False, info=personal("identity", PROGRAM_RECORD)),
+    Column("job_title", String(128), info=personal("identity", PROGRAM_RECORD)),
     Column("organization", String(KEY), nullable=False, index=True),
-    Column("phone", String(40)),
+    Column("phone", String(40), info=personal("contact", PROGRAM_RECORD)),
 )
 
 enrollments = Table(
     "enrollments",
     metadata,
     *_record_columns(),
-    Column("participant", String(KEY), nullable=False, index=True),
+    Column("participant", String(KEY), nullable=False, index=True, info=personal("pseudonym", PROGRAM_RECORD)),
     Column("cohort", String(KEY), nullable=False, index=True),
     Column("status", String(16), nullable=False),
     Column("enrolled_on", Date),
@@ -112,6 +116,7 @@ sessions = Table(
     Column("title", String(80), nullable=False),
     Column("starts_at", UtcDateTime(), nullable=False),
     Column("duration_minutes", Integer, nullable=False),
+    info=holds_none("a cohort's sessions: titles and times; who came is in attendance"),
 )
 
 attendance = Table(
@@ -119,7 +124,7 @@ attendance = Table(
     metadata,
     *_record_columns(),
     Column("session", String(KEY), nullable=False, index=True),
-    Column("participant", String(KEY), nullable=False, index=True),
+    Column("participant", String(KEY), nullable=False, index=True, info=personal("pseudonym", PROGRAM_RECORD)),
     Column("status", String(16), nullable=False),
     Column("minutes", Integer),
 )
@@ -128,11 +133,11 @@ survey_responses = Table(
     "survey_responses",
     metadata,
     *_record_columns(),
-    Column("participant", String(KEY), nullable=False),
+    Column("participant", String(KEY), nullable=False, info=personal("pseudonym", PROGRAM_RECORD)),
     Column("cohort", String(KEY), nullable=False),
     Column("measure", String(KEY), nullable=False),
     Column("phase", String(16), nullable=False),
-    Column("value", Float, nullable=False),
+    Column("value", Float, nullable=False, info=personal("answers", PROGRAM_RECORD)),
     Column("collected_on", Date, nullable=False),
     Index("ix_survey_responses_cohort_measure_phase", "cohort", "measure", "phase"),
 )
@@ -143,6 +148,7 @@ funders = Table(
     *_record_columns(),
     Column("name", String(255), nullable=False),
     Column("website", String(255)),
+    info=holds_none("funders are organisations; their contacts live in the CRM, not here"),
 )
 
 grants = Table(
@@ -156,6 +162,7 @@ grants = Table(
     Column("period_start", Date, nullable=False),
     Column("period_end", Date, nullable=False),
     Column("cohorts", JSON, nullable=False),
+    info=holds_none("grants: amounts, periods and the cohorts they fund"),
 )
 
 intake_submissions = Table(
@@ -165,16 +172,16 @@ intake_submissions = Table(
     Column("source", String(64), nullable=False),
     Column("delivery_id", String(255), nullable=False),
     Column("received_at", UtcDateTime(), nullable=False),
-    Column("first_name", String(40)),
-    Column("last_name", String(80), nullable=False),
-    Column("email", String(320), nullable=False, index=True),
-    Column("phone", String(40)),
+    Column("first_name", String(40), info=personal("identity", PROGRAM_RECORD)),
+    Column("last_name", String(80), nullable=False, info=personal("identity", PROGRAM_RECORD)),
+    Column("email", String(320), nullable=False, index=True, info=personal("contact", PROGRAM_RECORD)),
+    Column("phone", String(40), info=personal("contact", PROGRAM_RECORD)),
     Column("organization", String(255), nullable=False),
-    Column("job_title", String(128)),
-    Column("role", String(16)),
+    Column("job_title", String(128), info=personal("identity", PROGRAM_RECORD)),
+    Column("role", String(16), info=personal("identity", PROGRAM_RECORD)),
     Column("organization_kind", String(32)),
     Column("state", String(2)),
-    Column("interest", String(255)),
-    Column("message", Text),
+    Column("interest", String(255), info=personal("free text", PROGRAM_RECORD)),
+    Column("message", EncryptedText(), info=personal("free text", PROGRAM_RECORD)),
     Column("consent_to_contact", Boolean, nullable=False),
 )
