@@ -9,7 +9,7 @@ import typer
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from cli import apikeys, crm, db, export, intake, keys, mapping
+from cli import apikeys, crm, db, export, intake, keys, mapping, privacy
 from cli import sync as sync_cli
 from cli.context import console, err_console, get_context
 from cli.demo import demo_command
@@ -35,6 +35,7 @@ app.command("serve")(serve_command)
 app.add_typer(intake.app, name="intake")
 app.add_typer(apikeys.app, name="api-key")
 app.add_typer(keys.app, name="keys")
+app.add_typer(privacy.app, name="privacy")
 sync_cli.register(app)
 
 

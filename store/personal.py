@@ -30,7 +30,7 @@ KINDS: dict[Kind, str] = {
 }
 
 DB_READERS = "whoever can read the service database or its backups (its operators)"
-DB_READERS_ENCRYPTED = "only a holder of `IGNITE_ENCRYPTION_KEYS` as well as the database (its operators)"
+DB_READERS_ENCRYPTED = "whoever holds `IGNITE_ENCRYPTION_KEYS` as well as the database (its operators)"
 FORGET = "`ignite-sync forget` (issue 18)"
 
 
@@ -87,7 +87,8 @@ LEDGER = Handling(
     name="ledger row",
     kept="for good: the ledger remembers every record sent; a message is replaced on the next attempt and "
     "cleared once the CRM accepts the row",
-    readers=f"{DB_READERS} (messages: {DB_READERS_ENCRYPTED}); the admin through `ignite-sync status` and `failures`",
+    readers=f"{DB_READERS}, and the messages only with `IGNITE_ENCRYPTION_KEYS` too; the admin through "
+    "`ignite-sync status` and `failures`",
     erased=FORGET,
 )
 ISSUE = Handling(

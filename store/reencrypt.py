@@ -60,9 +60,8 @@ def encrypted_tables(metadata: MetaData) -> Iterator[tuple[Table, list[Column[An
 def _after(pk: list[Column[Any]], after: Any) -> ColumnElement[bool]:
     """Rows past `after` in primary-key order (lexicographic over a composite key, spelled out so every
     dialect reads it the same way)."""
-    if len(pk) == 1:
-        return pk[0] > after
-    clause: ColumnElement[bool] = pk[-1] > after[-1]
+    last = after[-1] if len(pk) > 1 else after
+    clause: ColumnElement[bool] = pk[-1] > last
     for i in reversed(range(len(pk) - 1)):
         clause = or_(pk[i] > after[i], and_(pk[i] == after[i], clause))
     return clause
