@@ -2,8 +2,8 @@
 
 Where it is stored comes from the tables themselves: each column's `info=personal(...)` annotation
 (store/personal.py) and its type (encrypted at rest or not), so a column added, dropped or encrypted changes the
-inventory with it.  Where it is sent (the CRM, funder exports, logs, a CAPTCHA verifier) is not a table, so it
-is declared here, in `DESTINATIONS` and `CRM_OBJECTS`; a test derives the CRM objects from the mapping
+inventory with it.  Where it is sent (the CRM, funder exports, the admin's files, logs, a CAPTCHA verifier) is not a
+table, so it is declared here, in `DESTINATIONS` and `CRM_OBJECTS`; a test derives the CRM objects from the mapping
 profiles and fails when they part.
 
 The README holds the rendered text between `START` and `END`; a test fails when it differs, and
@@ -64,6 +64,15 @@ DESTINATIONS = (
         kept="as long as the funder keeps the file; download tokens expire or are revoked",
         readers="the funder, for its own cohorts only",
         erased="nothing to erase: no person can be picked out of a suppressed aggregate",
+    ),
+    Destination(
+        where="the admin's terminal and the files they save",
+        what="`ignite-sync failures` (and its `--csv` file) and `intake quarantined` name people by role and "
+        "organisation or email hash, by name and email only with `--show-personal`; `intake show` prints a "
+        "submission's fields",
+        kept="as long as the admin keeps the file",
+        readers="the admin, and whoever they pass the file to",
+        erased="deleting the file",
     ),
     Destination(
         where="logs (the service's and the worker's, and the web access log)",
