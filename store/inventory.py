@@ -101,8 +101,8 @@ CRM_OBJECTS: dict[str, tuple[tuple[str, str], ...]] = {
         ("pmdm__ServiceParticipant__c", "a participant on a cohort's roster"),
         ("pmdm__ServiceDelivery__c", "a participant's attendance at a session"),
         ("Ignite_Survey_Response__c", "an individual answer (only with `IGNITE_CRM_INDIVIDUAL_RESPONSES`)"),
-        ("Lead", "an intake submission: name, email, phone, organisation, message"),
-        ("Task", "an intake submission matching an existing Contact"),
+        ("Lead", "an intake submission: name, email, phone, title, organisation, interest, message, consent"),
+        ("Task", "an intake submission's message, on the existing Contact it matched"),
         ("Ignite_Sync_Issue__c", "a refused row: the person's role and organisation, the CRM's message"),
     ),
     "nonprofit_cloud": (
@@ -113,8 +113,8 @@ CRM_OBJECTS: dict[str, tuple[tuple[str, str], ...]] = {
         ("BenefitAssignment", "a participant's assignment to a cohort's benefit"),
         ("BenefitDisbursement", "a participant's attendance at a session"),
         ("Ignite_Survey_Response__c", "an individual answer (only with `IGNITE_CRM_INDIVIDUAL_RESPONSES`)"),
-        ("Lead", "an intake submission: name, email, phone, organisation, message"),
-        ("Task", "an intake submission matching an existing Contact"),
+        ("Lead", "an intake submission: name, email, phone, title, organisation, interest, message, consent"),
+        ("Task", "an intake submission's message, on the existing Contact it matched"),
         ("Ignite_Sync_Issue__c", "a refused row: the person's role and organisation, the CRM's message"),
     ),
     "salesforce_core": (
@@ -123,8 +123,8 @@ CRM_OBJECTS: dict[str, tuple[tuple[str, str], ...]] = {
         ("CampaignMember", "an enrolment"),
         ("Ignite_Attendance__c", "a participant's attendance at a session"),
         ("Ignite_Survey_Response__c", "an individual answer (only with `IGNITE_CRM_INDIVIDUAL_RESPONSES`)"),
-        ("Lead", "an intake submission: name, email, phone, organisation, message"),
-        ("Task", "an intake submission matching an existing Contact"),
+        ("Lead", "an intake submission: name, email, phone, title, organisation, interest, message, consent"),
+        ("Task", "an intake submission's message, on the existing Contact it matched"),
         ("Ignite_Sync_Issue__c", "a refused row: the person's role and organisation, the CRM's message"),
     ),
 }
@@ -253,11 +253,12 @@ def render(meta: MetaData | None = None) -> str:
     """The inventory as Markdown (what goes between the README's markers)."""
     meta = meta or load_all_tables()
     tables = sorted(meta.tables.values(), key=lambda t: t.name)
-    kinds = "; ".join(f"**{kind}**: {meaning}" for kind, meaning in KINDS.items())
     lines = [
         f"<!-- generated from the tables' annotations (store/personal.py) by `{REGENERATE}`; do not edit -->",
         "",
-        f"What the kinds mean: {kinds}.",
+        "What each kind of personal data means:",
+        "",
+        *(f"- **{kind}**: {meaning}" for kind, meaning in KINDS.items()),
         "",
         *_stored(tables),
         "",
