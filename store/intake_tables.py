@@ -95,5 +95,7 @@ api_keys = Table(
     Column("revoked_at", UtcDateTime(), nullable=True),
     # NULL: never expires (keys made before expiry existed, or made with --no-expiry).
     Column("expires_at", UtcDateTime(), nullable=True),
+    # `import` (the ingest API's imports) or `admin` (also `POST /api/v1/forget`); revision 0008.
+    Column("role", String(16), nullable=False, server_default="import"),
     info=holds_none("credentials of the ingest API: a name, a public id and a hash"),
 )

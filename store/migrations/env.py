@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import store.erasure_tables
 import store.exports_tables
 import store.intake_tables
 import store.jobs_tables  # noqa: F401  (job queue, ledger, run history)
