@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 from mappings.profile import load_profile
 from settings import Settings, encryption_at_start, encryption_keyring, load_settings
 from store.encryption import install_keyring
+from store.erasure import install_erasure_key
 from webhooks.auth import api_key_dependency
 from webhooks.exports_api import get_engine as get_export_engine
 from webhooks.exports_api import get_min_cell as get_export_min_cell
@@ -84,6 +85,7 @@ def create_app(
     if missing_keys:
         logging.getLogger("ignite.service").warning(missing_keys)
     install_keyring(encryption_keyring(settings))
+    install_erasure_key(settings.erasure_key.get_secret_value() if settings.erasure_key else None)
     engine = wiring.engine
     metrics = IntakeMetrics()
     metrics.watch_database(engine, [inbox_gauges, job_gauges, sync_gauges])

@@ -150,7 +150,16 @@ class Settings(BaseSettings):
         ),
     )
 
-    @field_validator("intake_form_key")
+    erasure_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Key (32+ characters, `openssl rand -base64 32`) of the keyed hashes an erasure record keeps "
+            "(`ignite-sync forget`), so a dump cannot confirm who was forgotten. Never change it: earlier erasures "
+            "would no longer be recognised at import. Unset: a development key, refused in production."
+        ),
+    )
+
+    @field_validator("intake_form_key", "erasure_key")
     @classmethod
     def _long_form_key(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < 32:

@@ -13,6 +13,7 @@ from cli import apikeys, crm, db, export, intake, keys, mapping, privacy
 from cli import sync as sync_cli
 from cli.context import console, err_console, get_context
 from cli.demo import demo_command
+from cli.forget import forget_command
 from cli.imports import import_command
 from cli.sandbox import sandbox_command
 from cli.serve import serve_command
@@ -28,6 +29,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(crm.app, name="crm")
 app.command("import")(import_command)
 app.command("demo")(demo_command)
+app.command("forget")(forget_command)
 app.command("sandbox")(sandbox_command)
 mapping.register(app)
 export.register(app)

@@ -13,6 +13,7 @@ from connector.base import CrmConnector, CrmError
 from settings import Settings, SettingsError, encryption_keyring, load_settings
 from store.database import upgrade_database
 from store.encryption import install_keyring
+from store.erasure import install_erasure_key
 from wiring import Wiring
 
 console = Console()
@@ -73,6 +74,7 @@ def build_context(**overrides: object) -> AppContext:
         raise typer.Exit(2) from None
     # Every command that reads or writes the inbox (worker, intake review, keys rotate) uses the keys.
     install_keyring(encryption_keyring(settings))
+    install_erasure_key(settings.erasure_key.get_secret_value() if settings.erasure_key else None)
     return context
 
 
