@@ -30,6 +30,7 @@ from webhooks.exports_api import get_engine as get_export_engine
 from webhooks.exports_api import get_min_cell as get_export_min_cell
 from webhooks.exports_api import get_timezone as get_export_timezone
 from webhooks.exports_api import router as exports_router
+from webhooks.forget_api import forget_router
 from webhooks.form_tokens import FormTokens
 from webhooks.forms_api import forms_router
 from webhooks.health import health_router
@@ -121,6 +122,14 @@ def create_app(
     require_api_key = api_key_dependency(engine)
     web.include_router(
         ingest_router(engine=engine, require_api_key=require_api_key, metrics=metrics, profile=settings.profile)
+    )
+    web.include_router(
+        forget_router(
+            engine=engine,
+            require_api_key=require_api_key,
+            profile=settings.profile,
+            production=settings.env == "production",
+        )
     )
     # Funder downloads authenticate with their own funder-scoped tokens, not the ingest API keys.
     web.include_router(exports_router)

@@ -134,6 +134,7 @@ class Wiring:
         is closed when the worker stops.
         """
         from mappings.profile import load_profile
+        from sync.erasure import ERASURE_JOB, ErasureHandler
         from sync.intake import INTAKE_JOB, IntakeHandler
         from sync.runner import make_handlers
 
@@ -147,6 +148,8 @@ class Wiring:
         handlers: dict[str, Handler] = {
             **make_handlers(engine, self.crm_factory(options.profile), options, self.housekeeping()),
             INTAKE_JOB: intake,
+            # The CRM part of `ignite-sync forget`, opened per job like the local CRM's intake.
+            ERASURE_JOB: ErasureHandler(engine, self.intake_crm_factory(), load_profile(options.profile)),
         }
         try:
             yield handlers

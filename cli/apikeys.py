@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from cli.context import console, err_console, get_context
 from cli.credentials import ExpiresIn, NoExpiry, lifetime, state, when
-from store.api_keys import ApiKeyRepository
+from store.api_keys import ADMIN_ROLE, IMPORT_ROLE, ApiKeyRepository
 
 app = typer.Typer(
     rich_markup_mode=None, help="API keys for the ingest API (stored hashed; shown once).", no_args_is_help=True
@@ -23,6 +23,9 @@ def create(
     name: Annotated[str, typer.Argument(metavar="NAME", help="Who will use the key, e.g. 'lms'.")],
     expires_in: ExpiresIn = None,
     no_expiry: NoExpiry = False,
+    admin: Annotated[
+        bool, typer.Option("--admin", help="An administrator's key: may also erase a person (POST /api/v1/forget).")
+    ] = False,
 ) -> None:
     """Create a key and print it once; keep it in the caller's secret store.  It expires after a year unless
     --expires-in DAYS or --no-expiry says otherwise."""
@@ -30,13 +33,14 @@ def create(
     engine = get_context(ctx).migrated_engine()
     try:
         with engine.begin() as connection:
-            key = ApiKeyRepository(connection).create(name, lifetime=chosen)
+            key = ApiKeyRepository(connection).create(name, lifetime=chosen, role=ADMIN_ROLE if admin else IMPORT_ROLE)
     except IntegrityError:
         err_console.print(f"[red]error[/red] an API key named {name!r} exists; revoke it or pick another name")
         raise typer.Exit(1) from None
     console.print(key.token, highlight=False, soft_wrap=True)
     err_console.print(
-        f"created API key {name!r} ({key.key_id}), expires {when(key.expires_at, 'never')}; it is not shown again",
+        f"created {key.role} API key {name!r} ({key.key_id}), expires {when(key.expires_at, 'never')}; "
+        "it is not shown again",
         highlight=False,
     )
 
@@ -60,11 +64,12 @@ def list_keys(ctx: typer.Context) -> None:
     with engine.connect() as connection:
         keys = ApiKeyRepository(connection).list()
     now = datetime.now(UTC)
-    typer.echo("name\tid\tstate\tcreated\texpires\tlast used\trevoked")
+    typer.echo("name\tid\trole\tstate\tcreated\texpires\tlast used\trevoked")
     for key in keys:
         cells = [
             key.name,
             key.key_id,
+            key.role,
             state(revoked_at=key.revoked_at, expires_at=key.expires_at, now=now),
             when(key.created_at),
             when(key.expires_at, "never"),

@@ -17,7 +17,6 @@ from typing import Annotated, Any
 import typer
 
 from cli.context import AppContext, console, err_console, get_context
-from cli.sync import crm_factory
 from connector.base import CrmError
 from mappings.profile import load_profile
 from store.erasure import Subject, allow_reimport, erasure_key_is_set, subject_of
@@ -67,7 +66,7 @@ def forget_command(
     outcome = forget(engine, who, policy=crm, requested_by=_requested_by(), profile=settings.profile, dry_run=dry_run)
     if not dry_run and outcome.job_id is not None:
         profile = load_profile(settings.profile)
-        run_erasure_jobs(engine, ErasureHandler(engine, crm_factory(settings, settings.profile), profile))
+        run_erasure_jobs(engine, ErasureHandler(engine, context.wiring.crm_factory(), profile))
         outcome = refresh(engine, outcome)
     synced = None
     if not dry_run and not outcome.crm_queued and outcome.counts:
@@ -93,17 +92,9 @@ def _allow(engine: Any, who: Subject, as_json: bool) -> None:
 
 def _recompute_aggregates(context: AppContext) -> str | None:
     """Run the incremental sync the erasure queued, so cohort aggregates leave the person out now."""
-    settings = context.settings
+    wiring = context.wiring
     try:
-        report = runner.run_sync(
-            context.engine,
-            profile=settings.profile,
-            crm=crm_factory(settings, settings.profile)(),
-            individual_responses=settings.crm_individual_responses,
-            sync_health=settings.crm_sync_health,
-            max_issues=settings.crm_sync_health_max_issues,
-            min_respondents=settings.crm_min_respondents,
-        )
+        report = runner.run_sync(context.engine, wiring.crm_factory()(), wiring.sync_options())
     except CrmError as exc:
         err_console.print(f"the aggregates sync waits in the queue: the CRM did not answer ({exc})", highlight=False)
         return None

@@ -29,6 +29,7 @@ from models import (
 from models.problems import Problem
 from models.rules import within_program
 from store import tables
+from store.erasure import erased_keys, refusal_rule
 
 STRANDED_SHOWN = 20
 ENGAGED = [s.value for s in (EnrollmentStatus.ENROLLED, EnrollmentStatus.COMPLETED, EnrollmentStatus.WITHDRAWN)]
@@ -145,7 +146,13 @@ def check_programs(conn: Connection, rows: Sequence[tuple[str, Any]], _: Measure
 
 
 def check_participants(conn: Connection, rows: Sequence[tuple[str, Any]], _: MeasureCatalogue) -> list[Problem]:
-    return _require(conn, rows, "organization", tables.organizations, "organization")
+    """The organisation must exist; a person who was forgotten (`ignite-sync forget`) stays out until an
+    administrator allows them back."""
+    erased = erased_keys(conn, (record.key for _, record in rows))
+    return [
+        *_require(conn, rows, "organization", tables.organizations, "organization"),
+        *(Problem(location, "email", refusal_rule(erased[r.key])) for location, r in rows if r.key in erased),
+    ]
 
 
 def check_enrollments(conn: Connection, rows: Sequence[tuple[str, Any]], _: MeasureCatalogue) -> list[Problem]:

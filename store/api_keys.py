@@ -25,9 +25,22 @@ from store.secrets import (
     refusal_for,
 )
 
-__all__ = ["API_KEY_PREFIX", "ApiKeyInfo", "ApiKeyRepository", "NewApiKey"]
+__all__ = [
+    "ADMIN_ROLE",
+    "API_KEY_PREFIX",
+    "API_KEY_ROLES",
+    "IMPORT_ROLE",
+    "ApiKeyInfo",
+    "ApiKeyRepository",
+    "NewApiKey",
+]
 
 API_KEY_PREFIX = "isk"
+# What a key may do: `import` (the ingest API's imports; every key made before roles existed) or `admin`
+# (also `POST /api/v1/forget`).
+IMPORT_ROLE = "import"
+ADMIN_ROLE = "admin"
+API_KEY_ROLES = (IMPORT_ROLE, ADMIN_ROLE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +49,7 @@ class NewApiKey:
     key_id: str
     token: str  # shown once, never stored
     expires_at: datetime | None = None
+    role: str = IMPORT_ROLE
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +60,7 @@ class ApiKeyInfo:
     last_used_at: datetime | None
     revoked_at: datetime | None
     expires_at: datetime | None = None
+    role: str = IMPORT_ROLE
 
 
 class ApiKeyRepository:
@@ -53,19 +68,35 @@ class ApiKeyRepository:
         self.connection = connection
 
     def create(
-        self, name: str, *, now: datetime | None = None, lifetime: timedelta | None = DEFAULT_LIFETIME
+        self,
+        name: str,
+        *,
+        now: datetime | None = None,
+        lifetime: timedelta | None = DEFAULT_LIFETIME,
+        role: str = IMPORT_ROLE,
     ) -> NewApiKey:
         """A new key expiring after `lifetime` (None: never); the token is returned once and stored hashed."""
+        if role not in API_KEY_ROLES:
+            raise ValueError(f"an API key's role is one of {', '.join(API_KEY_ROLES)}")
         now = now or datetime.now(UTC)
         key_id = secrets.token_hex(6)
         token = f"{API_KEY_PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
         expires_at = expiry(now, lifetime)
         self.connection.execute(
             api_keys.insert().values(
-                name=name, key_id=key_id, key_hash=hash_token(token), created_at=now, expires_at=expires_at
+                name=name,
+                key_id=key_id,
+                key_hash=hash_token(token),
+                created_at=now,
+                expires_at=expires_at,
+                role=role,
             )
         )
-        return NewApiKey(name=name, key_id=key_id, token=token, expires_at=expires_at)
+        return NewApiKey(name=name, key_id=key_id, token=token, expires_at=expires_at, role=role)
+
+    def role_of(self, name: str) -> str | None:
+        """The role of the key with this name (as `check` returns it), None when there is none."""
+        return self.connection.execute(select(api_keys.c.role).where(api_keys.c.name == name)).scalar()
 
     def revoke(self, name: str, *, now: datetime | None = None) -> bool:
         result = self.connection.execute(
@@ -77,7 +108,9 @@ class ApiKeyRepository:
 
     def list(self) -> list[ApiKeyInfo]:
         rows = self.connection.execute(select(api_keys).order_by(api_keys.c.name)).all()
-        return [ApiKeyInfo(r.name, r.key_id, r.created_at, r.last_used_at, r.revoked_at, r.expires_at) for r in rows]
+        return [
+            ApiKeyInfo(r.name, r.key_id, r.created_at, r.last_used_at, r.revoked_at, r.expires_at, r.role) for r in rows
+        ]
 
     def check(self, token: str, *, now: datetime | None = None) -> str | Refusal:
         """The key's name when the token is a live key, else why not (unknown, expired or revoked).

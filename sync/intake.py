@@ -43,6 +43,7 @@ from models import IntakeSubmission, Problem
 from models.intake import SENDER_FIELDS, truncate_overlong, validate_submission
 from models.keys import email_hash
 from models.logsafe import loggable
+from store.erasure import erased_email, refusal_rule
 from store.intake import DISCARDED, MAPPING, PENDING, QUARANTINED, InboxRepository
 from store.intake_lanes import person_lane
 from store.jobs import Job
@@ -62,6 +63,9 @@ CONTACT_BY_EMAIL = "SELECT Id FROM Contact WHERE Email = {} ORDER BY CreatedDate
 OPEN_LEAD_BY_EMAIL = "SELECT Id FROM Lead WHERE Email = {} AND IsConverted = false ORDER BY CreatedDate LIMIT 1"
 # {key_field} is the profile's checked external-ID field name; {key} goes through soql_quote.
 LEAD_BY_KEY = "SELECT Id FROM Lead WHERE {key_field} = {key} LIMIT 1"
+
+# Quarantine reason: the submission's person was forgotten (`ignite-sync forget`) and not allowed back.
+ERASED = "erased"
 
 LINKED_CONTACT = "linked_contact"
 LINKED_LEAD = "linked_lead"
@@ -275,6 +279,11 @@ class IntakeHandler:
             return
         submission = IntakeSubmission.model_validate(entry.submission)
         person = email_hash(submission.email)
+        with self.engine.connect() as connection:
+            erased_on = erased_email(connection, submission.email)
+        if erased_on is not None:
+            self._hold_erased(entry.id, entry.delivery_id, submission, erased_on)
+            return
         try:
             with person_lane(self.engine, person):
                 outcome = self._deliver(submission)
@@ -320,6 +329,15 @@ class IntakeHandler:
         finally:
             self._release(crm, healthy=healthy)
         return outcome
+
+    def _hold_erased(self, inbox_id: int, delivery_id: str, submission: IntakeSubmission, erased_on: datetime) -> None:
+        """A person who was forgotten is not delivered again until an administrator allows it: the row waits
+        in quarantine (reason `erased`) for staff, as any submission the service cannot deliver does."""
+        fields = {k: v for k, v in submission.model_dump(mode="json").items() if k in SENDER_FIELDS}
+        problems = [{"field": "email", "rule": refusal_rule(erased_on)}]
+        with self.engine.begin() as connection:
+            InboxRepository(connection).requarantine(inbox_id, reason=ERASED, problems=problems, candidate=fields)
+        log.warning("intake delivery=%s quarantined: the person was erased", loggable(delivery_id))
 
     def _requarantine(
         self, inbox_id: int, delivery_id: str, submission: IntakeSubmission, exc: MappingRejected
