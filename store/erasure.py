@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, or_, select, update
+from sqlalchemy import Connection, Engine, delete, or_, select, update
 
 from models.keys import email_hash, email_match_form, normalise_email, participant_key
 from store import tables
@@ -452,6 +452,17 @@ def apply(connection: Connection, p: ErasurePlan, *, requested_by: str, policy: 
         ]
     connection.execute(update(erasures).where(erasures.c.id == old.id).values(**values))
     return int(old.id)
+
+
+def flush_old_pages(engine: Engine) -> None:
+    """SQLite keeps the pages a transaction replaced in its write-ahead log until a checkpoint overwrites them:
+    checkpoint and truncate it, so the erased values are not left in the `-wal` file.  (A reader holding an
+    older snapshot makes this a partial checkpoint; the log is then truncated by a later one.)  Postgres: the
+    rows are gone for every query at once; VACUUM reclaims their space as usual."""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def attach_job(connection: Connection, erasure_id: int, job_id: int) -> None:

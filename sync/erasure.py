@@ -360,6 +360,7 @@ def forget(
         row = store_erasure.get(connection, erasure_id)
         outcome.status = str(row.status)
         outcome.crm_result = row.crm_result
+    store_erasure.flush_old_pages(engine)
     log.info(
         "erasure %s subject=%s policy=%s removed %s; CRM job %s",
         erasure_id,
