@@ -9,16 +9,18 @@ on their Contact by hand.  Intake columns are encrypted at rest, so the search r
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 
 from connector.local import LocalCrm
 from ingest import import_rows
 from ingest.reader import SourceRow
 from mappings.profile import load_profile
+from models import IntakeSubmission
 from models.keys import email_hash
 from store import make_engine, upgrade_database
 from store.encryption import Keyring, install_keyring, new_key
@@ -176,7 +178,8 @@ def test_anonymise_keeps_the_fact_of_attendance_without_a_name_and_deletes_the_a
     assert kept["LastName"].startswith("Erased participant ") and kept["Email"] is None
     assert kept["Ignite_Key__c"] is None
     deliveries = world.query(
-        f"SELECT Name, pmdm__AttendanceStatus__c FROM pmdm__ServiceDelivery__c WHERE pmdm__Contact__c = '{contact['Id']}'"
+        "SELECT Name, pmdm__AttendanceStatus__c FROM pmdm__ServiceDelivery__c "
+        f"WHERE pmdm__Contact__c = '{contact['Id']}'"
     )
     assert deliveries and all(d["pmdm__AttendanceStatus__c"] for d in deliveries)
     assert world.query(f"SELECT Id FROM Ignite_Survey_Response__c WHERE Ignite_Contact__c = '{contact['Id']}'") == []
@@ -205,10 +208,6 @@ def test_an_erased_person_is_refused_at_import_and_at_intake_until_an_administra
     assert problem.rule.startswith("erased on ") and "--allow-reimport" in problem.rule
 
     # An intake submission of theirs waits in quarantine instead of reaching the CRM.
-    from datetime import UTC, datetime
-
-    from models import IntakeSubmission
-
     submission = IntakeSubmission(
         source="website",
         delivery_id="after-erasure",
