@@ -106,7 +106,14 @@ def _print(outcome: ForgetOutcome, synced: str | None) -> None:
     if not outcome.found:
         console.print(f"{outcome.subject}: nothing of this person is stored; nothing to do", highlight=False)
         return
-    counts = ", ".join(f"{table} {n}" for table, n in sorted(outcome.counts.items())) or "nothing (already erased)"
+    if not outcome.counts and outcome.job_id is None and not outcome.dry_run:
+        console.print(
+            f"person {outcome.subject} (keyed hash): already erased (erasure record {outcome.erasure_id}: "
+            f"{outcome.status}); nothing changed",
+            highlight=False,
+        )
+        return
+    counts = ", ".join(f"{table} {n}" for table, n in sorted(outcome.counts.items())) or "nothing"
     console.print(f"person {outcome.subject} (keyed hash): service database {verb}: {counts}", highlight=False)
     by_object = Counter(r["object"] for r in outcome.crm_records)
     crm = ", ".join(f"{obj} {n}" for obj, n in sorted(by_object.items())) or "none"
@@ -145,7 +152,8 @@ def _print(outcome: ForgetOutcome, synced: str | None) -> None:
         delivered = ", ".join(f"{e['funder']} ({e['delivered_at'][:10]})" for e in outcome.exports_delivered_before)
         console.print(f"funder exports delivered before (not recalled): {delivered}", highlight=False)
     if synced:
-        console.print(f"cohort aggregates recomputed (sync {synced})")
+        more = "" if synced == "succeeded" else "; `ignite-sync status` shows the rows that did not go through"
+        console.print(f"cohort aggregates recomputed (sync {synced}{more})")
     if outcome.dry_run:
         console.print("dry run: nothing was changed")
     else:
