@@ -104,7 +104,11 @@ def _recompute_aggregates(context: AppContext) -> str | None:
 def _print(outcome: ForgetOutcome, synced: str | None) -> None:
     verb = "would remove" if outcome.dry_run else "removed"
     if not outcome.found:
-        console.print(f"{outcome.subject}: nothing of this person is stored; nothing to do", highlight=False)
+        console.print(
+            f"{outcome.subject}: nothing of this person is stored"
+            + ("" if outcome.dry_run else f"; erasure record {outcome.erasure_id} refuses a later import of them"),
+            highlight=False,
+        )
         return
     if not outcome.counts and outcome.job_id is None and not outcome.dry_run:
         console.print(
