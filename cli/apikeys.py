@@ -59,21 +59,21 @@ def revoke(ctx: typer.Context, name: Annotated[str, typer.Argument(metavar="NAME
 
 @app.command("list")
 def list_keys(ctx: typer.Context) -> None:
-    """Name, public id, state, created, expires, last used (to the minute) and revoked; never the keys."""
+    """Name, public id, state, created, expires, last used (to the minute), revoked and role; never the keys."""
     engine = get_context(ctx).migrated_engine()
     with engine.connect() as connection:
         keys = ApiKeyRepository(connection).list()
     now = datetime.now(UTC)
-    typer.echo("name\tid\trole\tstate\tcreated\texpires\tlast used\trevoked")
+    typer.echo("name\tid\tstate\tcreated\texpires\tlast used\trevoked\trole")
     for key in keys:
         cells = [
             key.name,
             key.key_id,
-            key.role,
             state(revoked_at=key.revoked_at, expires_at=key.expires_at, now=now),
             when(key.created_at),
             when(key.expires_at, "never"),
             when(key.last_used_at, "never"),
             when(key.revoked_at),
+            key.role,
         ]
         typer.echo("\t".join(cells))  # tab-separated, as typed: rich would expand the tabs

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
+from typer.testing import CliRunner
 
+from cli.app import app as cli
 from models import Participant
 from store import UnitOfWork
 from store.intake import ADMIN_ROLE, ApiKeyRepository
@@ -105,3 +109,15 @@ def test_keep_leaves_the_crm_alone_and_answers_200(client: TestClient, web_engin
 
     assert status == 200 and body["status"] == "done"
     assert body["crm_records"] == [{"object": "Contact", "id": "0030L0000000001AAA"}]
+
+
+def test_an_administrator_key_is_made_with_admin_and_listed_with_its_role(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IGNITE_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    runner = CliRunner()
+    assert runner.invoke(cli, ["api-key", "create", "privacy-officer", "--admin"]).exit_code == 0
+    assert runner.invoke(cli, ["api-key", "create", "lms"]).exit_code == 0
+    listed = runner.invoke(cli, ["api-key", "list"]).stdout.splitlines()
+    roles = {line.split("\t")[0]: line.split("\t")[-1] for line in listed[1:]}
+    assert roles == {"privacy-officer": "admin", "lms": "import"}
