@@ -26,7 +26,9 @@ from store import make_engine, upgrade_database
 from store.encryption import Keyring, install_keyring, new_key
 from store.erasure import allow_reimport, subject_of
 from store.erasure_tables import erasures
+from store.exports_tables import export_downloads
 from store.intake import InboxRepository
+from store.tables import grants
 from sync import runner
 from sync.erasure import ErasureHandler, forget, refresh, run_erasure_jobs
 from sync.intake import ERASED, INTAKE_JOB, INTAKE_MAX_ATTEMPTS, IntakeHandler
@@ -113,6 +115,13 @@ def test_a_forgotten_participant_is_nowhere_in_the_service_database_or_the_crm_a
     staff_task.close()
     [cohort] = world.query(f"SELECT Id FROM pmdm__ProgramCohort__c WHERE Ignite_Key__c = '{person.cohort}'")
     before = respondents(world, cohort["Id"])
+    funder = _funder_of(world, person.cohort)
+    with world.engine.begin() as connection:  # the funder downloaded its export before the erasure
+        connection.execute(
+            export_downloads.insert().values(
+                requested=funder, funder=funder, outcome="ok", sha256="ab" * 32, at=datetime(2026, 11, 2, tzinfo=UTC)
+            )
+        )
     assert found_in_service_db(world.engine, person.values), "the seed should hold the person"
     assert found_in_sqlite(world.crm_path, person.values)
 
@@ -147,6 +156,9 @@ def test_a_forgotten_participant_is_nowhere_in_the_service_database_or_the_crm_a
         record = connection.execute(select(erasures)).one()._mapping
     assert record["key_hash"] != email_hash(person.email) and len(record["key_hash"]) == 64
     assert record["counts"]["participants"] == 1
+    assert record["exports_delivered_before"] == [
+        {"funder": funder, "delivered_at": "2026-11-02T00:00:00+00:00", "sha256": "ab" * 32}
+    ]
 
     crm_before = _dump(world.crm_path)
     again = world.forget(person.key)
@@ -155,6 +167,11 @@ def test_a_forgotten_participant_is_nowhere_in_the_service_database_or_the_crm_a
     with world.engine.connect() as connection:
         assert connection.execute(select(erasures)).one()._mapping == record
     assert world.sync().total_api_calls == 0
+
+
+def _funder_of(world: World, cohort: str) -> str:
+    with world.engine.connect() as connection:
+        return next(g.funder for g in connection.execute(select(grants)) if cohort in g.cohorts)
 
 
 def _dump(path: Path) -> list[Any]:
