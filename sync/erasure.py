@@ -36,6 +36,7 @@ from connector.soql import soql_quote
 from mappings.health import ISSUE_OBJECT
 from mappings.profile import Profile
 from store import erasure as store_erasure
+from store import erasure_plan
 from store.erasure_tables import CRM_PENDING
 from store.jobs import Job, JobRepository
 from sync.jobs import enqueue_incremental_sync
@@ -294,7 +295,7 @@ class ForgetOutcome:
         }
 
 
-def _payload(p: store_erasure.ErasurePlan, erasure_id: int, policy: str) -> dict[str, Any]:
+def _payload(p: erasure_plan.ErasurePlan, erasure_id: int, policy: str) -> dict[str, Any]:
     return {
         "erasure_id": erasure_id,
         "policy": policy,
@@ -321,7 +322,7 @@ def forget(
         raise ValueError(f"--crm must be one of {', '.join(POLICIES)}")
     now = now or datetime.now(UTC)
     with engine.connect() as connection, connection.begin():
-        p = store_erasure.plan(connection, subject)
+        p = erasure_plan.plan(connection, subject)
         outcome = ForgetOutcome(
             subject=p.subject.short,
             dry_run=dry_run,
@@ -339,7 +340,7 @@ def forget(
                 outcome.erasure_id, outcome.status = int(p.existing.id), str(p.existing.status)
             connection.rollback()
             return outcome
-        erasure_id = store_erasure.apply(connection, p, requested_by=requested_by, policy=policy, at=now)
+        erasure_id = erasure_plan.apply(connection, p, requested_by=requested_by, policy=policy, at=now)
         outcome.erasure_id = erasure_id
         jobs = JobRepository(connection)
         if policy != "keep" and p.crm_work:
@@ -360,7 +361,7 @@ def forget(
         row = store_erasure.get(connection, erasure_id)
         outcome.status = str(row.status)
         outcome.crm_result = row.crm_result
-    store_erasure.flush_old_pages(engine)
+    erasure_plan.flush_old_pages(engine)
     log.info(
         "erasure %s subject=%s policy=%s removed %s; CRM job %s",
         erasure_id,
