@@ -93,11 +93,17 @@ def _allow(engine: Any, who: Subject, as_json: bool) -> None:
 def _recompute_aggregates(context: AppContext) -> str | None:
     """Run the incremental sync the erasure queued, so cohort aggregates leave the person out now."""
     wiring = context.wiring
+    crm = None
     try:
-        report = runner.run_sync(context.engine, wiring.crm_factory()(), wiring.sync_options())
+        crm = wiring.crm_factory()()
+        report = runner.run_sync(context.engine, crm, wiring.sync_options())
     except CrmError as exc:
         err_console.print(f"the aggregates sync waits in the queue: the CRM did not answer ({exc})", highlight=False)
         return None
+    finally:
+        close = getattr(crm, "close", None)
+        if callable(close):
+            close()
     return report.status
 
 
