@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import JSON, BigInteger, Column, Index, Integer, String, Table
 
+from store.personal import ERASURE_RECORD, personal
 from store.tables import metadata
 from store.types import UtcDateTime
 
@@ -25,9 +26,9 @@ erasures = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     # HMAC-SHA256 (hex) of the participant key `participant:<hash of the normalised email>`; every import and
     # intake check computes it from the email it holds, so one hash recognises the person.
-    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("key_hash", String(64), nullable=False, unique=True, info=personal("pseudonym", ERASURE_RECORD, "keyed")),
     # HMAC-SHA256 of the normalised email, when the request named one (or the participant was still stored).
-    Column("email_hash", String(64), nullable=True),
+    Column("email_hash", String(64), nullable=True, info=personal("pseudonym", ERASURE_RECORD, "keyed")),
     # Which erasure key made the hashes (8 hex digits of its SHA-256): a changed key is noticed, not silent.
     Column("key_id", String(8), nullable=False),
     Column("requested_at", UtcDateTime(), nullable=False),

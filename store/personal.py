@@ -31,7 +31,7 @@ KINDS: dict[Kind, str] = {
 
 DB_READERS = "whoever can read the service database or its backups (its operators)"
 DB_READERS_ENCRYPTED = "whoever holds `IGNITE_ENCRYPTION_KEYS` as well as the database (its operators)"
-FORGET = "`ignite-sync forget` (issue 18)"
+FORGET = "`ignite-sync forget`"
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +98,24 @@ ISSUE = Handling(
     erased=FORGET,
 )
 
-HANDLINGS = (PROGRAM_RECORD, INBOX_BODY, INBOX_ROW, INBOX_HASH, JOB_ERROR, RUN_ERROR, LEDGER, ISSUE)
+ERASURE_RECORD = Handling(
+    name="erasure record",
+    kept="for good: it is how a later import or intake delivery of an erased person is noticed and refused",
+    readers=f"{DB_READERS}; the hashes are keyed with `IGNITE_ERASURE_KEY`, so a dump alone cannot confirm who "
+    "was erased",
+    erased="never: it holds no value of the person, only keyed hashes, counts and CRM Ids",
+)
+HANDLINGS = (
+    PROGRAM_RECORD,
+    INBOX_BODY,
+    INBOX_ROW,
+    INBOX_HASH,
+    JOB_ERROR,
+    RUN_ERROR,
+    LEDGER,
+    ISSUE,
+    ERASURE_RECORD,
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,7 @@ from mappings.profile import load_profile
 from models import IntakeSubmission, Participant
 from models.keys import email_hash
 from store import UnitOfWork
-from store.intake import InboxRepository
+from store.intake import InboxRepository, NewDelivery
 from store.tables import metadata
 from sync.intake import INTAKE_JOB, INTAKE_MAX_ATTEMPTS, IntakeHandler
 from sync.worker import Worker
@@ -82,28 +82,36 @@ def seed_person(engine: Engine, crm_factory: Callable[[], CrmConnector], *, shou
         inbox = InboxRepository(connection)
         delivered = IntakeSubmission(source="website", delivery_id="forget-delivered", received_at=now, **fields)
         body = json.dumps(fields).encode()
-        entry = inbox.insert(
-            source="website",
-            delivery_id="forget-delivered",
-            received_at=now,
-            content_type="application/json",
-            raw_body=body,
-            submission=delivered.model_dump(mode="json"),
-            email_hash=email_hash(delivered.email),
+        [entry] = inbox.insert_many(
+            [
+                NewDelivery(
+                    source="website",
+                    delivery_id="forget-delivered",
+                    received_at=now,
+                    content_type="application/json",
+                    raw_body=body,
+                    submission=delivered.model_dump(mode="json"),
+                    email_hash=email_hash(delivered.email),
+                )
+            ]
         )
-        inbox.enqueue_delivery_jobs([entry.id], kind=INTAKE_JOB, max_attempts=INTAKE_MAX_ATTEMPTS)
+        inbox.enqueue_delivery_jobs([entry.inbox_id], kind=INTAKE_JOB, max_attempts=INTAKE_MAX_ATTEMPTS)
         bad = {**fields, "state": "Narnia"}  # never validates: quarantined with no email hash
-        inbox.insert(
-            source="website",
-            delivery_id="forget-quarantined",
-            received_at=now,
-            content_type="application/json",
-            raw_body=json.dumps(bad).encode(),
-            submission=None,
-            email_hash=None,
-            quarantine_reason="invalid",
-            quarantine_problems=[{"field": "state", "rule": "not a US state"}],
-            candidate=bad,
+        inbox.insert_many(
+            [
+                NewDelivery(
+                    source="website",
+                    delivery_id="forget-quarantined",
+                    received_at=now,
+                    content_type="application/json",
+                    raw_body=json.dumps(bad).encode(),
+                    submission=None,
+                    email_hash=None,
+                    quarantine_reason="invalid",
+                    quarantine_problems=[{"field": "state", "rule": "not a US state"}],
+                    candidate=bad,
+                )
+            ]
         )
     handler = IntakeHandler(engine, crm_factory, load_profile(PROFILE), keep_connector=False)
     Worker(engine, {INTAKE_JOB: handler}, poll_seconds=0).run(once=True)

@@ -27,11 +27,12 @@ from store.encryption import Keyring, install_keyring, new_key
 from store.erasure import allow_reimport, subject_of
 from store.erasure_tables import erasures
 from store.exports_tables import export_downloads
-from store.intake import InboxRepository
+from store.intake import InboxRepository, NewDelivery
 from store.tables import grants
 from sync import runner
 from sync.erasure import ErasureHandler, forget, refresh, run_erasure_jobs
 from sync.intake import ERASED, INTAKE_JOB, INTAKE_MAX_ATTEMPTS, IntakeHandler
+from sync.options import WorkerOptions
 from sync.worker import Worker
 from tests.integration.forgetdata import (
     PROFILE,
@@ -41,6 +42,8 @@ from tests.integration.forgetdata import (
     found_in_sqlite,
     seed_person,
 )
+from tests.sync_options import options
+from wiring import open_local_crm
 
 
 @pytest.fixture(autouse=True)
@@ -57,25 +60,20 @@ class World:
         self.crm_url = f"sqlite:///{self.crm_path}"
         self.engine = make_engine(f"sqlite:///{self.db_path}")
         upgrade_database(self.engine)
-        self.crm_factory = lambda: runner.open_local_crm(self.crm_url, PROFILE)
+        self.crm_factory = lambda: open_local_crm(self.crm_url, PROFILE)
 
     def sync(self) -> Any:
         crm = self.crm_factory()
         try:
-            return runner.run_sync(self.engine, profile=PROFILE, crm=crm, individual_responses=True)
+            return runner.run_sync(self.engine, crm, options(PROFILE, individual_responses=True))
         finally:
             crm.close()
 
     def run_queued_jobs(self) -> None:
         """What `ignite-sync worker` does next: the sync the erasure queued (cohort aggregates)."""
+        handlers = runner.make_handlers(self.engine, self.crm_factory, options(PROFILE, individual_responses=True))
         runner.run_worker(
-            self.engine,
-            profile=PROFILE,
-            crm_factory=self.crm_factory,
-            once=True,
-            individual_responses=True,
-            reconcile_every=None,
-            housekeeping_every=None,
+            self.engine, handlers, WorkerOptions(once=True, reconcile_every=None, housekeeping_every=None)
         )
 
     def query(self, soql: str) -> list[dict[str, Any]]:
@@ -111,7 +109,7 @@ def test_a_forgotten_participant_is_nowhere_in_the_service_database_or_the_crm_a
     assert world.sync().status == "succeeded"
     [contact] = world.query(f"SELECT Id FROM Contact WHERE LastName = '{person.last_name}'")
     staff_task = LocalCrm.open(world.crm_url)
-    [made_by_hand] = staff_task.create_records("Task", [{"Subject": "Call back", "WhoId": contact["Id"]}])
+    [made_by_hand] = staff_task.create("Task", [{"Subject": "Call back", "WhoId": contact["Id"]}])
     staff_task.close()
     [cohort] = world.query(f"SELECT Id FROM pmdm__ProgramCohort__c WHERE Ignite_Key__c = '{person.cohort}'")
     before = respondents(world, cohort["Id"])
@@ -235,20 +233,24 @@ def test_an_erased_person_is_refused_at_import_and_at_intake_until_an_administra
     )
     with world.engine.begin() as connection:
         inbox = InboxRepository(connection)
-        entry = inbox.insert(
-            source="website",
-            delivery_id="after-erasure",
-            received_at=submission.received_at,
-            content_type="application/json",
-            raw_body=b"{}",
-            submission=submission.model_dump(mode="json"),
-            email_hash=email_hash(submission.email),
+        [entry] = inbox.insert_many(
+            [
+                NewDelivery(
+                    source="website",
+                    delivery_id="after-erasure",
+                    received_at=submission.received_at,
+                    content_type="application/json",
+                    raw_body=b"{}",
+                    submission=submission.model_dump(mode="json"),
+                    email_hash=email_hash(submission.email),
+                )
+            ]
         )
-        inbox.enqueue_delivery_jobs([entry.id], kind=INTAKE_JOB, max_attempts=INTAKE_MAX_ATTEMPTS)
+        inbox.enqueue_delivery_jobs([entry.inbox_id], kind=INTAKE_JOB, max_attempts=INTAKE_MAX_ATTEMPTS)
     handler = IntakeHandler(world.engine, world.crm_factory, load_profile(PROFILE), keep_connector=False)
     Worker(world.engine, {INTAKE_JOB: handler}, poll_seconds=0).run(once=True)
     with world.engine.connect() as connection:
-        held = InboxRepository(connection).get(entry.id)
+        held = InboxRepository(connection).get(entry.inbox_id)
     assert held is not None and (held.status, held.quarantine_reason) == ("quarantined", ERASED)
 
     with world.engine.begin() as connection:

@@ -21,6 +21,7 @@ from store.jobs_tables import jobs
 from sync import runner
 from sync.erasure import ERASURE_JOB, ErasureHandler, forget, refresh, run_erasure_jobs
 from tests.integration.forgetdata import PROFILE, found_in_service_db, found_in_sqlite, seed_person
+from tests.sync_options import options
 
 
 @pytest.fixture
@@ -36,7 +37,7 @@ def test_a_crm_outage_mid_erasure_leaves_the_job_to_retry_and_it_finishes_when_t
     engine = make_engine(f"sqlite:///{tmp_path / 'service.db'}")
     upgrade_database(engine)
     person = seed_person(engine, sandbox.connector)
-    assert runner.run_sync(engine, profile=PROFILE, crm=sandbox.connector(), individual_responses=True).status == (
+    assert runner.run_sync(engine, sandbox.connector(), options(PROFILE, individual_responses=True)).status == (
         "succeeded"
     )
     crm_file = sandbox.directory / "crm0.db"

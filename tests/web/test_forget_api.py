@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from cli.app import app as cli
 from models import Participant
 from store import UnitOfWork
-from store.intake import ADMIN_ROLE, ApiKeyRepository
+from store.api_keys import ADMIN_ROLE, ApiKeyRepository
 from store.jobs_tables import jobs, sync_ledger
 from store.tables import participants
 from sync.erasure import ERASURE_JOB
