@@ -42,7 +42,7 @@ from tests.integration.forgetdata import (
     found_in_sqlite,
     seed_person,
 )
-from tests.sync_options import options
+from tests.sync_options import housekeeping, options
 from wiring import open_local_crm
 
 
@@ -71,7 +71,9 @@ class World:
 
     def run_queued_jobs(self) -> None:
         """What `ignite-sync worker` does next: the sync the erasure queued (cohort aggregates)."""
-        handlers = runner.make_handlers(self.engine, self.crm_factory, options(PROFILE, individual_responses=True))
+        handlers = runner.make_handlers(
+            self.engine, self.crm_factory, options(PROFILE, individual_responses=True), housekeeping(PROFILE)
+        )
         runner.run_worker(
             self.engine, handlers, WorkerOptions(once=True, reconcile_every=None, housekeeping_every=None)
         )

@@ -31,7 +31,7 @@ from store.inventory import (
     render,
 )
 from store.personal import HANDLINGS, JOB_ERROR, RUN_ERROR, holds_none, not_personal, personal
-from sync.maintenance import Housekeeping
+from tests.sync_options import housekeeping
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 METADATA = load_all_tables()
@@ -114,7 +114,7 @@ def test_what_a_person_wrote_is_encrypted_at_rest() -> None:
 
 
 def test_the_retention_the_inventory_states_is_the_one_housekeeping_applies() -> None:
-    keep = Housekeeping()
+    keep = housekeeping()  # what the service runs with its default settings
     assert f"deleted {keep.keep_succeeded_jobs.days} days later" in JOB_ERROR.kept
     assert f"deleted {keep.keep_runs.days} days after" in RUN_ERROR.kept
 
