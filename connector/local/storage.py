@@ -42,6 +42,9 @@ def engine_for(url: str) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # A deleted record's bytes are overwritten, not left on a free page: `ignite-sync forget` deletes
+        # people from this CRM, and whether SQLite does this by default depends on how it was built.
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     return engine

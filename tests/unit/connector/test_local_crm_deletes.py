@@ -77,3 +77,24 @@ def test_a_restrict_under_a_cascade_refuses_the_whole_delete(core: LocalCrm) -> 
     # the attendance restricts its session
     [refused] = core.delete("Ignite_Session__c", [session])
     assert refused.error_code == "DELETE_FAILED"
+
+
+def test_a_blanked_and_deleted_record_leaves_no_bytes_of_its_old_values_in_the_crm_file(tmp_path: Path) -> None:
+    """Forgetting a person blanks their records, then deletes them (deleted records stay in the recycle bin, as
+    in Salesforce); SQLite keeps the replaced bytes on free space unless secure_delete is on, and whether it is
+    on by default depends on how SQLite was built."""
+    url = f"sqlite:///{tmp_path / 'crm.db'}"
+    crm = LocalCrm.create_database(url, load_describes("npsp_pmm"))
+    try:
+        contact = made(crm, "Contact", {"LastName": "Zyxwvutsrq-Erasable"})
+        [blanked] = crm.update("Contact", [{"Id": contact, "LastName": "Erased participant"}])
+        assert blanked.success, blanked
+        [deleted] = crm.delete("Contact", [contact])
+        assert deleted.success, deleted
+        with crm._storage.engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA secure_delete").scalar() == 1
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        crm.close()
+    files = [tmp_path / name for name in ("crm.db", "crm.db-wal") if (tmp_path / name).exists()]
+    assert not any(b"Zyxwvutsrq-Erasable" in f.read_bytes() for f in files)
