@@ -7,6 +7,7 @@ from pathlib import Path
 from settings import load_settings
 from store.database import make_engine
 from sync import jobs as job_kinds
+from sync.erasure import ERASURE_JOB
 from sync.intake import INTAKE_JOB
 from wiring import Wiring
 
@@ -31,7 +32,7 @@ def test_the_worker_runs_every_job_kind_the_service_queues(tmp_path: Path) -> No
     wiring = Wiring(load_settings(database_url=f"sqlite:///{tmp_path / 'service.db'}"))
     engine = make_engine(wiring.settings.database_url)
     with wiring.job_handlers(engine) as handlers:
-        assert set(handlers) == {*job_kinds.ALL_KINDS, INTAKE_JOB}
+        assert set(handlers) == {*job_kinds.ALL_KINDS, INTAKE_JOB, ERASURE_JOB}
     engine.dispose()
 
 
